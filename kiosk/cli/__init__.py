@@ -1,0 +1,1 @@
+"""Command-line entry points: ``kiosk`` (application and operations) and ``kiosk-device`` (technician)."""

