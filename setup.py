@@ -8,7 +8,8 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["kiosk*", "drivers*", "edge_sync*", "simulators*"]),
     include_package_data=True,
-    package_data={"kiosk": ["web/static/*", "web/static/**/*", "systemd/*", "py.typed"],
+    package_data={"kiosk": ["web/static/*", "web/static/**/*", "systemd/*", "*.toml", "py.typed"],
+                  "simulators": ["data/*.json"],
                   "drivers": ["py.typed"], "edge_sync": ["py.typed"]},
     install_requires=[
         "pyserial>=3.5",

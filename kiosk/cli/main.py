@@ -8,6 +8,9 @@ COMMANDS = {
     "run": ("kiosk.cli.run", "run the terminal application"),
     "sync": ("kiosk.cli.sync", "edge_sync status and self-test"),
     "doctor": ("kiosk.cli.doctor", "check devices, broker, clock, disk and catalog"),
+    "provision": ("kiosk.cli.provision", "device key and certificate request; a local CA for development"),
+    "broker-config": ("kiosk.cli.broker_config", "write a mosquitto configuration with TLS and the contract's ACLs"),
+    "audit": ("kiosk.cli.audit", "verify the tamper-evident audit trail"),
 }
 
 

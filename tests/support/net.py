@@ -1,23 +1,4 @@
-"""Loopback ports for tests: every server a test starts binds 127.0.0.1 only."""
-from __future__ import annotations
+"""Loopback ports for tests: the same helpers the hall uses."""
+from kiosk.hall.net import free_port, wait_for_port
 
-import socket
-import time
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listening on {host}:{port} after {timeout} s")
-            time.sleep(0.05)
+__all__ = ["free_port", "wait_for_port"]

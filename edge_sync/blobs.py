@@ -1,0 +1,91 @@
+"""Attachments on the wire: chunking (≤ 256 KiB and ≤ the broker's limit), the contract's user
+properties, and the per-blob sending state that lets an upload resume with only what is missing."""
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+
+def chunk_count(size: int, chunk_size: int) -> int:
+    return max(1, -(-size // chunk_size))
+
+
+def chunk_properties(blob_id: str, index: int, count: int, size: int, sha256: str, mime: str,
+                     msg_id: str) -> Properties:
+    """User properties of one chunk (§5)."""
+    props = Properties(PacketTypes.PUBLISH)
+    props.UserProperty = [("blob_id", blob_id), ("index", str(index)), ("count", str(count)),
+                          ("size", str(size)), ("sha256", sha256), ("mime", mime), ("msg_id", msg_id)]
+    return props
+
+
+def chunk_msg_id(prefix: str, index: int) -> str:
+    """Stable, unique msg_id of chunk ``index`` (re-sends of a chunk keep it)."""
+    return f"{prefix}.{index}"
+
+
+def split_chunk_msg_id(msg_id: str) -> Optional[tuple[str, int]]:
+    prefix, dot, index = msg_id.rpartition(".")
+    if not dot or not index.isdigit() or len(prefix) != 32:
+        return None
+    return prefix, int(index)
+
+
+@dataclass
+class BlobJob:
+    """A blob being uploaded in this connection; ``data`` is the decrypted blob, kept only meanwhile."""
+
+    blob_id: str
+    case_id: Optional[str]
+    prefix: str
+    size: int
+    sha256: str
+    mime: str
+    chunk_size: int
+    count: int
+    data: bytes
+    pubacked: set[int] = field(default_factory=set)
+    todo: deque = field(default_factory=deque)
+    outstanding: int = 0
+    last_activity: float = field(default_factory=time.monotonic)
+    dirty: bool = False
+
+    def chunk(self, index: int) -> bytes:
+        return self.data[index * self.chunk_size:(index + 1) * self.chunk_size]
+
+    def properties(self, index: int) -> Properties:
+        return chunk_properties(self.blob_id, index, self.count, self.size, self.sha256, self.mime,
+                                chunk_msg_id(self.prefix, index))
+
+    def plan_resume(self) -> None:
+        """Chunks not yet taken by the broker; if it took all, only the last one again, which makes
+        central answer ``stored`` or ``missing``."""
+        self.todo = deque(i for i in range(self.count) if i not in self.pubacked)
+        if not self.todo:
+            self.todo.append(self.count - 1)
+
+    def plan_missing(self, indexes: Any) -> bool:
+        """Central listed missing chunks; returns False when the list is unusable."""
+        if not isinstance(indexes, list) or not indexes:
+            return False
+        wanted = sorted({i for i in indexes if isinstance(i, int) and 0 <= i < self.count})
+        if not wanted:
+            return False
+        self.pubacked.difference_update(wanted)
+        self.todo = deque(wanted)
+        self.dirty = True
+        return True
+
+    def plan_all(self) -> None:
+        self.pubacked.clear()
+        self.todo = deque(range(self.count))
+        self.dirty = True
+
+    def pubacked_json(self) -> str:
+        return json.dumps(sorted(self.pubacked))

@@ -1,0 +1,179 @@
+"""Configuration of the sync engine: read from the kiosk's TOML file ([device] and [sync] tables, or a
+flat table of the same keys), every key overridable by a ``KIOSK_…`` environment variable, validated."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+DEVICE_ID_RE = re.compile(r"^[A-Z]{3}-[0-9]{6}-[0-9]{4}$")
+
+# key → (env variable, TOML section). Short names are shared with the kiosk's own config.
+_ENV_NAMES = {"device_id": "KIOSK_DEVICE_ID", "site_id": "KIOSK_SITE_ID", "mqtt_url": "KIOSK_MQTT_URL",
+              "data_dir": "KIOSK_DATA_DIR"}
+_DEVICE_KEYS = {"device_id": "id", "site_id": "site_id", "data_dir": "data_dir"}
+
+
+class SyncConfigError(ValueError):
+    """A configuration value is missing or invalid; the message names the key and where it came from."""
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """Every setting of edge_sync. Build with :meth:`from_toml` / :meth:`from_env` or directly (tests)."""
+
+    device_id: str
+    site_id: str
+    mqtt_url: str
+    data_dir: Path
+    sw_version: str = "1.0.0"
+    ca_file: str = ""               # TLS: CA bundle of the broker (mqtts:// only)
+    cert_file: str = ""             # TLS client certificate whose CN is the device id
+    key_file: str = ""              # its private key
+    command_keys: dict[str, str] = field(default_factory=dict)   # key_id → base64 raw Ed25519 public key
+    catalog_keys: dict[str, str] = field(default_factory=dict)
+    retention_days: float = 7.0     # keep acked cases (encrypted) this long, then purge
+    ack_timeout_s: float = 20.0     # re-send an unacked message after this long (same msg_id)
+    window: int = 2000              # messages awaiting central's ack at once
+    receive_maximum: int = 1000     # cap on MQTT in-flight (un-PUBACKed) publishes
+    min_free_mb: float = 200.0      # refuse new cases when the disk has less free space
+    max_store_mb: float = 4096.0    # refuse new cases when the store exceeds this size
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 60.0
+    keepalive_s: int = 30
+    request_expiry_s: int = 30
+    clock_tolerance_s: float = 120.0
+    chunk_size: int = 256 * 1024
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.data_dir) / "sync.db"
+
+    @property
+    def device_key_path(self) -> Path:
+        return Path(self.data_dir) / "sync.key"
+
+    @property
+    def broker(self) -> tuple[str, int, bool]:
+        """(host, port, tls) of :attr:`mqtt_url`."""
+        parts = urlsplit(self.mqtt_url)
+        tls = parts.scheme == "mqtts"
+        return parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883), tls
+
+    @classmethod
+    def from_toml(cls, path: str | Path | None, env: Mapping[str, str] | None = None,
+                  **overrides: Any) -> "SyncConfig":
+        """Reads ``path`` (may be None: environment only), applies ``KIOSK_…`` variables, then ``overrides``.
+
+        Keys come from ``[sync]`` and from ``[device]`` (``id``, ``site_id``, ``data_dir``) or, in a
+        file without tables, from the top level under their own names (``device_id`` …).
+        Raises SyncConfigError on a missing or invalid value or an unreadable file."""
+        raw: dict[str, Any] = {}
+        if path is not None:
+            try:
+                doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise SyncConfigError(f"cannot read config file {path}: {exc}") from exc
+            raw.update({k: v for k, v in doc.items() if not isinstance(v, dict)})
+            device = doc.get("device", {})
+            for key, name in _DEVICE_KEYS.items():
+                if name in device:
+                    raw[key] = device[name]
+            raw.update(doc.get("sync", {}))
+        return cls.from_mapping(raw, env=os.environ if env is None else env, **overrides)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "SyncConfig":
+        """Environment only (``KIOSK_CONFIG`` names a TOML file to read first, when set)."""
+        env = os.environ if env is None else env
+        return cls.from_toml(env.get("KIOSK_CONFIG") or None, env=env, **overrides)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], env: Mapping[str, str] | None = None,
+                     **overrides: Any) -> "SyncConfig":
+        """Builds from plain keys; ``KIOSK_<NAME>`` (short names) and ``KIOSK_SYNC_<KEY>`` override them."""
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {k: v for k, v in raw.items() if k in known}
+        for name in known:
+            for var in (_ENV_NAMES.get(name), f"KIOSK_SYNC_{name.upper()}"):
+                if var and env and var in env:
+                    values[name] = _from_env(name, env[var], var)
+        values.update(overrides)
+        missing = [n for n in ("device_id", "site_id", "mqtt_url", "data_dir") if not values.get(n)]
+        if missing:
+            raise SyncConfigError("missing setting(s): " + ", ".join(
+                f"{m} (env {_ENV_NAMES[m]})" for m in missing))
+        values["data_dir"] = Path(values["data_dir"])
+        for name, value in list(values.items()):
+            values[name] = _coerce(name, value, known[name].type)
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> "SyncConfig":
+        return replace(self, **changes)
+
+
+def _from_env(name: str, text: str, var: str) -> Any:
+    if name in ("command_keys", "catalog_keys"):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise SyncConfigError(f"{var}: expected a JSON object {{key_id: base64}}: {exc}") from exc
+    return text
+
+
+def _coerce(name: str, value: Any, kind: Any) -> Any:
+    kind = str(kind)
+    try:
+        if kind in ("float", "<class 'float'>"):
+            return float(value)
+        if kind in ("int", "<class 'int'>"):
+            return int(value)
+    except (TypeError, ValueError) as exc:
+        raise SyncConfigError(f"{name}: {value!r} is not a number") from exc
+    return value
+
+
+def _validate(cfg: SyncConfig) -> None:
+    if not isinstance(cfg.device_id, str) or not DEVICE_ID_RE.fullmatch(cfg.device_id):
+        raise SyncConfigError(f"device_id {cfg.device_id!r} does not match AAA-000000-0000 (KIOSK_DEVICE_ID)")
+    if not isinstance(cfg.site_id, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", cfg.site_id):
+        raise SyncConfigError(f"site_id {cfg.site_id!r}: 1-64 letters, digits, '-', '_' or '.' (KIOSK_SITE_ID)")
+    parts = urlsplit(str(cfg.mqtt_url))
+    try:
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or not port_ok or parts.path not in ("", "/"):
+        raise SyncConfigError(f"mqtt_url {cfg.mqtt_url!r}: expected mqtt://host:port or mqtts://host:port "
+                              "(KIOSK_MQTT_URL)")
+    for name in ("command_keys", "catalog_keys"):
+        keys = getattr(cfg, name)
+        if not isinstance(keys, dict):
+            raise SyncConfigError(f"{name}: expected a table {{key_id = base64 public key}}")
+        for key_id, b64 in keys.items():
+            try:
+                ok = len(base64.b64decode(b64, validate=True)) == 32
+            except (ValueError, TypeError):
+                ok = False
+            if not ok:
+                raise SyncConfigError(f"{name}.{key_id}: expected base64 of a raw 32-byte Ed25519 public key")
+    if parts.scheme == "mqtts" and bool(cfg.cert_file) != bool(cfg.key_file):
+        raise SyncConfigError("cert_file and key_file go together (TLS client certificate)")
+    for name in ("ack_timeout_s", "reconnect_min_s", "reconnect_max_s", "clock_tolerance_s"):
+        if getattr(cfg, name) <= 0:
+            raise SyncConfigError(f"{name} must be > 0")
+    if cfg.window < 1 or cfg.receive_maximum < 1:
+        raise SyncConfigError("window and receive_maximum must be ≥ 1")
+    if not 1024 <= cfg.chunk_size <= 256 * 1024:
+        raise SyncConfigError("chunk_size must be between 1024 and 262144 bytes")
+    if cfg.retention_days < 0 or cfg.min_free_mb < 0 or cfg.max_store_mb <= 0:
+        raise SyncConfigError("retention_days, min_free_mb must be ≥ 0 and max_store_mb > 0")

@@ -1,0 +1,257 @@
+"""Everything central pushes down: acks and replies are routed, status pushes update the cache,
+the catalog is verified and installed atomically, commands are verified and answered. A malformed
+message is logged once and dropped; nothing here may stop the network loop."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import re
+import time
+import zlib
+from datetime import datetime
+from typing import Any, Callable, Optional
+
+from pydantic import ValidationError
+
+from edge_sync.clock import Clock
+from edge_sync.crypto import DeviceKey, SignatureError, load_public_keys, verify_signed
+from edge_sync.models import Ack, CatalogManifest, Command, Notify
+from edge_sync.store import Store
+
+log = logging.getLogger("edge_sync.downlink")
+
+MAX_CATALOG_BYTES = 64 * 1024 * 1024   # a gzip bomb must not take the kiosk down
+_PART_RE = re.compile(r"^gov/v1/catalog/(\d{1,9})/part/(\d{1,5})$")
+
+
+class Malformed(ValueError):
+    """A downlink message that does not fit the contract."""
+
+
+def parse_json(payload: bytes) -> dict[str, Any]:
+    """UTF-8 JSON object or Malformed."""
+    try:
+        obj = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise Malformed(f"not UTF-8 JSON ({type(exc).__name__})") from None
+    if not isinstance(obj, dict):
+        raise Malformed("not a JSON object")
+    return obj
+
+
+def _model(cls: Any, obj: dict[str, Any]) -> Any:
+    try:
+        return cls.model_validate(obj)
+    except ValidationError as exc:
+        fields = ",".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
+        raise Malformed(f"invalid {cls.__name__}: {fields}") from None
+
+
+class Downlink:
+    """Routes by topic. Callbacks: ``put_ack(Ack)``, ``take_reply(corr, dict) -> bool``,
+    ``send_event(type, fields)``, and the application's ``on_notify``, ``on_command``, ``on_catalog``."""
+
+    def __init__(self, device_id: str, store: Store, key: DeviceKey, clock: Clock,
+                 command_keys: dict[str, str], catalog_keys: dict[str, str], *,
+                 put_ack: Callable[[Ack], None], take_reply: Callable[[Optional[bytes], dict[str, Any]], bool],
+                 send_event: Callable[[str, dict[str, Any]], Any]) -> None:
+        self.down = f"gov/v1/down/{device_id}/"
+        self.store, self.key, self.clock = store, key, clock
+        self.command_keys = load_public_keys(command_keys)
+        self.catalog_keys = load_public_keys(catalog_keys)
+        self.put_ack, self.take_reply, self.send_event = put_ack, take_reply, send_event
+        self.on_notify: Optional[Callable[[dict[str, Any]], None]] = None
+        self.on_command: Optional[Callable[[dict[str, Any]], tuple[bool, Any]]] = None
+        self.on_catalog: Optional[Callable[[int, dict[str, Any]], None]] = None
+        self.dropped = 0
+        self._mismatch_logged: set[int] = set()
+
+    # -- entry point --------------------------------------------------------------------------------
+    def handle(self, topic: str, payload: bytes, correlation: Optional[bytes] = None) -> None:
+        """Never raises: a bad message is logged once and dropped."""
+        try:
+            self._route(topic, payload, correlation)
+        except Malformed as exc:
+            self.dropped += 1
+            log.warning("dropped downlink message on %s: %s", topic[:120], exc)
+        except Exception:  # noqa: BLE001 - a bug must not stop the loop; the message is dropped
+            self.dropped += 1
+            log.exception("dropped downlink message on %s after an internal error", topic[:120])
+
+    def _route(self, topic: str, payload: bytes, correlation: Optional[bytes]) -> None:
+        if topic.startswith(self.down):
+            kind = topic[len(self.down):]
+            if kind == "ack":
+                self.put_ack(_model(Ack, parse_json(payload)))
+            elif kind == "reply":
+                if not self.take_reply(correlation, parse_json(payload)):
+                    log.debug("late or unknown reply dropped")
+            elif kind == "notify":
+                self._notify(parse_json(payload))
+            elif kind == "cmd":
+                self._command(parse_json(payload))
+            else:
+                raise Malformed("unknown down topic")
+        elif topic == "gov/v1/catalog/manifest":
+            self._manifest(parse_json(payload))
+        elif (m := _PART_RE.match(topic)) is not None:
+            self._part(int(m.group(1)), int(m.group(2)), payload)
+        elif topic.startswith("gov/v1/site/"):
+            log.debug("site message ignored: %s", topic[:120])
+        else:
+            raise Malformed("unexpected topic")
+
+    # -- notify -------------------------------------------------------------------------------------
+    def _notify(self, obj: dict[str, Any]) -> None:
+        note = _model(Notify, obj)
+        view = note.case if isinstance(note.case, dict) else None
+        query_code = note.query_code or (view or {}).get("query_code")
+        if not query_code and note.case_id:
+            row = self.store.query("SELECT query_code FROM cases WHERE case_id = ?", (note.case_id,))
+            query_code = row[0][0] if row else None
+        with self.store.tx() as c:
+            if note.case_id and note.status:
+                c.execute("UPDATE cases SET status = ? WHERE case_id = ?", (note.status[:40], note.case_id))
+            if query_code:
+                cached = self.cached_view(f"q:{query_code}")
+                merged = dict(cached[0]) if cached and isinstance(cached[0], dict) else {}
+                merged.update(view or {})
+                if note.status:
+                    merged["status"] = note.status
+                self.put_view(f"q:{query_code}", merged)
+            c.execute("INSERT INTO inbox(topic, kind, body, received_at) VALUES (?,?,?,?)",
+                      ("notify", note.type[:40], self.key.seal_json(obj, b"inbox"), time.time()))
+            c.execute("DELETE FROM inbox WHERE id <= (SELECT MAX(id) FROM inbox) - 1000")
+        if self.on_notify is not None:
+            self.on_notify(obj)
+
+    def put_view(self, key: str, view: Any) -> None:
+        with self.store.tx() as c:
+            c.execute("INSERT OR REPLACE INTO case_views(key, view, fetched_at) VALUES (?,?,?)",
+                      (key, self.key.seal_json(view, key.encode()), time.time()))
+
+    def cached_view(self, key: str) -> Optional[tuple[Any, float]]:
+        """(view, age in seconds) or None."""
+        rows = self.store.query("SELECT view, fetched_at FROM case_views WHERE key = ?", (key,))
+        if not rows:
+            return None
+        return self.key.open_json(rows[0][0], key.encode()), max(0.0, time.time() - rows[0][1])
+
+    # -- catalog ------------------------------------------------------------------------------------
+    def _manifest(self, obj: dict[str, Any]) -> None:
+        manifest = _model(CatalogManifest, obj)
+        try:
+            verify_signed(obj, self.catalog_keys)
+        except SignatureError as exc:
+            raise Malformed(f"catalog manifest v{manifest.version}: {exc}") from None
+        if manifest.version <= int(self.store.get("catalog.version", -1)):
+            return
+        self.store.put("catalog.pending", obj)
+        self._try_install(manifest.version)
+
+    def _part(self, version: int, n: int, data: bytes) -> None:
+        if version <= int(self.store.get("catalog.version", -1)):
+            return
+        with self.store.tx() as c:
+            c.execute("INSERT OR REPLACE INTO catalog_parts(version, n, data) VALUES (?,?,?)", (version, n, data))
+        self._try_install(version)
+
+    def _try_install(self, version: int) -> None:
+        pending = self.store.get("catalog.pending")
+        if not pending or pending.get("version") != version:
+            return
+        manifest = CatalogManifest.model_validate(pending)
+        rows = self.store.query("SELECT n, data FROM catalog_parts WHERE version = ? ORDER BY n", (version,))
+        if [n for n, _ in rows] != list(range(manifest.parts)):
+            return
+        blob = b"".join(bytes(d) for _, d in rows)
+        if len(blob) != manifest.size or hashlib.sha256(blob).hexdigest() != manifest.sha256.lower():
+            # Keep the parts: a re-published part replaces the bad one and completes the set.
+            if version not in self._mismatch_logged:
+                self._mismatch_logged.add(version)
+                log.error("catalog v%d: parts do not match the signed hash; keeping the installed version", version)
+            return
+        catalog = _gunzip_json(blob)
+        with self.store.tx() as c:
+            c.execute("DELETE FROM catalog WHERE state = 'previous'")
+            c.execute("UPDATE catalog SET state = 'previous' WHERE state = 'current'")
+            c.execute("INSERT OR REPLACE INTO catalog(version, manifest, data, installed_at, state) VALUES (?,?,?,?,?)",
+                      (version, json.dumps(pending), blob, time.time(), "current"))
+            c.execute("DELETE FROM catalog_parts WHERE version <= ?", (version,))
+            self.store.put("catalog.version", version)
+            c.execute("DELETE FROM meta WHERE key = 'catalog.pending'")
+        log.info("catalog v%d installed", version)
+        if self.on_catalog is not None:
+            self.on_catalog(version, catalog)
+
+    def current_catalog(self) -> Optional[tuple[int, dict[str, Any]]]:
+        rows = self.store.query("SELECT version, data FROM catalog WHERE state = 'current'")
+        if not rows:
+            return None
+        return rows[0][0], _gunzip_json(bytes(rows[0][1]))
+
+    # -- commands -----------------------------------------------------------------------------------
+    def _command(self, obj: dict[str, Any]) -> None:
+        cmd_id = obj.get("cmd_id") if isinstance(obj.get("cmd_id"), str) else None
+        try:
+            cmd = _model(Command, obj)
+            verify_signed(obj, self.command_keys)
+            self._check_fresh(cmd)
+        except (Malformed, SignatureError) as exc:
+            log.warning("command %s refused: %s", (cmd_id or "?")[:64], exc)
+            if cmd_id:
+                self._result(cmd_id[:128], False, f"refused: {exc}")
+            return
+        with self.store.tx() as c:
+            if c.execute("SELECT 1 FROM seen_commands WHERE cmd_id = ?", (cmd.cmd_id,)).fetchone():
+                log.warning("command %s refused: replayed", cmd.cmd_id[:64])
+                self._result(cmd.cmd_id, False, "refused: replayed")
+                return
+            # Recorded before running: a command runs at most once, even across a crash.
+            c.execute("INSERT INTO seen_commands(cmd_id, seen_at) VALUES (?, ?)", (cmd.cmd_id, time.time()))
+        ok, detail = self._run(cmd, obj)
+        self._result(cmd.cmd_id, ok, detail)
+
+    def _check_fresh(self, cmd: Command) -> None:
+        try:
+            expires = datetime.fromisoformat(cmd.expires_at)
+        except ValueError:
+            raise Malformed("expires_at is not RFC 3339") from None
+        if expires.tzinfo is None:
+            raise Malformed("expires_at has no offset")
+        now = time.time() + (self.clock.offset_s or 0.0)
+        if expires.timestamp() < now:
+            raise Malformed("expired")
+
+    def _run(self, cmd: Command, obj: dict[str, Any]) -> tuple[bool, Any]:
+        if cmd.name == "purge_cache":
+            with self.store.tx() as c:
+                c.execute("DELETE FROM case_views")
+            return True, "cache purged"
+        if self.on_command is None:
+            return False, "unsupported"
+        try:
+            ok, detail = self.on_command({k: v for k, v in obj.items() if k != "sig"})
+        except Exception as exc:  # noqa: BLE001 - the application's failure is reported, not raised
+            log.exception("command %s failed", cmd.name)
+            return False, f"failed: {type(exc).__name__}"
+        return bool(ok), detail
+
+    def _result(self, cmd_id: str, ok: bool, detail: Any) -> None:
+        self.send_event("cmd.result", {"cmd_id": cmd_id, "ok": ok, "detail": detail})
+
+
+def _gunzip_json(blob: bytes) -> dict[str, Any]:
+    try:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        raw = inflater.decompress(blob, MAX_CATALOG_BYTES)
+        if inflater.unconsumed_tail:
+            raise Malformed("catalog larger than allowed")
+        catalog = json.loads(raw.decode("utf-8"))
+    except (zlib.error, UnicodeDecodeError, ValueError) as exc:
+        raise Malformed(f"catalog is not gzip JSON ({type(exc).__name__})") from None
+    if not isinstance(catalog, dict):
+        raise Malformed("catalog is not a JSON object")
+    return catalog

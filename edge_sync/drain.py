@@ -1,0 +1,371 @@
+"""The outbox drain: sends cases and events in ``seq`` order through a window of messages awaiting
+central's ack, uploads blobs before their case, and applies every ack result of the contract."""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from edge_sync.blobs import BlobJob, chunk_count, split_chunk_msg_id
+from edge_sync.clock import Clock
+from edge_sync.config import SyncConfig
+from edge_sync.crypto import DeviceKey
+from edge_sync.models import Ack, AckResult
+from edge_sync.outbox import open_body
+from edge_sync.session import Session
+from edge_sync.store import BlobState, CaseState, Kind, RowState, Store
+
+log = logging.getLogger("edge_sync.drain")
+
+MAX_BLOB_JOBS = 4
+MAX_BUFFERED_BYTES = 16 * 1024 * 1024   # blob bytes handed to paho and not yet PUBACKed
+_DONE = (AckResult.ACCEPTED, AckResult.DUPLICATE)
+
+
+@dataclass
+class InFlight:
+    kind: Kind
+    seq: int
+    sent: float
+
+
+class Drain:
+    """Runs in its own thread; paho's thread only queues acks, PUBACKs and connection changes.
+
+    ``on_case_done(case_id)`` is called after a case was acked or rejected (committed);
+    ``alarm(reason, fields)`` raises a staff alarm (event + log + status)."""
+
+    def __init__(self, cfg: SyncConfig, store: Store, key: DeviceKey, session: Session, clock: Clock,
+                 on_case_done: Callable[[str], None], alarm: Callable[[str, dict[str, Any]], None]) -> None:
+        self.cfg, self.store, self.key, self.session, self.clock = cfg, store, key, session, clock
+        self._on_case_done, self._alarm = on_case_done, alarm
+        self._acks: "queue.SimpleQueue[Ack]" = queue.SimpleQueue()
+        self._pubacks: "queue.SimpleQueue[int]" = queue.SimpleQueue()
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self._reset = threading.Event()
+        self._inflight: "OrderedDict[str, InFlight]" = OrderedDict()
+        self._cursor = {Kind.CASE: 0, Kind.EVENT: 0}
+        self._jobs: dict[str, BlobJob] = {}
+        self._mids: dict[int, tuple[str, int, int]] = {}
+        self._buffered = 0
+        self._too_big: set[str] = set()
+        self._thread: Optional[threading.Thread] = None
+        self.last_ack_at: Optional[float] = None
+        self.starved = False    # stopped by the broker's Receive Maximum: PUBACKs wake the loop
+
+    # -- called from other threads -----------------------------------------------------------------
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="edge-sync-drain", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def connection_up(self) -> None:
+        """After every CONNACK: everything unacked goes again, in order, with the same msg_id."""
+        self._reset.set()
+        self.wake.set()
+
+    def put_ack(self, ack: Ack) -> None:
+        self._acks.put(ack)
+        self.wake.set()
+
+    def put_puback(self, mid: int) -> None:
+        self._pubacks.put(mid)
+        if self.starved or mid in self._mids:
+            self.wake.set()
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        last_flush = time.monotonic()
+        while not self._stop.is_set():
+            self.wake.wait(0.1)
+            self.wake.clear()
+            try:
+                if self._reset.is_set():
+                    self._reset.clear()
+                    self._restart_sending()
+                self._take_pubacks()
+                self._take_acks()
+                if self.session.connected.is_set():
+                    self._fill_window()
+                    self._send_blobs()
+                    self._resend_overdue()
+                if time.monotonic() - last_flush > 1.0:
+                    last_flush = time.monotonic()
+                    self._flush_pubacked()
+            except Exception:  # noqa: BLE001 - keep draining whatever one row did; the row stays stored
+                log.exception("outbox drain step failed")
+                self._stop.wait(1.0)
+        self._flush_pubacked()
+
+    def _no_room(self) -> bool:
+        self.starved = self.session.room() <= 0
+        return self.starved
+
+    def _restart_sending(self) -> None:
+        self._flush_pubacked()
+        self._inflight.clear()
+        self._cursor = {Kind.CASE: 0, Kind.EVENT: 0}
+        self._mids.clear()
+        self._buffered = 0
+        for job in self._jobs.values():
+            job.outstanding = 0
+            job.plan_resume()
+
+    # -- sending cases and events -------------------------------------------------------------------
+    def _fill_window(self) -> None:
+        max_payload = self.session.limits.max_payload()
+        for kind in (Kind.EVENT, Kind.CASE):
+            room = self.cfg.window - len(self._inflight)
+            if room <= 0:
+                return
+            rows = self.store.query("SELECT msg_id, seq, body, state FROM outbox WHERE kind = ? AND seq > ? "
+                                    "ORDER BY seq LIMIT ?", (kind.value, self._cursor[kind], room))
+            for msg_id, seq, body, state in rows:
+                if state == RowState.BLOCKED.value:
+                    break   # its blobs are not all stored yet; later rows wait to keep the order
+                payload = open_body(self.key, msg_id, body)
+                if len(payload) > max_payload:
+                    if msg_id not in self._too_big:
+                        self._too_big.add(msg_id)
+                        self._alarm("message_too_large", {"msg_id": msg_id, "bytes": len(payload),
+                                                          "max_payload": max_payload})
+                    break
+                if self._no_room() or self.session.publish(kind.value, payload) is None:
+                    return
+                self._inflight[msg_id] = InFlight(kind, seq, time.monotonic())
+                self._cursor[kind] = seq
+
+    def _resend_overdue(self) -> None:
+        limit = time.monotonic() - self.cfg.ack_timeout_s
+        overdue = []
+        for msg_id, item in self._inflight.items():
+            if item.sent > limit:
+                break
+            overdue.append(msg_id)
+        for msg_id in overdue:
+            item = self._inflight.pop(msg_id)
+            row = self.store.query("SELECT body FROM outbox WHERE msg_id = ?", (msg_id,))
+            if not row:
+                continue
+            if self._no_room() or self.session.publish(item.kind.value, open_body(self.key, msg_id, row[0][0])) is None:
+                self._inflight[msg_id] = item
+                return
+            item.sent = time.monotonic()
+            self._inflight[msg_id] = item
+        now = time.monotonic()
+        for job in self._jobs.values():
+            if not job.todo and job.outstanding == 0 and now - job.last_activity > self.cfg.ack_timeout_s:
+                job.plan_resume() if len(job.pubacked) < job.count else job.todo.append(job.count - 1)
+                job.last_activity = now
+
+    # -- sending blobs ------------------------------------------------------------------------------
+    def _send_blobs(self) -> None:
+        if len(self._jobs) < MAX_BLOB_JOBS:
+            self._activate_blobs(MAX_BLOB_JOBS - len(self._jobs))
+        for job in list(self._jobs.values()):
+            while job.todo and self._buffered < MAX_BUFFERED_BYTES  and not self._no_room():
+                index = job.todo[0]
+                data = job.chunk(index)
+                mid = self.session.publish(Kind.BLOB.value, data, properties=job.properties(index))
+                if mid is None:
+                    return
+                job.todo.popleft()
+                job.outstanding += 1
+                job.last_activity = time.monotonic()
+                self._mids[mid] = (job.blob_id, index, len(data))
+                self._buffered += len(data)
+
+    def _activate_blobs(self, n: int) -> None:
+        active = list(self._jobs)
+        marks = ",".join("?" * len(active))
+        rows = self.store.query(
+            "SELECT b.blob_id, case_id, msg_prefix, size, sha256, mime, chunk_size, d.data, pubacked FROM blobs b "
+            "JOIN blob_data d ON d.blob_id = b.blob_id "
+            f"WHERE state = ? {'AND b.blob_id NOT IN (' + marks + ')' if active else ''} ORDER BY ord LIMIT ?",
+            (BlobState.PENDING.value, *active, n + len(self._too_big)))
+        max_payload = self.session.limits.max_payload()
+        for blob_id, case_id, prefix, size, sha, mime, chunk_size, sealed, pubacked in rows:
+            if len(self._jobs) >= MAX_BLOB_JOBS:
+                break
+            if chunk_size is None:
+                chunk_size = min(self.cfg.chunk_size, max_payload)
+                with self.store.tx() as c:
+                    c.execute("UPDATE blobs SET chunk_size = ?, count = ? WHERE blob_id = ?",
+                              (chunk_size, chunk_count(size, chunk_size), blob_id))
+            elif chunk_size > max_payload:
+                # Chunks were cut for a larger limit; central holds part of them by that numbering.
+                if blob_id not in self._too_big:
+                    self._too_big.add(blob_id)
+                    self._alarm("blob_chunk_too_large", {"blob_id": blob_id, "chunk": chunk_size,
+                                                         "max_payload": max_payload})
+                continue
+            job = BlobJob(blob_id, case_id, prefix, size, sha, mime, chunk_size, chunk_count(size, chunk_size),
+                          self.key.open(sealed, blob_id.encode()), pubacked=set(json.loads(pubacked)))
+            job.plan_resume()
+            self._jobs[blob_id] = job
+
+    def _take_pubacks(self) -> None:
+        while True:
+            try:
+                mid = self._pubacks.get_nowait()
+            except queue.Empty:
+                return
+            hit = self._mids.pop(mid, None)
+            if hit is None:
+                continue
+            blob_id, index, nbytes = hit
+            self._buffered -= nbytes
+            job = self._jobs.get(blob_id)
+            if job is not None:
+                job.outstanding -= 1
+                job.pubacked.add(index)
+                job.dirty = True
+                job.last_activity = time.monotonic()
+
+    def _flush_pubacked(self) -> None:
+        dirty = [j for j in self._jobs.values() if j.dirty]
+        if not dirty:
+            return
+        with self.store.tx() as c:
+            for job in dirty:
+                c.execute("UPDATE blobs SET pubacked = ? WHERE blob_id = ?", (job.pubacked_json(), job.blob_id))
+                job.dirty = False
+
+    # -- acks --------------------------------------------------------------------------------------
+    def _take_acks(self) -> None:
+        batch: list[Ack] = []
+        while len(batch) < 5000:
+            try:
+                batch.append(self._acks.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return
+        done_cases: list[str] = []
+        self._flush_pubacked()
+        with self.store.tx() as c:
+            for ack in batch:
+                self._inflight.pop(ack.ref, None)
+                row = c.execute("SELECT kind, case_id FROM outbox WHERE msg_id = ?", (ack.ref,)).fetchone()
+                if row is not None and row[0] == Kind.CASE.value:
+                    self._case_ack(c, ack, row[1], done_cases)
+                elif row is not None:
+                    self._event_ack(c, ack)
+                else:
+                    self._blob_ack(c, ack, done_cases)
+        self.last_ack_at = time.time()
+        for ack in batch:
+            self.clock.observe(ack.server_time)
+        self.store.put("last_ack_at", self.last_ack_at)
+        for case_id in done_cases:
+            self._on_case_done(case_id)
+
+    def _case_ack(self, c: Any, ack: Ack, case_id: str, done: list[str]) -> None:
+        detail = ack.detail if isinstance(ack.detail, dict) else {}
+        if ack.result in _DONE:
+            c.execute("DELETE FROM outbox WHERE msg_id = ?", (ack.ref,))
+            purge = time.time() + self.cfg.retention_days * 86400
+            c.execute("UPDATE cases SET state = ?, result = ?, case_no = ?, promised_by = ?, status = ?, detail = ?,"
+                      " acked_at = ?, purge_after = ? WHERE case_id = ?",
+                      (CaseState.ACKED.value, ack.result.value, _text(detail.get("case_no")),
+                       _text(detail.get("promised_by")), _text(detail.get("status")),
+                       self.key.seal_json(detail, case_id.encode()), time.time(), purge, case_id))
+            c.execute("UPDATE blobs SET purge_after = ? WHERE case_id = ?", (purge, case_id))
+            done.append(case_id)
+        elif ack.result is AckResult.REJECTED:
+            self._reject_case(c, case_id, ack.ref, detail)
+            done.append(case_id)
+        elif ack.result is AckResult.INCOMPLETE:
+            missing = detail.get("missing_blobs")
+            known = {r[0] for r in c.execute("SELECT blob_id FROM blobs WHERE case_id = ?", (case_id,))}
+            wanted = [b for b in missing if b in known] if isinstance(missing, list) else []
+            if not wanted:
+                self._reject_case(c, case_id, ack.ref, {"reason": "incomplete: central lacks blobs this "
+                                                        "device never had", "missing_blobs": missing})
+                done.append(case_id)
+                return
+            for blob_id in wanted:
+                c.execute("UPDATE blobs SET state = ?, pubacked = '[]' WHERE blob_id = ?",
+                          (BlobState.PENDING.value, blob_id))
+                job = self._jobs.get(blob_id)
+                if job is not None:
+                    job.plan_all()
+            c.execute("UPDATE outbox SET state = ? WHERE msg_id = ?", (RowState.BLOCKED.value, ack.ref))
+            seq = c.execute("SELECT seq FROM cases WHERE case_id = ?", (case_id,)).fetchone()[0]
+            # Send the case again after its blobs: the cursor goes back so it is picked up once ready.
+            self._cursor[Kind.CASE] = min(self._cursor[Kind.CASE], seq - 1)
+        else:
+            log.warning("ack %s for a case message ignored", ack.result.value)
+
+    def _reject_case(self, c: Any, case_id: str, msg_id: str, detail: dict[str, Any]) -> None:
+        c.execute("DELETE FROM outbox WHERE msg_id = ?", (msg_id,))
+        c.execute("UPDATE cases SET state = ?, result = ?, detail = ?, acked_at = ? WHERE case_id = ?",
+                  (CaseState.REJECTED.value, AckResult.REJECTED.value,
+                   self.key.seal_json(detail, case_id.encode()), time.time(), case_id))
+        c.execute("UPDATE blobs SET state = ? WHERE case_id = ? AND state = ?",
+                  (BlobState.REJECTED.value, case_id, BlobState.PENDING.value))
+        for blob_id in [b for b, j in self._jobs.items() if j.case_id == case_id]:
+            del self._jobs[blob_id]
+        self._alarm("case_rejected", {"case_id": case_id, "reason": _text(detail.get("reason")) or "unknown"})
+
+    def _event_ack(self, c: Any, ack: Ack) -> None:
+        if ack.result in (AckResult.MISSING, AckResult.INCOMPLETE, AckResult.CORRUPT, AckResult.STORED):
+            log.warning("ack %s for an event ignored", ack.result.value)
+            return
+        if ack.result is AckResult.REJECTED:
+            # No alarm event here: a rejected alarm event would loop.
+            log.error("central rejected event %s: %s", ack.ref, _text(ack.detail.get("reason")))
+        c.execute("DELETE FROM outbox WHERE msg_id = ?", (ack.ref,))
+
+    def _blob_ack(self, c: Any, ack: Ack, done: list[str]) -> None:
+        split = split_chunk_msg_id(ack.ref)
+        row = None
+        if split is not None:
+            row = c.execute("SELECT blob_id, case_id, state FROM blobs WHERE msg_prefix = ?", (split[0],)).fetchone()
+        if row is None and isinstance(ack.detail.get("blob_id"), str):
+            row = c.execute("SELECT blob_id, case_id, state FROM blobs WHERE blob_id = ?",
+                            (ack.detail["blob_id"],)).fetchone()
+        if row is None:
+            return   # an ack we already applied (duplicate ack) or for a purged row
+        blob_id, case_id, state = row
+        job = self._jobs.get(blob_id)
+        if state != BlobState.PENDING.value:
+            return
+        if ack.result in (AckResult.STORED, *_DONE):
+            c.execute("UPDATE blobs SET state = ? WHERE blob_id = ?", (BlobState.STORED.value, blob_id))
+            self._jobs.pop(blob_id, None)
+            left = c.execute("SELECT COUNT(*) FROM blobs WHERE case_id = ? AND state != ?",
+                             (case_id, BlobState.STORED.value)).fetchone()[0]
+            if case_id and left == 0:
+                c.execute("UPDATE outbox SET state = ? WHERE case_id = ? AND kind = ?",
+                          (RowState.READY.value, case_id, Kind.CASE.value))
+        elif ack.result in (AckResult.MISSING, AckResult.CORRUPT):
+            if job is None:
+                c.execute("UPDATE blobs SET pubacked = '[]' WHERE blob_id = ?", (blob_id,))
+            elif ack.result is AckResult.CORRUPT or not job.plan_missing(ack.detail.get("missing_chunks")):
+                job.plan_all()
+        elif ack.result is AckResult.REJECTED:
+            c.execute("UPDATE blobs SET state = ? WHERE blob_id = ?", (BlobState.REJECTED.value, blob_id))
+            self._jobs.pop(blob_id, None)
+            msg = c.execute("SELECT msg_id FROM outbox WHERE case_id = ? AND kind = ?",
+                            (case_id, Kind.CASE.value)).fetchone()
+            if msg is not None:
+                self._reject_case(c, case_id, msg[0], {"reason": f"attachment rejected: "
+                                                       f"{_text(ack.detail.get('reason')) or 'unknown'}"})
+                done.append(case_id)
+
+
+def _text(value: Any) -> Optional[str]:
+    return None if value is None else str(value)[:200]

@@ -1,0 +1,171 @@
+"""The durable SQLite store of edge_sync (WAL, synchronous=FULL): schema, transactions, small
+key/value state (epoch, per-kind sequence counters, clock, session heartbeat)."""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import threading
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+
+class Kind(str, Enum):
+    """Outbox kinds, one per up topic; each has its own ``seq`` counter."""
+
+    CASE = "case"
+    BLOB = "blob"
+    EVENT = "event"
+
+
+class CaseState(str, Enum):
+    QUEUED = "queued"       # in the outbox, not yet acked by central
+    ACKED = "acked"         # accepted or duplicate
+    REJECTED = "rejected"   # central refused it for good: staff must look at it
+
+
+class BlobState(str, Enum):
+    PENDING = "pending"
+    STORED = "stored"
+    REJECTED = "rejected"
+
+
+class RowState(str, Enum):
+    READY = "ready"         # may be sent
+    BLOCKED = "blocked"     # a case waiting for its blobs to be stored
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (
+  case_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, msg_id TEXT NOT NULL, query_code TEXT NOT NULL,
+  created_at TEXT NOT NULL, test INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL,
+  applicant BLOB, lookup TEXT, case_no TEXT, promised_by TEXT, status TEXT, result TEXT,
+  detail BLOB, acked_at REAL, purge_after REAL);
+CREATE INDEX IF NOT EXISTS cases_purge ON cases(purge_after);
+CREATE INDEX IF NOT EXISTS cases_query ON cases(query_code);
+CREATE TABLE IF NOT EXISTS outbox (
+  msg_id TEXT PRIMARY KEY, kind TEXT NOT NULL, seq INTEGER NOT NULL, case_id TEXT,
+  body BLOB NOT NULL, created_at REAL NOT NULL, state TEXT NOT NULL, UNIQUE(kind, seq));
+CREATE TABLE IF NOT EXISTS blobs (
+  blob_id TEXT PRIMARY KEY, ord INTEGER NOT NULL, case_id TEXT, msg_prefix TEXT NOT NULL UNIQUE,
+  size INTEGER NOT NULL, sha256 TEXT NOT NULL, mime TEXT NOT NULL, pages INTEGER NOT NULL,
+  chunk_size INTEGER, count INTEGER, pubacked TEXT NOT NULL DEFAULT '[]',
+  state TEXT NOT NULL, created_at REAL NOT NULL, purge_after REAL);
+-- The (encrypted) bytes live apart: updating a blob's state must not rewrite megabytes.
+CREATE TABLE IF NOT EXISTS blob_data (blob_id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS blobs_state ON blobs(state, ord);
+CREATE INDEX IF NOT EXISTS blobs_case ON blobs(case_id);
+CREATE TABLE IF NOT EXISTS inbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, kind TEXT NOT NULL, body BLOB,
+  received_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS case_views (key TEXT PRIMARY KEY, view BLOB NOT NULL, fetched_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS catalog (
+  version INTEGER PRIMARY KEY, manifest TEXT NOT NULL, data BLOB NOT NULL, installed_at REAL NOT NULL,
+  state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS catalog_parts (
+  version INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (version, n));
+CREATE TABLE IF NOT EXISTS seen_commands (cmd_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+"""
+
+
+class Store:
+    """One SQLite connection shared by the engine's threads under a lock (writes are serial anyway).
+
+    ``readonly`` opens an existing store for ``kiosk sync status`` without creating anything."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly:
+            if not self.path.exists():
+                raise FileNotFoundError(f"no sync store at {self.path}")
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False,
+                                   isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        self.lock = threading.RLock()
+        self._depth = 0
+        if not readonly:
+            conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT); nested calls join the outer one."""
+        with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: tuple | dict = ()) -> Any:
+        with self.lock:
+            row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    # -- key/value state ------------------------------------------------------------------------------
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+        return default if value is None else json.loads(value)
+
+    def put(self, key: str, value: Any) -> None:
+        with self.tx() as c:
+            c.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                      (key, json.dumps(value, ensure_ascii=False)))
+
+    def next_seq(self, kind: Kind) -> int:
+        """The next ``seq`` of a kind; call inside the transaction that stores the message."""
+        with self.tx():
+            seq = int(self.get(f"seq.{kind.value}", 0)) + 1
+            self.put(f"seq.{kind.value}", seq)
+        return seq
+
+    def bump_epoch(self) -> int:
+        """Connection epoch: grows by one for every new connection, persisted before connecting."""
+        with self.tx():
+            epoch = int(self.get("epoch", 0)) + 1
+            self.put("epoch", epoch)
+        return epoch
+
+    # -- size policy ----------------------------------------------------------------------------------
+    def size_bytes(self) -> int:
+        """Bytes in use by the database (free pages left by purged rows do not count)."""
+        with self.lock:
+            pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+            free = self.conn.execute("PRAGMA freelist_count").fetchone()[0]
+            page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+        return (pages - free) * page_size
+
+    def disk_free_bytes(self) -> int:
+        return shutil.disk_usage(self.path.parent).free

@@ -1,0 +1,252 @@
+"""Adapters from the real drivers and the sync engine to `kiosk.ports`. Only the composition root builds
+them; each imports its driver lazily so that a missing optional module disables one device, not the app."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable
+
+from kiosk.ports import (CaptureRejected, CardEvent, CaseAck, CaseLookup, Offline, PrinterState, PrintFailed,
+                         Reply, ScanEvent, StorageFull, Submitted)
+
+log = logging.getLogger(__name__)
+
+
+class IdReaderAdapter:
+    """`drivers.idcard.CardWatcher` as an IdReaderPort."""
+
+    def __init__(self, url: str, baudrate: int = 115200, poll_interval: float = 0.5) -> None:
+        self.url, self.baudrate, self.poll_interval = url, baudrate, poll_interval
+        self._watcher: Any = None
+
+    def start(self, on_event: Callable[[CardEvent], None]) -> None:
+        from drivers.idcard.watcher import CardWatcher
+
+        def forward(event: Any) -> None:
+            kind = getattr(event.kind, "value", event.kind)
+            if kind == "read_failed":
+                log.info("ID card in the field could not be read (%s)", getattr(event.error, "code", "?"))
+                return
+            on_event(CardEvent(kind, event.identity))
+        self._watcher = CardWatcher(self.url, forward, self.poll_interval, baudrate=self.baudrate)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+
+
+class ScannerAdapter:
+    """`drivers.scanner.ScannerWatcher` as a ScannerPort (it classifies receipt codes itself)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._watcher: Any = None
+
+    def start(self, on_scan: Callable[[ScanEvent], None], on_state: Callable[[bool], None]) -> None:
+        from drivers.scanner.scanner import ScannerWatcher
+
+        def scanned(scan: Any) -> None:
+            on_scan(ScanEvent(text=scan.text, kind=getattr(scan.kind, "value", scan.kind), code=scan.code))
+
+        def state(value: Any) -> None:
+            on_state(getattr(value, "value", value) == "online")
+        self._watcher = ScannerWatcher(self.url, scanned, state)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+
+
+class PrinterAdapter:
+    """`drivers.printer.Printer` as a PrinterPort; one lock serialises status polls and jobs on the port."""
+
+    def __init__(self, url: str, profile_name: str = "generic", paper_mm: int = 80) -> None:
+        from drivers.printer import PROFILES, Printer, profile_for_paper
+
+        profile = PROFILES.get(profile_name) if profile_name != "generic" else profile_for_paper(paper_mm)
+        if profile is None:
+            raise ValueError(f"unknown printer profile {profile_name!r}; known: {', '.join(PROFILES)}")
+        self._printer = Printer(url, profile)
+        self._lock = threading.Lock()
+
+    def status(self) -> PrinterState:
+        from drivers.errors import DeviceError
+
+        with self._lock:
+            try:
+                st = self._printer.status(timeout=2.0)
+            except DeviceError as exc:
+                return PrinterState(online=False, error=exc.code)
+        return PrinterState(online=st.online, paper=getattr(st.paper, "value", st.paper),
+                            cover=getattr(st.cover, "value", st.cover), error=st.error)
+
+    def print(self, document: Any, timeout: float) -> None:
+        from drivers.errors import DeviceError
+
+        with self._lock:
+            try:
+                self._printer.print_document(document, timeout=timeout)
+            except DeviceError as exc:
+                raise PrintFailed(_print_code(exc.code), str(exc)) from exc
+
+    def close(self) -> None:
+        self._printer.close()
+
+
+def _print_code(code: str) -> str:
+    """The driver's error codes, in the words the services use."""
+    return {"paper_out": "paper_out", "cover_open": "cover_open", "printer_offline": "offline",
+            "print_timeout": "timeout"}.get(code, code)
+
+
+class ReceiptsAdapter:
+    """`kiosk.receipts` layouts (they accept the services' plain dicts)."""
+
+    def __init__(self) -> None:
+        import kiosk.receipts as receipts
+
+        self._r = receipts
+
+    def acceptance_notice(self, data: dict[str, Any]) -> Any:
+        return self._r.acceptance_notice(data)
+
+    def checklist_slip(self, data: dict[str, Any]) -> Any:
+        return self._r.checklist_slip(data)
+
+    def queue_ticket(self, data: dict[str, Any]) -> Any:
+        return self._r.queue_ticket(data)
+
+    def test_page(self) -> Any:
+        return self._r.test_page()
+
+
+class CameraAdapter:
+    """`drivers.camera` capture + pipeline as a CameraPort; the processed `Page` is kept for the PDF."""
+
+    def __init__(self, spec: str) -> None:
+        from drivers.camera import open_camera
+
+        self._camera = open_camera(spec)
+        self._lock = threading.Lock()
+
+    def capture_page(self) -> Any:
+        from drivers.camera import CameraError, process_capture
+
+        with self._lock:
+            try:
+                return process_capture(self._camera.capture())
+            except CameraError as exc:
+                raise CaptureRejected(exc.code, getattr(exc, "user_message", str(exc))) from exc
+
+    def to_pdf(self, pages: list[Any]) -> bytes:
+        from drivers.camera import pages_to_pdf
+
+        return pages_to_pdf(pages)
+
+    def close(self) -> None:
+        self._camera.close()
+
+
+class IoBoardAdapter:
+    """`drivers.ioboard.IoBoard` as an IoBoardPort; heartbeats are sent by the application while healthy."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._board: Any = None
+
+    def start(self, on_event: Callable[[str, str], None]) -> None:
+        from drivers.ioboard.driver import IoBoard
+
+        def forward(event: Any) -> None:
+            if event.kind in ("tamper", "presence", "help") and event.value:
+                on_event(event.kind, event.value)
+        self._board = IoBoard(self.url, forward)
+        self._board.start()
+
+    def stop(self) -> None:
+        if self._board is not None:
+            self._board.close()
+
+    def set_light(self, color: str, pattern: str) -> None:
+        if self._board is not None and self._board.connected:
+            self._board.set_light(color, pattern)
+
+    def buzz(self, pattern: str) -> None:
+        if self._board is not None and self._board.connected:
+            self._board.buzz(pattern)
+
+    def heartbeat(self) -> None:
+        if self._board is not None and self._board.connected:
+            self._board.heartbeat()
+
+
+class SyncAdapter:
+    """`edge_sync.SyncEngine` as a SyncPort (result shapes converted to kiosk.ports types)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def submit_case(self, envelope_fields: dict[str, Any], blobs: dict[str, bytes]) -> Submitted:
+        from edge_sync.results import Attachment
+        from edge_sync.results import StorageFull as EngineFull
+
+        attachments = []
+        for material in envelope_fields.get("materials", []):
+            blob = material.get("blob")
+            if material.get("source") == "scan" and blob and blob.get("id") in blobs:
+                attachments.append(Attachment(material_code=material["code"], data=blobs[blob["id"]],
+                                              mime=blob.get("mime", "application/pdf"),
+                                              pages=int(blob.get("pages", 1)), blob_id=blob["id"]))
+        try:
+            done = self.engine.submit_case(envelope_fields, attachments)
+        except EngineFull as exc:
+            raise StorageFull(str(exc)) from exc
+        return Submitted(done.case_id, done.query_code, done.msg_id)
+
+    @staticmethod
+    def _ack(outcome: dict[str, Any] | None) -> CaseAck | None:
+        if outcome is None:
+            return None
+        detail = {k: v for k, v in outcome.items() if k not in ("result", "state")}
+        return CaseAck(str(outcome.get("result", "")), detail)
+
+    def wait_case_ack(self, case_id: str, timeout: float) -> CaseAck | None:
+        return self._ack(self.engine.wait_case_ack(case_id, timeout))
+
+    def case_outcome(self, case_id: str) -> CaseAck | None:
+        return self._ack(self.engine.case_outcome(case_id))
+
+    def request(self, type: str, fields: dict[str, Any], timeout: float) -> Reply | Offline:
+        answer = self.engine.request(type, fields, timeout)
+        if not answer:
+            return Offline(getattr(answer, "reason", "offline"))
+        return Reply(answer.type, dict(answer.fields))
+
+    def query_case(self, query_code: str, timeout: float) -> CaseLookup | Offline:
+        answer = self.engine.query_case(query_code, timeout)
+        if not answer:
+            return Offline(getattr(answer, "reason", "offline"))
+        view = answer.fields.get("case")
+        found = bool(answer.fields.get("found")) and isinstance(view, dict)
+        return CaseLookup(found, view if found else None, bool(answer.cached), answer.age_s)
+
+    def list_cases(self, applicant: dict[str, Any], timeout: float) -> list[dict[str, Any]] | Offline:
+        answer = self.engine.list_cases(applicant, timeout)
+        if not answer:
+            return Offline(getattr(answer, "reason", "offline"))
+        cases = answer.fields.get("cases")
+        return [c for c in cases if isinstance(c, dict)] if isinstance(cases, list) else []
+
+    def send_event(self, type: str, fields: dict[str, Any]) -> None:
+        self.engine.send_event(type, fields)
+
+    def status(self) -> dict[str, Any]:
+        return {**self.engine.status(), **self.engine.health()}
+
+    def clock_ok(self) -> bool:
+        return self.engine.trusted_now() is not None
+
+    def connected(self) -> bool:
+        return self.engine.session.connected.is_set()

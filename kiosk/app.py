@@ -1,0 +1,284 @@
+"""Composition root: the only place that builds the devices, the sync engine, the services and the web
+server and wires them together.
+
+Threading model: one asyncio loop runs the web server, the session ticker and the watchdog; device
+watchers and the sync engine run their own threads and reach the application only through
+thread-safe entry points (SessionManager, Devices, EventBus.publish). Blocking service calls (printing,
+requests to central) run in the loop's default executor.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from aiohttp import web
+
+from kiosk.catalog import Catalog
+from kiosk.config import KioskConfig
+from kiosk.events import EventBus
+from kiosk.ports import (CameraPort, CardEvent, CardEventKind, IdReaderPort, IoBoardPort, PrinterPort,
+                         ReceiptsPort, ScannerPort, SyncPort)
+from kiosk.sdnotify import notify, watchdog_interval
+from kiosk.services import Context, Settings
+from kiosk.services.bundle import Services, build_services
+from kiosk.services.devices import Devices
+from kiosk.session import EndReason, SessionManager, Timeouts
+from kiosk.web.server import create_app, start_site
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ports:
+    """The devices and sync engine of one terminal; None = not installed (the flows that need it say so)."""
+
+    sync: SyncPort | None = None
+    idreader: IdReaderPort | None = None
+    scanner: ScannerPort | None = None
+    printer: PrinterPort | None = None
+    receipts: ReceiptsPort | None = None
+    camera: CameraPort | None = None
+    ioboard: IoBoardPort | None = None
+
+
+def settings_from(config: KioskConfig) -> Settings:
+    d, s, w = config.section("device"), config.section("session"), config.section("web")
+    return Settings(device_id=d["id"], site_id=d["site_id"], site_name=d["site_name"], hotline=d["hotline"],
+                    self_service=d["self_service"], ack_wait_s=s["ack_wait_s"],
+                    request_timeout_s=s["request_timeout_s"], maintenance_pin_sha256=w["maintenance_pin_sha256"])
+
+
+def timeouts_from(config: KioskConfig) -> Timeouts:
+    s = config.section("session")
+    return Timeouts(s["warn_after_s"], s["reset_after_s"], s["agent_warn_after_s"], s["agent_reset_after_s"])
+
+
+class Kiosk:
+    """One terminal application. ``start()`` serves the UI and starts the device watchers; ``stop()``
+    ends the session (wipe), stops watchers and the server."""
+
+    def __init__(self, config: KioskConfig, catalog: Catalog, ports: Ports, *,
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], datetime] | None = None,
+                 tick_s: float = 0.5, ledger_path: Path | None = None) -> None:
+        self.config = config
+        self.ports = ports
+        self._catalog = catalog
+        self.bus = EventBus()
+        self.sessions = SessionManager(timeouts_from(config), self.bus.publish, clock)
+        self.devices = Devices(self.bus.publish, printer=ports.printer, receipts=ports.receipts,
+                               camera=ports.camera, ioboard=ports.ioboard, has_reader=ports.idreader is not None,
+                               has_scanner=ports.scanner is not None,
+                               print_timeout=config.get("printer", "timeout_s"))
+        ctx = Context(settings=settings_from(config), sessions=self.sessions, devices=self.devices, sync=ports.sync,
+                      catalog=lambda: self._catalog, emit=self.bus.publish)
+        if wall_clock is not None:
+            ctx.wall_clock = wall_clock
+        self.services: Services = build_services(ctx, ledger_path)
+        self.app: web.Application = create_app(self.services, self.bus, tick_s=tick_s,
+                                               status_poll_s=config.get("printer", "status_poll_s"))
+        self._runner: web.AppRunner | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self.url = ""
+
+    # Catalog and downlink ----------------------------------------------------------------------
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog
+
+    def install_catalog(self, catalog: Catalog) -> None:
+        """Swap in a new catalog version (atomic reference swap; readers keep the one they hold)."""
+        self._catalog = catalog
+        log.info("catalog version %s in use (%d items)", catalog.version, len(catalog.items))
+        self.bus.publish({"type": "catalog", "version": catalog.version})
+
+    def on_catalog(self, version: int, raw: dict[str, Any]) -> None:
+        """edge_sync installed a verified catalog: build it off the loop's thread, then swap."""
+        try:
+            self.install_catalog(Catalog(raw))
+        except Exception as exc:
+            log.error("catalog version %s not usable, keeping %s: %s", version, self._catalog.version, exc)
+
+    def on_notify(self, fields: dict[str, Any]) -> None:
+        """A status change of a case: the open progress page may refresh (the code is not personal)."""
+        code = fields.get("query_code")
+        if isinstance(code, str):
+            self.bus.publish({"type": "case.update", "query_code": code})
+
+    def on_command(self, name: str, args: dict[str, Any]) -> tuple[bool, str]:
+        """A verified command from central (edge_sync checked signature, expiry and replay)."""
+        maint = self.services.maintenance
+        if name == "lock":
+            maint.set_locked(str(args.get("reason") or "平台锁定"))
+            return True, "locked"
+        if name == "unlock":
+            maint.set_locked(None)
+            return True, "unlocked"
+        if name == "print_test":
+            if self.devices.receipts is None or self.devices.printer is None:
+                return False, "no printer"
+            try:
+                self.devices.print(self.devices.receipts.test_page())
+            except Exception as exc:
+                return False, getattr(exc, "code", str(exc))
+            return True, "printed"
+        return False, f"command {name} not supported by the application"
+
+    # Device events -----------------------------------------------------------------------------
+    def on_card_event(self, event: CardEvent) -> None:
+        kind = event.kind
+        if kind == CardEventKind.PRESENT and event.identity is not None:
+            self.devices.set_reader(True)
+            if not self.devices.locked:
+                self.sessions.card_present(event.identity)
+        elif kind == CardEventKind.REMOVED:
+            self.sessions.card_removed()
+        elif kind == CardEventKind.READER_LOST:
+            self.devices.set_reader(False)
+        elif kind == CardEventKind.READER_BACK:
+            self.devices.set_reader(True)
+
+    def on_io_event(self, kind: str, value: str) -> None:
+        self.devices.set_io(kind, value)
+        sync = self.ports.sync
+        if kind == "tamper":
+            if sync is not None:
+                sync.send_event("tamper", {"state": value})
+            if value == "open":
+                self.services.maintenance.set_locked("机箱被打开")
+        elif kind == "presence" and value == "on":
+            self.bus.publish({"type": "presence"})
+        elif kind == "help" and value == "pressed":
+            self.services.feedback.help("button")
+
+    # Lifecycle ---------------------------------------------------------------------------------
+    async def start(self, host: str | None = None, port: int | None = None) -> str:
+        """Serve the UI, start watchers, tell systemd we are ready. Returns the URL."""
+        host = host or self.config.get("web", "host")
+        port = self.config.get("web", "port") if port is None else port
+        self._runner = await start_site(self.app, host, port)
+        p = self.ports
+        if p.idreader is not None:
+            p.idreader.start(self.on_card_event)
+        if p.scanner is not None:
+            p.scanner.start(self.services.on_scan, self.devices.set_scanner)
+        if p.ioboard is not None:
+            p.ioboard.start(self.on_io_event)
+        self.devices.set_online(p.sync is not None and p.sync.connected())
+        self._watchdog = asyncio.create_task(self._feed_watchdog())
+        self.url = f"http://{host}:{port}/"
+        notify("READY=1\nSTATUS=serving " + self.url)
+        log.info("kiosk ready at %s", self.url)
+        return self.url
+
+    def healthy(self) -> bool:
+        """Fed to systemd's watchdog and the IO board: the loop runs (we are in it) and the web site is up."""
+        return self._runner is not None
+
+    async def _feed_watchdog(self) -> None:
+        interval = watchdog_interval() or 5.0
+        while True:
+            if self.healthy():
+                notify("WATCHDOG=1")
+                if self.ports.ioboard is not None:
+                    try:
+                        self.ports.ioboard.heartbeat()
+                    except Exception as exc:  # optional hardware
+                        log.debug("IO board heartbeat failed: %s", exc)
+                sync = self.ports.sync
+                if sync is not None:
+                    self.devices.set_online(sync.connected())
+            await asyncio.sleep(min(interval, 5.0))
+
+    async def stop(self) -> None:
+        notify("STOPPING=1")
+        self.sessions.end(EndReason.SHUTDOWN)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        for port in (self.ports.idreader, self.ports.scanner, self.ports.ioboard):
+            if port is not None:
+                try:
+                    port.stop()
+                except Exception as exc:
+                    log.warning("device watcher did not stop cleanly: %s", exc)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+# --- building from the configuration ------------------------------------------------------------------
+def _optional(name: str, build: Callable[[], Any]) -> Any:
+    """Build one optional device; a failure disables that device (logged once), never the terminal."""
+    try:
+        return build()
+    except Exception as exc:
+        log.warning("%s not available, its flows are disabled: %s", name, exc)
+        return None
+
+
+def build_ports(config: KioskConfig) -> tuple[Ports, Any]:
+    """Real devices by their configured URLs (a device with no URL is not installed) and the sync engine.
+    Returns (ports, engine) — the engine must get its callbacks before ``engine.start()``."""
+    from kiosk import adapters
+
+    dev = config.section("devices")
+    pr = config.section("printer")
+    ports = Ports()
+    if dev["idcard"]:
+        ports.idreader = adapters.IdReaderAdapter(dev["idcard"], dev["idcard_baud"])
+    if dev["scanner"]:
+        ports.scanner = adapters.ScannerAdapter(dev["scanner"])
+    if dev["printer"]:
+        ports.printer = _optional("printer", lambda: adapters.PrinterAdapter(dev["printer"], pr["profile"],
+                                                                              pr["paper"]))
+        ports.receipts = _optional("receipts", adapters.ReceiptsAdapter) if ports.printer else None
+    if dev["camera"]:
+        ports.camera = _optional("camera", lambda: adapters.CameraAdapter(dev["camera"]))
+    if dev["ioboard"]:
+        ports.ioboard = adapters.IoBoardAdapter(dev["ioboard"])
+    engine = None
+    if config.get("sync", "enabled"):
+        from edge_sync import SyncConfig, SyncEngine
+
+        engine = SyncEngine(SyncConfig.from_toml(config.path or None))
+        ports.sync = adapters.SyncAdapter(engine)
+    return ports, engine
+
+
+def initial_catalog(config: KioskConfig, engine: Any, override: str | None = None) -> Catalog:
+    """The installed catalog version (from edge_sync's store), else the configured file.
+    Raises CatalogError when there is none: the terminal cannot serve without a catalog."""
+    from kiosk.catalog import CatalogError, load_catalog
+
+    if override:
+        return load_catalog(override)
+    if engine is not None:
+        installed = engine.current_catalog()
+        if installed is not None:
+            try:
+                return Catalog(installed[1])
+            except CatalogError as exc:
+                log.error("installed catalog %s unusable: %s", installed[0], exc)
+    path = config.get("catalog", "file")
+    if not path:
+        raise CatalogError("no catalog installed and [catalog] file not set (KIOSK_CATALOG_FILE)")
+    return load_catalog(path)
+
+
+def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kiosk, Any]:
+    """The whole terminal from its configuration: (kiosk, sync engine or None), callbacks wired."""
+    ports, engine = build_ports(config)
+    catalog = initial_catalog(config, engine, catalog_file)
+    data_dir = config.data_dir
+    ledger = data_dir / "agent-cases.json" if data_dir.is_dir() else None
+    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger)
+    if engine is not None:
+        engine.on_notify = kiosk.on_notify
+        engine.on_catalog = kiosk.on_catalog
+        engine.on_command = lambda cmd: kiosk.on_command(str(cmd.get("name", "")), dict(cmd.get("args") or {}))
+        engine.on_alarm = lambda reason, fields: kiosk.bus.publish({"type": "alarm", "reason": reason})
+    return kiosk, engine

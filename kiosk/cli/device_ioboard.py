@@ -1,0 +1,104 @@
+"""``kiosk-device ioboard status|light|buzz|listen``: the technician's check of the IO board (status
+light, buzzer, tamper switch, presence sensor, help button, Pi watchdog) by its port URL.
+
+Exit status: 0 done, 2 usage, 3 ``listen`` timed out before ``--count`` events, 4 device error (one
+line on stderr with the error code).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import sys
+import time
+from enum import IntEnum
+
+from drivers.ioboard import BuzzPattern, Color, IoBoard, IoBoardError, IoEvent, Pattern
+
+INPUT_EVENTS = ("tamper", "presence", "help")
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    USAGE = 2
+    TIMEOUT = 3
+    DEVICE = 4
+
+
+def _names(enum_type) -> list[str]:
+    return [member.name.lower() for member in enum_type]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    status = actions.add_parser("status", help="handshake and print the board's status as JSON")
+    light = actions.add_parser("light", help="set the status light")
+    light.add_argument("color", choices=_names(Color))
+    light.add_argument("pattern", nargs="?", default="steady", choices=_names(Pattern))
+    buzz = actions.add_parser("buzz", help="play a buzzer pattern")
+    buzz.add_argument("pattern", choices=_names(BuzzPattern))
+    listen = actions.add_parser("listen", help="print one JSON line per board event")
+    listen.add_argument("--count", type=int, default=1, help="input events to wait for (0: until --timeout)")
+    listen.add_argument("--timeout", type=float, default=30.0, help="seconds to listen in all")
+    for sub in (status, light, buzz, listen):
+        sub.add_argument("--port", required=True, help="pyserial URL or device path of the IO board")
+
+
+def _fail(code: ExitCode, reason: str) -> int:
+    print(f"kiosk-device ioboard: {reason}", file=sys.stderr, flush=True)
+    return int(code)
+
+
+def _print(obj: dict) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def _event_dict(event: IoEvent) -> dict:
+    if event.status is not None:
+        return {"event": event.kind, **event.status.to_dict()}
+    return {"event": event.kind, "value": event.value}
+
+
+def _listen(args: argparse.Namespace) -> int:
+    if args.count < 0 or args.timeout <= 0:
+        return _fail(ExitCode.USAGE, "--count must not be negative and --timeout must be positive")
+    events: "queue.Queue[IoEvent]" = queue.Queue()
+    received = 0
+    # Heartbeats keep the board's Pi watchdog calm while a technician listens.
+    with IoBoard(args.port, events.put, heartbeat_interval=5.0):
+        deadline = time.monotonic() + args.timeout
+        while args.count == 0 or received < args.count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                event = events.get(timeout=remaining)
+            except queue.Empty:
+                break
+            _print(_event_dict(event))
+            received += event.kind in INPUT_EVENTS
+    if args.count and received < args.count:
+        return _fail(ExitCode.TIMEOUT, f"timed out after {args.timeout:g} s with {received} of {args.count} events")
+    return int(ExitCode.OK)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.action == "listen":
+            return _listen(args)
+        with IoBoard(args.port) as board:
+            if args.action == "status":
+                info = board.info
+                _print({"connected": True, "protocol": info.protocol_version if info else None,
+                        "firmware": info.firmware_version if info else None, **board.status().to_dict()})
+            elif args.action == "light":
+                board.set_light(args.color, args.pattern)
+                _print({"light": args.color, "pattern": args.pattern})
+            elif args.action == "buzz":
+                board.buzz(args.pattern)
+                _print({"buzzer": args.pattern})
+            else:
+                return _fail(ExitCode.USAGE, f"unknown action {args.action!r}")
+    except IoBoardError as exc:
+        return _fail(ExitCode.DEVICE, f"{exc.code}: {exc}")
+    return int(ExitCode.OK)

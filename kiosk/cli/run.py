@@ -1,0 +1,55 @@
+"""``kiosk run``: the terminal application in one process (web UI, devices, sync), until SIGTERM."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+
+from kiosk.catalog import CatalogError
+from kiosk.config import ConfigError, load_config
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="TOML configuration file (default: $KIOSK_CONFIG, else defaults)")
+    parser.add_argument("--catalog", help="catalog JSON to serve instead of the installed version")
+    parser.add_argument("--port", type=int, help="web port (overrides [web] port)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"kiosk run: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_serve(config, args))
+    except CatalogError as exc:
+        print(f"kiosk run: {exc}", file=sys.stderr)
+        return 3
+
+
+async def _serve(config, args: argparse.Namespace) -> int:
+    from kiosk.app import assemble
+
+    kiosk, engine = assemble(config, args.catalog)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if engine is not None:
+        engine.start()
+    try:
+        url = await kiosk.start(port=args.port)
+        print(json.dumps({"device": "kiosk", "url": url, "catalog": kiosk.catalog.version}), flush=True)
+        await stop.wait()
+    finally:
+        await kiosk.stop()
+        if engine is not None:
+            await loop.run_in_executor(None, engine.stop)
+    return 0

@@ -1,0 +1,98 @@
+"""Follow a case (办件查询): by the notice's QR or a typed code (masked view, online or from the cache with
+its age), and the card holder's own cases in full."""
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.masking import mask_name, mask_phone
+from drivers.scanner.receipt_code import classify, format_query_code
+from kiosk.ports import Offline
+from kiosk.services import Context, ServiceError, applicant_of, require_card
+
+STATUS_LABELS = {
+    "received": "已接收", "accepted": "已受理", "correction_needed": "需要补正材料", "in_review": "审查中",
+    "approved": "已办结（准予）", "certificate": "制证中", "ready_for_pickup": "可以领取",
+    "picked_up": "已领取", "rejected": "不予受理／不予许可", "withdrawn": "已撤回",
+}
+LIGHT_LABELS = {"green": "正常", "yellow": "即将到期", "red": "已超期"}
+STEP_STATE_LABELS = {"done": "已完成", "active": "办理中", "waiting": "未开始"}
+FINISHED = frozenset({"approved", "certificate", "ready_for_pickup", "picked_up", "rejected"})
+OFFLINE_MESSAGE = "暂时连不上政务服务平台，也没有这件办件的本机记录。请稍后再查，或到窗口询问。"
+
+
+def _step(raw: dict[str, Any]) -> dict[str, Any]:
+    light = str(raw.get("light", ""))
+    state = str(raw.get("state", ""))
+    return {"name": str(raw.get("name", ""))[:60], "state": state,
+            "state_label": STEP_STATE_LABELS.get(state, state),
+            "started_at": raw.get("started_at"), "finished_at": raw.get("finished_at"),
+            "limit_days": raw.get("limit_days"), "light": light, "light_label": LIGHT_LABELS.get(light, "")}
+
+
+def masked_view(raw: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields of the contract's masked view (§11): whatever else central sends is dropped."""
+    status = str(raw.get("status", ""))
+    pickup = raw.get("pickup") if isinstance(raw.get("pickup"), dict) else {}
+    applicant = str(raw.get("applicant_masked", ""))
+    if applicant and "*" not in applicant:
+        applicant = mask_name(applicant)
+    return {"item_name": str(raw.get("item_name", ""))[:120], "status": status,
+            "status_label": STATUS_LABELS.get(status, status),
+            "steps": [_step(s) for s in raw.get("steps", []) if isinstance(s, dict)],
+            "promised_by": raw.get("promised_by"), "applicant_masked": applicant,
+            "pickup": {"method": pickup.get("method"), "window": pickup.get("window"),
+                       "ready": bool(pickup.get("ready"))},
+            "finished": status in FINISHED}
+
+
+def full_view(raw: dict[str, Any]) -> dict[str, Any]:
+    """The full view for the card holder: masked view + case number, masked phone, materials, corrections."""
+    view = masked_view(raw)
+    applicant = raw.get("applicant") if isinstance(raw.get("applicant"), dict) else {}
+    phone = str(applicant.get("phone", ""))
+    view.update({
+        "case_no": raw.get("case_no"), "query_code": raw.get("query_code"),
+        "applicant": {"name": mask_name(str(applicant.get("name", ""))),
+                      "phone": phone if "*" in phone else mask_phone(phone)},
+        "materials": [{"code": m.get("code"), "name": m.get("name"), "state": m.get("state")}
+                      for m in raw.get("materials", []) if isinstance(m, dict)],
+        "corrections": [str(c.get("note", c) if isinstance(c, dict) else c)[:200]
+                        for c in raw.get("corrections", [])],
+    })
+    if view["query_code"]:
+        view["query_code_display"] = format_query_code(str(view["query_code"]))
+    return view
+
+
+class QueryService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def parse(self, text: str) -> str:
+        """Canonical query code of a scan or typed text. Raises ServiceError("not_receipt") otherwise:
+        such a text never leaves the terminal."""
+        result = classify(text)
+        if result.code is None:
+            raise ServiceError("not_receipt", result.reason or "这不是受理通知书上的查询码。", 400)
+        return result.code
+
+    def by_code(self, text: str) -> dict[str, Any]:
+        code = self.parse(text)
+        sync = self.ctx.require_sync()
+        found = sync.query_case(code, timeout=self.ctx.settings.request_timeout_s)
+        if isinstance(found, Offline):
+            raise ServiceError("offline", OFFLINE_MESSAGE, 503)
+        if not found.found or found.view is None:
+            return {"found": False, "query_code": code, "query_code_display": format_query_code(code),
+                    "message": "没有查到这件办件。请核对查询码；刚提交的办件可能要过几分钟才能查到。"}
+        return {"found": True, "query_code": code, "query_code_display": format_query_code(code),
+                "cached": found.cached, "age_s": found.age_s, "case": masked_view(found.view)}
+
+    def my_cases(self) -> dict[str, Any]:
+        """The card holder's cases in full, newest first. Raises ServiceError (no card, offline)."""
+        session = require_card(self.ctx)
+        sync = self.ctx.require_sync()
+        found = sync.list_cases(applicant_of(session.card), timeout=self.ctx.settings.request_timeout_s)
+        if isinstance(found, Offline):
+            raise ServiceError("offline", "暂时连不上政务服务平台，查不到您的办件列表。可以扫描受理通知书上的二维码查询。", 503)
+        return {"cases": [full_view(c) for c in found if isinstance(c, dict)]}

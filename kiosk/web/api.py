@@ -1,0 +1,152 @@
+"""JSON API of the local UI: one small handler per flow action, each running its (blocking) service
+call off the event loop and answering ServiceError as ``{"error": code, "message": 中文}``."""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from kiosk.services import ServiceError
+from kiosk.services.bundle import Services
+from kiosk.session import EndReason
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+LOCKED_MESSAGE = "本机暂停服务，请到人工窗口办理。给您带来不便，敬请谅解。"
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def ok(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=dumps, headers={"Cache-Control": "no-store"})
+
+
+def error(code: str, message: str, status: int) -> web.Response:
+    return ok({"error": code, "message": message}, status)
+
+
+async def body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise ServiceError("bad_request", "请求格式不对，请返回首页重试。", 400) from None
+    if not isinstance(data, dict):
+        raise ServiceError("bad_request", "请求格式不对，请返回首页重试。", 400)
+    return data
+
+
+def text(data: dict[str, Any], key: str, limit: int = 200) -> str:
+    value = data.get(key, "")
+    return value[:limit] if isinstance(value, str) else ""
+
+
+class Api:
+    """Route handlers bound to the services. ``action`` handlers count as user activity."""
+
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+    def action(self, fn: Callable[[web.Request, dict[str, Any]], Awaitable[Any]], *, activity: bool = True,
+               when_locked: bool = False) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            if self.s.ctx.devices.locked and not when_locked:
+                return error("locked", LOCKED_MESSAGE, 423)
+            try:
+                data = await body(request) if request.method == "POST" else {}
+                if activity:
+                    self.s.ctx.sessions.activity("touch")
+                result = await fn(request, data)
+            except ServiceError as exc:
+                return error(exc.code, exc.message, exc.status)
+            return result if isinstance(result, web.StreamResponse) else ok(result)
+        return handler
+
+    def routes(self) -> list[web.RouteDef]:
+        a, s = self.action, self.s
+        r = self.run
+        return [
+            web.post("/api/session/touch", a(self._touch)),
+            web.post("/api/session/end", a(self._end, activity=False, when_locked=True)),
+            web.get("/api/session", a(lambda q, d: r(s.ctx.sessions.state), activity=False, when_locked=True)),
+            web.get("/api/home", a(lambda q, d: r(s.consult.home), activity=False)),
+            web.get("/api/browse/{by}/{code}", a(lambda q, d: r(s.consult.browse, q.match_info["by"],
+                                                                q.match_info["code"]))),
+            web.get("/api/search", a(lambda q, d: r(s.consult.search, q.query.get("q", "")))),
+            web.get("/api/items/{code}", a(lambda q, d: r(s.consult.item_view, q.match_info["code"]))),
+            web.post("/api/checklist/print", a(lambda q, d: r(s.consult.print_checklist, text(d, "item", 64),
+                                                              text(d, "situation", 20) or None))),
+            web.post("/api/query", a(lambda q, d: r(s.query.by_code, text(d, "code", 120)))),
+            web.get("/api/my/cases", a(lambda q, d: r(s.query.my_cases))),
+            web.post("/api/submit/start", a(lambda q, d: r(s.submit.start, text(d, "item", 64),
+                                                           text(d, "situation", 20)))),
+            web.get("/api/submit", a(lambda q, d: r(s.submit.view))),
+            web.post("/api/submit/material", a(lambda q, d: r(s.submit.choose, text(d, "material", 20),
+                                                              text(d, "choice", 10)))),
+            web.post("/api/submit/capture", a(lambda q, d: r(s.submit.capture, text(d, "material", 20)))),
+            web.post("/api/submit/retake", a(lambda q, d: r(s.submit.retake, text(d, "material", 20),
+                                                            _int(d.get("page"), -1)))),
+            web.get("/api/submit/page/{material}/{index}", a(self._page, activity=False)),
+            web.post("/api/submit/details", a(self._details)),
+            web.post("/api/submit/cancel", a(lambda q, d: r(s.submit.cancel))),
+            web.post("/api/submit/commit", a(lambda q, d: r(s.submit.commit))),
+            web.post("/api/reprint", a(lambda q, d: r(s.submit.reprint, text(d, "code", 120)))),
+            web.post("/api/agent/login", a(lambda q, d: r(s.agent.login, text(d, "agent_id", 20),
+                                                          text(d, "pin", 12)))),
+            web.get("/api/agent/cases", a(lambda q, d: r(s.agent.village_cases))),
+            web.post("/api/queue", a(lambda q, d: r(s.queue.take, text(d, "category", 8), bool(d.get("green")),
+                                                    _int(d.get("cases"), 1), text(d, "agent_id", 20)))),
+            web.post("/api/pickup", a(lambda q, d: r(s.pickup.verify, text(d, "code", 120)))),
+            web.post("/api/evaluate", a(lambda q, d: r(s.feedback.evaluate, text(d, "code", 120),
+                                                       _int(d.get("score"), 0), _tags(d.get("tags")),
+                                                       text(d, "comment", 400)))),
+            web.get("/api/evaluate/tags", a(lambda q, d: r(lambda: {"tags": s.feedback.tags()}), activity=False)),
+            web.post("/api/help", a(lambda q, d: r(s.feedback.help, "screen"), when_locked=True)),
+            web.post("/api/maint/login", a(lambda q, d: r(s.maintenance.login, text(d, "pin", 20)),
+                                           when_locked=True)),
+            web.get("/api/maint/status", a(lambda q, d: r(s.maintenance.status), when_locked=True)),
+            web.post("/api/maint/print-test", a(lambda q, d: r(s.maintenance.print_test), when_locked=True)),
+            web.post("/api/maint/lock", a(lambda q, d: r(s.maintenance.lock, text(d, "reason", 40) or "维护"),
+                                          when_locked=True)),
+            web.post("/api/maint/unlock", a(lambda q, d: r(s.maintenance.unlock), when_locked=True)),
+        ]
+
+    async def _touch(self, request: web.Request, data: dict[str, Any]) -> dict[str, Any]:
+        return self.s.ctx.sessions.state()
+
+    async def _end(self, request: web.Request, data: dict[str, Any]) -> dict[str, Any]:
+        self.s.ctx.sessions.end(EndReason.FINISHED)
+        return {"ended": True}
+
+    async def _page(self, request: web.Request, data: dict[str, Any]) -> web.Response:
+        try:
+            index = int(request.match_info["index"])
+        except ValueError:
+            raise ServiceError("not_found", "没有这一页。", 404) from None
+        jpeg = await self.run(self.s.submit.page_jpeg, request.match_info["material"], index)
+        return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    async def _details(self, request: web.Request, data: dict[str, Any]) -> Any:
+        consent = data.get("consent")
+        return await self.run(self.s.submit.details, phone=data.get("phone") if isinstance(data.get("phone"), str)
+                              else None, pickup=data.get("pickup") if isinstance(data.get("pickup"), str) else None,
+                              consent=consent if isinstance(consent, bool) else None)
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _tags(value: Any) -> list[str]:
+    return [t for t in value if isinstance(t, str)][:10] if isinstance(value, list) else []

@@ -1,0 +1,117 @@
+"""The local web server (aiohttp, loopback only): static UI, JSON API, event stream, and the ticker that
+drives session timeouts and printer status polls on the event loop."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from kiosk import __version__
+from kiosk.events import EventBus
+from kiosk.services.bundle import Services
+from kiosk.web.api import Api, error
+from kiosk.web.stream import STREAMS, close_streams, event_stream
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+# No outside origin for anything: the page works with no network and no CDN.
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+BOOT = web.AppKey("boot", str)
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                ) -> web.StreamResponse:
+    """Refuse other Host names (DNS rebinding) and cross-site form posts; add security headers."""
+    host = request.host.rsplit(":", 1)[0] if not request.host.startswith("[") else request.host.split("]")[0] + "]"
+    if host not in LOOPBACK_HOSTS:
+        return error("bad_host", "forbidden host", 403)
+    if request.method == "POST" and request.can_read_body and request.content_type != "application/json":
+        return error("bad_request", "请求格式不对。", 415)
+    response = await handler(request)
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+async def _index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+def create_app(services: Services, bus: EventBus, *, boot_id: str | None = None, tick_s: float = 0.5,
+               status_poll_s: float = 5.0, extra_status: Callable[[], dict[str, Any]] | None = None
+               ) -> web.Application:
+    """Build the aiohttp application. The ticker starts with the app and stops with it."""
+    app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
+    app[STREAMS] = set()
+    boot = boot_id or secrets.token_hex(8)
+    ctx = services.ctx
+
+    def hello() -> dict[str, Any]:
+        return {"boot": boot, "version": __version__, "status": status(), "session": ctx.sessions.state(),
+                "site_name": ctx.settings.site_name, "hotline": ctx.settings.hotline}
+
+    def status() -> dict[str, Any]:
+        data = ctx.devices.status()
+        data["catalog_version"] = ctx.catalog().version
+        if extra_status is not None:
+            data.update(extra_status())
+        return data
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        return await event_stream(request, bus, hello)
+
+    async def get_status(request: web.Request) -> web.Response:
+        return web.json_response({"boot": boot, **status()}, headers={"Cache-Control": "no-store"})
+
+    api = Api(services)
+    app.add_routes([web.get("/", _index), web.get("/api/events", stream), web.get("/api/status", get_status),
+                    *api.routes(), web.static("/static", STATIC, append_version=False)])
+
+    async def ticker(app: web.Application) -> AsyncIterator[None]:
+        bus.bind(asyncio.get_running_loop())
+        task = asyncio.create_task(_tick_forever(services, tick_s, status_poll_s))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.append(ticker)
+    app.on_shutdown.append(close_streams)
+    app[BOOT] = boot
+    return app
+
+
+async def _tick_forever(services: Services, tick_s: float, status_poll_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    ctx = services.ctx
+    next_poll = 0.0
+    polling: asyncio.Future[Any] | None = None
+    while True:
+        try:
+            ctx.sessions.tick()
+            ctx.devices.set_busy(ctx.sessions.current is not None)
+            # The printer poll may wait behind a print job: never let it hold up the session timer.
+            if loop.time() >= next_poll and (polling is None or polling.done()):
+                next_poll = loop.time() + status_poll_s
+                polling = loop.run_in_executor(None, ctx.devices.poll_printer)
+        except Exception:  # the ticker must outlive any single fault
+            log.exception("ticker step failed")
+        await asyncio.sleep(tick_s)
+
+
+async def start_site(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Start serving on host:port (loopback only; checked by the config). Returns the runner to clean up."""
+    runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    return runner

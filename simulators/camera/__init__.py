@@ -1,0 +1,1 @@
+"""Document-camera frame generator (independent of drivers.camera)."""

@@ -1,0 +1,156 @@
+"""``kiosk-sim central``: the central-platform simulator, and ``kiosk-sim central cmd NAME --device ID``
+which signs and publishes one command. See docs/central-simulator.md."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Optional
+
+from simulators.central.catalog import Catalog
+from simulators.central.commands import build_command, known_name, publish_command, send_once
+from simulators.central.context import Context, Controls, SimClock
+from simulators.central.requests import load_agents
+from simulators.central.service import CentralService, parse_broker
+from simulators.central.signing import CATALOG_KEY, COMMAND_KEY, DEFAULT_KEYS_DIR, KeyRing
+from simulators.link import emit, print_ready, run_stdin_commands
+
+log = logging.getLogger("central")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port (mqtts:// for TLS)")
+    parser.add_argument("--db", help="SQLite file shared by every instance (default: a temporary file)")
+    parser.add_argument("--catalog", help="catalog JSON (shape of shared/data/catalog-sample.json)")
+    parser.add_argument("--keys", help=f"keys directory (default {DEFAULT_KEYS_DIR})")
+    parser.add_argument("--agents", help='agents JSON {"agents": [{agent_id, name, id_no, pin_sha256, villages}]}')
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="simulated seconds per real second for case progress (1440 = a day a minute)")
+    parser.add_argument("--pace", type=float, default=None,
+                        help="share of each step's limit every step takes (default: mixed 0.5/0.9/1.3 per case)")
+    parser.add_argument("--client-id", help="MQTT client id; given, the session persists across restarts")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    cmd = sub.add_parser("cmd", help="sign and publish one command (§8) and exit")
+    cmd.add_argument("name", help="lock, unlock, reboot, reload_config, print_test, set_config, upload_logs, purge_cache")
+    cmd.add_argument("--device", required=True, help="target device id, e.g. KSK-511902-0007")
+    cmd.add_argument("--args", default="{}", help="command arguments as a JSON object")
+    cmd.add_argument("--broker", default=argparse.SUPPRESS)
+    cmd.add_argument("--keys", default=argparse.SUPPRESS)
+    cmd.add_argument("--expires-in", type=float, default=300.0, help="seconds until it expires (negative: expired)")
+    cmd.add_argument("--cmd-id", help="reuse a cmd_id (to play a replay)")
+    cmd.add_argument("--sig", choices=("good", "none", "bad"), default="good", help="signature to send")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    keys_dir = Path(args.keys) if args.keys else DEFAULT_KEYS_DIR
+    try:
+        keys = KeyRing(keys_dir).ensure(COMMAND_KEY, CATALOG_KEY)
+        broker = parse_broker(args.broker)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.action == "cmd":
+        return run_cmd(args, keys, broker)
+    return run_central(args, keys)
+
+
+def run_cmd(args: argparse.Namespace, keys: KeyRing, broker: tuple[str, int, bool]) -> int:
+    try:
+        cmd_args = json.loads(args.args)
+        if not isinstance(cmd_args, dict):
+            raise ValueError("--args must be a JSON object")
+        command = build_command(keys, args.name, cmd_args, args.expires_in, args.cmd_id, args.sig)
+        if not known_name(args.name):
+            log.warning("command name %r is not in the contract's list; sending it anyway", args.name)
+        send_once(broker, args.device, command)
+    except (OSError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    emit(command)
+    return 0
+
+
+def run_central(args: argparse.Namespace, keys: KeyRing) -> int:
+    temp_db: Optional[str] = None
+    db = args.db
+    if not db:
+        fd, temp_db = tempfile.mkstemp(prefix="central-", suffix=".db")
+        os.close(fd)
+        db = temp_db
+    try:
+        ctx = Context(catalog=Catalog.load(args.catalog), keys=keys, agents=load_agents(args.agents),
+                      clock=SimClock(args.speed), controls=Controls(), pace=args.pace)
+        service = CentralService(ctx, args.broker, db, args.client_id)
+        service.start()
+    except (OSError, ValueError, TimeoutError) as exc:
+        print(f"error: central could not start: {exc}", file=sys.stderr)
+        return 1
+    print_ready("central", args.broker, broker=args.broker, db=db, keys=str(keys.directory),
+                catalog=ctx.catalog.version, client_id=service.client_id)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    run_stdin_commands(lambda name, rest: command(service, keys, name, rest), stop)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        service.stop()
+        if temp_db:
+            for suffix in ("", "-wal", "-shm"):
+                Path(temp_db + suffix).unlink(missing_ok=True)
+    return 0
+
+
+def command(service: CentralService, keys: KeyRing, name: str, rest: str) -> Optional[str]:
+    """One stdin command; returns an error text or None, and prints a JSON line with the outcome."""
+    error = _apply(service, keys, name, rest.strip())
+    emit({"event": "command", "name": name, "ok": error is None, **({"error": error} if error else {})})
+    return error
+
+
+def _apply(service: CentralService, keys: KeyRing, name: str, rest: str) -> Optional[str]:
+    controls = service.ctx.controls
+    parts = rest.split()
+    if name == "drop-acks":
+        with controls.lock:
+            controls.drop_acks = int(parts[0]) if parts else 1
+    elif name == "dup-acks":
+        if parts not in (["on"], ["off"]):
+            return "usage: dup-acks on|off"
+        with controls.lock:
+            controls.dup_acks = parts[0] == "on"
+    elif name == "reject-next":
+        with controls.lock:
+            controls.reject_next = rest or "rejected by the operator"
+    elif name in ("pause", "resume"):
+        controls.paused = name == "pause"
+    elif name == "advance":
+        service.ctx.clock.advance(float(parts[0]) if parts else 1.0)
+        service.tick_soon()
+    elif name == "status":
+        if len(parts) != 2:
+            return "usage: status CASE_ID|QUERY_CODE|CASE_NO STATUS"
+        return service.force(parts[0], parts[1])
+    elif name == "publish-catalog":
+        if not parts:
+            return "usage: publish-catalog FILE"
+        service.publish_catalog(Catalog.load(parts[0]), wait=True)
+    elif name == "stats":
+        emit({"event": "stats", **service.stats, "paused": controls.paused})
+    elif name == "cmd":
+        if len(parts) < 2:
+            return "usage: cmd DEVICE NAME [ARGS_JSON]"
+        cmd_args = json.loads(rest.split(None, 2)[2]) if len(parts) > 2 else {}
+        publish_command(service.client, parts[0], build_command(keys, parts[1], cmd_args))
+    else:
+        return f"unknown command {name!r}"
+    return None

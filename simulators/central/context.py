@@ -1,0 +1,100 @@
+"""What every handler of the central simulator shares: the simulated clock, the test controls set from
+stdin, the catalog, keys and agents, and the shape of an outgoing message."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Optional
+
+from simulators.central.catalog import Catalog
+from simulators.central.signing import KeyRing
+from simulators.central.workdays import CHINA_TZ, iso
+
+
+class SimClock:
+    """Simulated time for case progress: starts at the real time, runs ``speed`` simulated seconds per
+    real second, and jumps forward with ``advance``. Acks' ``server_time`` stays real time (a kiosk sets
+    its clock from it), only case steps, lights and promised dates live on this clock."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        self.speed = speed
+        self._real0 = time.time()
+        self._mono0 = time.monotonic()
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._real0 + (time.monotonic() - self._mono0) * self.speed + self._offset
+
+    def now_dt(self) -> datetime:
+        return datetime.fromtimestamp(self.now(), CHINA_TZ)
+
+    def advance(self, days: float) -> None:
+        with self._lock:
+            self._offset += days * 86400.0
+
+
+def real_now() -> str:
+    return iso(datetime.now(CHINA_TZ))
+
+
+@dataclass
+class Controls:
+    """Fault injection for tests, set by stdin commands; read and consumed by the worker thread."""
+    drop_acks: int = 0
+    dup_acks: bool = False
+    reject_next: Optional[str] = None
+    paused: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take_reject(self) -> Optional[str]:
+        with self.lock:
+            reason, self.reject_next = self.reject_next, None
+            return reason
+
+    def ack_copies(self) -> int:
+        """How many times to publish the next ack: 0 (dropped), 1, or 2 (duplicated)."""
+        with self.lock:
+            if self.drop_acks > 0:
+                self.drop_acks -= 1
+                return 0
+            return 2 if self.dup_acks else 1
+
+
+@dataclass
+class Outgoing:
+    topic: str
+    payload: dict
+    correlation: Optional[bytes] = None
+    is_ack: bool = False
+    retain: bool = False
+
+    def encode(self) -> bytes:
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass
+class Incoming:
+    """One received up message, detached from paho."""
+    topic: str
+    payload: bytes
+    user: dict[str, str]
+    response_topic: Optional[str]
+    correlation: Optional[bytes]
+    expiry: Optional[int]
+    arrived: float  # time.monotonic() at receipt, for Message Expiry
+
+
+@dataclass
+class Context:
+    catalog: Catalog
+    keys: KeyRing
+    agents: dict[str, dict]
+    clock: SimClock
+    controls: Controls
+    pace: Optional[float] = None
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,71 @@
+"""Status pushes (``down/{device}/notify``): the events of each case's timeline that have come due on
+the simulated clock, and statuses forced from stdin. Payload:
+``{"type": "case.notify", "v": 1, "case_id", "query_code", "case_no", "status", "reason"
+(step/light/forced), "at", "server_time", "case": <masked view>, "full": <full view>}``. ``case`` is the
+masked view because a kiosk may cache it to answer a query by code alone; ``full`` adds what only the
+card holder may see."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any, Optional
+
+from simulators.central.context import Context, Outgoing, real_now
+from simulators.central.contract import down_topic
+from simulators.central.progress import full_view, masked_view
+from simulators.central.workdays import CHINA_TZ, iso
+
+TICK_LIMIT = 200  # cases per tick, so that a big ``advance`` never starves the acks
+EPSILON = 0.001   # look just after an event's moment so that the event itself shows
+
+
+def notify(row: Any, ctx: Context, moment: float, reason: str) -> Outgoing:
+    view = full_view(row, ctx.catalog, moment)
+    masked = masked_view(row, ctx.catalog, moment)
+    return Outgoing(down_topic(row["device"], "notify"),
+                    {"type": "case.notify", "v": 1, "case_id": row["case_id"], "query_code": row["query_code"],
+                     "case_no": row["case_no"], "status": view["status"], "reason": reason,
+                     "at": iso(datetime.fromtimestamp(moment, CHINA_TZ)), "server_time": real_now(),
+                     "case": masked, "full": view})
+
+
+def due_notifies(ctx: Context, conn: sqlite3.Connection) -> list[Outgoing]:
+    """Advances every case whose next event is due (inside the caller's transaction, so two instances
+    never push the same event twice) and returns the notifies to publish after commit."""
+    now = ctx.clock.now()
+    rows = conn.execute("SELECT * FROM cases WHERE next_at IS NOT NULL AND next_at <= ? "
+                        "AND forced_status IS NULL ORDER BY next_at LIMIT ?", (now, TICK_LIMIT)).fetchall()
+    out: list[Outgoing] = []
+    for row in rows:
+        events = json.loads(row["timeline"])["events"]
+        index = row["notified"]
+        status = row["status"]
+        while index < len(events) and events[index][0] <= now:
+            message = notify(row, ctx, events[index][0] + EPSILON, events[index][1])
+            status = message.payload["status"]
+            out.append(message)
+            index += 1
+        next_at = events[index][0] if index < len(events) else None
+        conn.execute("UPDATE cases SET notified = ?, next_at = ?, status = ? WHERE case_id = ? AND notified = ?",
+                     (index, next_at, status, row["case_id"], row["notified"]))
+    return out
+
+
+def find_case(conn: sqlite3.Connection, ref: str) -> Optional[sqlite3.Row]:
+    """A case by case_id, query code (dashes and case tolerated) or case number."""
+    code = ref.replace("-", "").replace(" ", "").upper()
+    return conn.execute("SELECT * FROM cases WHERE case_id = ? OR query_code = ? OR case_no = ?",
+                        (ref, code, ref)).fetchone()
+
+
+def force_status(ctx: Context, conn: sqlite3.Connection, ref: str, status: str) -> Optional[Outgoing]:
+    """Sets a status by hand (it then stays: progress stops) and returns its notify; None when no case."""
+    row = find_case(conn, ref)
+    if row is None:
+        return None
+    now = ctx.clock.now()
+    conn.execute("UPDATE cases SET forced_status = ?, forced_at = ?, status = ?, next_at = NULL "
+                 "WHERE case_id = ?", (status, iso(datetime.fromtimestamp(now, CHINA_TZ)), status, row["case_id"]))
+    row = conn.execute("SELECT * FROM cases WHERE case_id = ?", (row["case_id"],)).fetchone()
+    return notify(row, ctx, now, "forced")

@@ -1,0 +1,166 @@
+"""How a case moves through its steps (环节) on the simulated clock, its lights (红黄绿灯) and the case
+views of §11. A case's whole life is planned once at acceptance (a timeline), so any instance can say
+where it stands at any simulated moment without further state."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any, Optional
+
+from simulators.central.catalog import Catalog, ItemRule
+from simulators.central.contract import CaseStatus, Light
+from simulators.central.workdays import CHINA_TZ, WorkCalendar, iso
+
+YELLOW_SHARE = 0.2  # yellow once no more than 20 % of a step's limit remains
+# Mixed paces when none is forced: most steps finish at half their limit, some run close, a few late.
+PACES = ((0.7, 0.5), (0.9, 0.9), (1.0, 1.3))
+TERMINAL = {CaseStatus.PICKED_UP.value, CaseStatus.REJECTED.value, CaseStatus.WITHDRAWN.value}
+
+
+def case_pace(case_id: str, forced: Optional[float]) -> float:
+    """Share of each step's limit the case's steps take; stable per case so every instance agrees."""
+    if forced is not None:
+        return forced
+    share = hashlib.sha256(case_id.encode("utf-8")).digest()[0] / 256
+    return next(pace for bound, pace in PACES if share < bound)
+
+
+def status_after(done: int, total: int) -> str:
+    """Status once ``done`` of ``total`` steps are finished: received → accepted → in_review →
+    approved → certificate (last step, 制证) → ready_for_pickup."""
+    if done >= total:
+        return CaseStatus.READY_FOR_PICKUP.value
+    if done == 0:
+        return CaseStatus.RECEIVED.value
+    if done == total - 1:
+        return CaseStatus.CERTIFICATE.value
+    if done == 1:
+        return CaseStatus.ACCEPTED.value
+    if done == total - 2:
+        return CaseStatus.APPROVED.value
+    return CaseStatus.IN_REVIEW.value
+
+
+def plan(rule: ItemRule, received: datetime, pace: float, calendar: WorkCalendar) -> dict[str, Any]:
+    """The timeline of a case: each step's start, due and finish (simulated epoch seconds) and the
+    moments a notify goes out (each step finished, and each light change of a step still running)."""
+    steps, events = [], []
+    start = received.timestamp()
+    for k, step in enumerate(rule.steps):
+        limit = step.get("limit_days") if isinstance(step.get("limit_days"), int) else 0
+        due = calendar.due_epoch(datetime.fromtimestamp(start, CHINA_TZ).date(), max(0, limit))
+        span = due - start
+        finish = start + span * pace
+        yellow_at = start + span * (1 - YELLOW_SHARE)
+        if yellow_at < finish:
+            events.append([yellow_at, "light"])
+        if due < finish:
+            events.append([due, "light"])
+        events.append([finish, "step"])
+        steps.append({"code": str(step.get("code", f"P{k + 1:02d}")), "name": str(step.get("name", "")),
+                      "limit_days": limit, "start": start, "due": due, "finish": finish})
+        start = finish
+    return {"steps": steps, "events": sorted(events)}
+
+
+def light_at(step: dict, moment: float) -> str:
+    if moment > step["due"]:
+        return Light.RED.value
+    span = max(1.0, step["due"] - step["start"])
+    return Light.YELLOW.value if step["due"] - moment <= YELLOW_SHARE * span else Light.GREEN.value
+
+
+def _stamp(epoch: Optional[float]) -> Optional[str]:
+    return None if epoch is None else iso(datetime.fromtimestamp(epoch, CHINA_TZ))
+
+
+def step_views(timeline: dict, moment: float, all_done_at: Optional[float] = None) -> tuple[list[dict], int]:
+    """Steps as the views show them at ``moment``, and how many are done. ``all_done_at`` closes every
+    step at that moment (a status forced to ready_for_pickup or picked_up)."""
+    out, done = [], 0
+    for step in timeline["steps"]:
+        finish = step["finish"] if all_done_at is None else min(step["finish"], all_done_at)
+        start = min(step["start"], finish)
+        now = moment if all_done_at is None else max(moment, all_done_at)
+        if now >= finish:
+            done += 1
+            state, light = "done", light_at(step, finish)
+        elif now >= start:
+            state, light = "active", light_at(step, now)
+        else:
+            state, light = "waiting", Light.GREEN.value  # its whole limit still remains
+        out.append({"code": step["code"], "name": step["name"], "state": state,
+                    "started_at": _stamp(start) if state != "waiting" else None,
+                    "finished_at": _stamp(finish) if state == "done" else None,
+                    "limit_days": step["limit_days"], "light": light,
+                    "due_at": _stamp(step["due"]) if state != "waiting" else None})
+    return out, done
+
+
+def case_state(row: Any, moment: float) -> tuple[str, list[dict]]:
+    """(status, steps) of a stored case at a simulated moment, honouring a forced status."""
+    timeline = json.loads(row["timeline"])
+    forced = row["forced_status"]
+    if forced:
+        forced_at = datetime.fromisoformat(row["forced_at"]).timestamp()
+        closes = forced in (CaseStatus.READY_FOR_PICKUP.value, CaseStatus.PICKED_UP.value)
+        steps, _ = step_views(timeline, forced_at, all_done_at=forced_at if closes else None)
+        return forced, steps
+    steps, done = step_views(timeline, moment)
+    return status_after(done, len(steps)), steps
+
+
+def mask_name(name: str) -> str:
+    """张三丰 → 张*丰, 张三 → 张* (the project's one masking rule): first character, stars, and the last
+    character only when at least three are there."""
+    name = (name or "").strip()
+    if len(name) < 2:
+        return name
+    tail = name[-1] if len(name) > 2 else ""
+    return name[0] + "*" * (len(name) - 1 - len(tail)) + tail
+
+
+def mask_phone(phone: str) -> str:
+    """3+4: 138****0000."""
+    phone = (phone or "").strip()
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+MATERIAL_STATES = {"shared": "shared", "scan": "received", "paper": "to_show"}
+
+
+def pickup_window(row: Any, catalog: Catalog) -> Optional[int]:
+    windows = catalog.windows(catalog.rule(row["item_code"]).category)
+    if not windows:
+        return None
+    return windows[int(hashlib.sha256(row["case_id"].encode()).hexdigest(), 16) % len(windows)]
+
+
+def masked_view(row: Any, catalog: Catalog, moment: float) -> dict[str, Any]:
+    """§11 masked view: never an ID number, phone or address."""
+    status, steps = case_state(row, moment)
+    envelope = json.loads(row["envelope"])
+    method = (envelope.get("pickup") or {}).get("method", "window")
+    return {"query_code": row["query_code"], "item_code": row["item_code"],
+            "item_name": catalog.rule(row["item_code"]).name, "status": status, "steps": steps,
+            "promised_by": row["promised_by"], "applicant_masked": mask_name(row["applicant_name"] or ""),
+            "pickup": {"method": method, "window": pickup_window(row, catalog) if method == "window" else None,
+                       "ready": status == CaseStatus.READY_FOR_PICKUP.value},
+            "received_at": row["received_at"]}
+
+
+def full_view(row: Any, catalog: Catalog, moment: float) -> dict[str, Any]:
+    """§11 full view: the masked view plus case number, name, masked phone, materials, corrections."""
+    view = masked_view(row, catalog, moment)
+    envelope = json.loads(row["envelope"])
+    names = {m.get("code"): m.get("name") for m in catalog.materials(row["item_code"], row["situation"])}
+    materials = [{"code": m.get("code"), "name": names.get(m.get("code"), ""), "source": m.get("source"),
+                  "state": MATERIAL_STATES.get(m.get("source"), "received")}
+                 for m in envelope.get("materials", []) if isinstance(m, dict)]
+    view.update(case_id=row["case_id"], case_no=row["case_no"],
+                applicant={"name": row["applicant_name"], "phone": mask_phone(row["applicant_phone"] or "")},
+                materials=materials, corrections=[], channel=row["channel"], agent_id=row["agent_id"])
+    return view

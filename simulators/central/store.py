@@ -1,0 +1,164 @@
+"""Central's SQLite store, shared by every central instance that runs on the same file.
+
+Tables (all times RFC 3339 +08:00 unless said otherwise):
+
+- ``messages``   one row per up message with a final outcome: ``msg_id`` (primary key), ``device``,
+  ``kind`` (case/event/blob), ``seq``, ``result`` (accepted/rejected/stored…), ``detail`` (JSON of the
+  first ack's detail), ``received_at``. Deduplication by msg_id reads this table.
+- ``cases``      one row per accepted case: ``recv_order`` (INTEGER PRIMARY KEY AUTOINCREMENT: the
+  order central received cases in, across devices and instances), ``case_id`` (unique), ``msg_id``,
+  ``device``, ``seq``, ``case_no`` (unique), ``query_code``, ``site``, ``item_code``, ``situation``,
+  ``channel``, ``applicant_key`` (sha256 of id_type:id_no — the ID number itself is not kept),
+  ``applicant_name``, ``applicant_phone``, ``agent_id``, ``envelope`` (JSON without id_no),
+  ``received_at``, ``promised_by``, ``timeline`` (JSON: planned step times and notify events),
+  ``notified`` (events already pushed), ``next_at`` (simulated epoch seconds of the next event, NULL
+  when none), ``status``, ``forced_status``, ``forced_at``.
+- ``blob_chunks`` chunks of attachments not yet whole: (``blob_id``, ``idx``) primary key, ``count``,
+  ``size``, ``sha256``, ``mime``, ``data``.
+- ``blobs``      whole attachments whose sha256 matched: ``blob_id`` primary key, ``device``, ``size``,
+  ``sha256``, ``mime``, ``data``, ``stored_at``.
+- ``events``     ``id`` autoincrement, ``msg_id`` unique, ``device``, ``seq``, ``type``, ``payload``
+  (JSON), ``received_at``.
+- ``devices``    birth/will state: ``device`` primary key, ``online``, ``epoch``, ``birth_epoch``,
+  ``payload`` (last accepted state JSON), ``updated_at``.
+- ``tickets``    queue numbers: ``day``, ``category``, ``priority``, ``n``, ``number``, ``device``,
+  ``cases``, ``issued_at``.
+- ``meta``       counters (``case_counter``) and the schema version.
+
+Writers take ``BEGIN IMMEDIATE`` so that two processes never both decide that a message is new.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Optional
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    msg_id TEXT PRIMARY KEY, device TEXT NOT NULL, kind TEXT NOT NULL, seq INTEGER,
+    result TEXT NOT NULL, detail TEXT NOT NULL, received_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (
+    recv_order INTEGER PRIMARY KEY AUTOINCREMENT, case_id TEXT NOT NULL UNIQUE, msg_id TEXT NOT NULL,
+    device TEXT NOT NULL, seq INTEGER, case_no TEXT NOT NULL UNIQUE, query_code TEXT NOT NULL,
+    site TEXT, item_code TEXT, situation TEXT, channel TEXT, applicant_key TEXT, applicant_name TEXT,
+    applicant_phone TEXT, agent_id TEXT, envelope TEXT NOT NULL, received_at TEXT NOT NULL,
+    promised_by TEXT, timeline TEXT NOT NULL, notified INTEGER NOT NULL DEFAULT 0, next_at REAL,
+    status TEXT NOT NULL, forced_status TEXT, forced_at TEXT);
+CREATE INDEX IF NOT EXISTS cases_query_code ON cases(query_code);
+CREATE INDEX IF NOT EXISTS cases_applicant ON cases(applicant_key);
+CREATE INDEX IF NOT EXISTS cases_next_at ON cases(next_at) WHERE next_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS cases_device ON cases(device, recv_order);
+CREATE TABLE IF NOT EXISTS blob_chunks (
+    blob_id TEXT NOT NULL, idx INTEGER NOT NULL, count INTEGER NOT NULL, size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL, mime TEXT, data BLOB NOT NULL, PRIMARY KEY (blob_id, idx));
+CREATE TABLE IF NOT EXISTS blobs (
+    blob_id TEXT PRIMARY KEY, device TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    mime TEXT, data BLOB NOT NULL, stored_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, msg_id TEXT NOT NULL UNIQUE, device TEXT NOT NULL,
+    seq INTEGER, type TEXT NOT NULL, payload TEXT NOT NULL, received_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+    device TEXT PRIMARY KEY, online INTEGER NOT NULL, epoch INTEGER NOT NULL, birth_epoch INTEGER,
+    payload TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, day TEXT NOT NULL, category TEXT NOT NULL,
+    priority TEXT NOT NULL, n INTEGER NOT NULL, number TEXT NOT NULL, device TEXT NOT NULL,
+    cases INTEGER NOT NULL, issued_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tickets_day ON tickets(day, category, priority);
+"""
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, synchronous=NORMAL: a commit
+    survives a killed process without an fsync per message; only a power loss could cost the last ones,
+    which is acceptable for a simulator. Raises sqlite3.Error when the file cannot be opened."""
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('case_counter', '0')")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return conn
+
+
+class Transaction:
+    """``with Transaction(conn):`` — BEGIN IMMEDIATE … COMMIT, ROLLBACK on an exception."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def next_counter(conn: sqlite3.Connection, key: str) -> int:
+    """Increments a counter in ``meta`` inside the caller's transaction and returns the new value."""
+    row = conn.execute("INSERT INTO meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
+                       "SET value = CAST(value AS INTEGER) + 1 RETURNING value", (key,)).fetchone()
+    return int(row[0])
+
+
+def seen_message(conn: sqlite3.Connection, msg_id: str) -> Optional[sqlite3.Row]:
+    return conn.execute("SELECT * FROM messages WHERE msg_id = ?", (msg_id,)).fetchone()
+
+
+def record_message(conn: sqlite3.Connection, msg_id: str, device: str, kind: str, seq: Any,
+                   result: str, detail: dict, at: str) -> None:
+    conn.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (msg_id, device, kind, seq if isinstance(seq, int) else None, result,
+                  json.dumps(detail, ensure_ascii=False), at))
+
+
+# ---- read helpers for tests and technicians (open their own connection, read only) -----------------
+
+def _read(path: Path | str) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def device_cases(path: Path | str, device: str) -> list[dict]:
+    """The cases of one device in the order central received them: case_id, msg_id, seq, case_no,
+    query_code, status, recv_order."""
+    with _read(path) as conn:
+        rows = conn.execute("SELECT recv_order, case_id, msg_id, seq, case_no, query_code, status "
+                            "FROM cases WHERE device = ? ORDER BY recv_order", (device,)).fetchall()
+    return [dict(row) for row in rows]
+
+
+def counts(path: Path | str) -> dict[str, int]:
+    """Row counts of every table (cases, messages, blobs, blob_chunks, events, devices, tickets)."""
+    with _read(path) as conn:
+        return {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in ("cases", "messages", "blobs", "blob_chunks", "events", "devices", "tickets")}
+
+
+def rows(path: Path | str, sql: str, params: tuple = ()) -> list[dict]:
+    """Any read-only query, as dicts (for tests)."""
+    with _read(path) as conn:
+        return [dict(row) for row in conn.execute(sql, params).fetchall()]
+
+
+def blob_data(path: Path | str, blob_id: str) -> Optional[bytes]:
+    """The reassembled bytes of a stored blob, or None."""
+    with _read(path) as conn:
+        row = conn.execute("SELECT data FROM blobs WHERE blob_id = ?", (blob_id,)).fetchone()
+    return None if row is None else bytes(row["data"])

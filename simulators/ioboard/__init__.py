@@ -1,0 +1,1 @@
+"""IO board simulator: runs the real firmware from ``firmware/io_board`` on simulated pins."""

@@ -1,0 +1,92 @@
+"""Configuration: defaults, file values, environment overrides and clear errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import ConfigError, load_config
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "kiosk" / "config.example.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_defaults_without_file():
+    config = load_config(None, env={})
+    assert config.get("web", "host") == "127.0.0.1"
+    assert config.get("web", "port") == 8080
+    assert config.get("session", "warn_after_s") == 45.0
+    assert config.get("session", "reset_after_s") == 60.0
+    assert config.get("session", "agent_reset_after_s") > config.get("session", "reset_after_s")
+
+
+def test_example_file_is_valid():
+    config = load_config(EXAMPLE, env={})
+    assert config.device_id == "KSK-511902-0007"
+    assert config.get("printer", "paper") == 80
+
+
+def test_env_overrides_every_section_with_types(tmp_path):
+    env = {"KIOSK_WEB_PORT": "9090", "KIOSK_SESSION_RESET_AFTER_S": "90", "KIOSK_DEVICE_SELF_SERVICE": "no",
+           "KIOSK_DEVICES_PRINTER": "socket://127.0.0.1:9100"}
+    config = load_config(write(tmp_path, "[web]\nport = 8081\n"), env=env)
+    assert config.get("web", "port") == 9090
+    assert config.get("session", "reset_after_s") == 90.0
+    assert config.get("device", "self_service") is False
+    assert config.get("devices", "printer") == "socket://127.0.0.1:9100"
+
+
+def test_short_sync_variables(tmp_path):
+    env = {"KIOSK_DEVICE_ID": "KSK-511902-0042", "KIOSK_SITE_ID": "511902-VIL-03",
+           "KIOSK_MQTT_URL": "mqtt://127.0.0.1:18830", "KIOSK_DATA_DIR": str(tmp_path)}
+    config = load_config(None, env=env)
+    assert config.device_id == "KSK-511902-0042"
+    assert config.get("device", "site_id") == "511902-VIL-03"
+    assert config.get("sync", "mqtt_url") == "mqtt://127.0.0.1:18830"
+    assert config.data_dir == tmp_path
+
+
+def test_long_name_wins_over_short_alias():
+    config = load_config(None, env={"KIOSK_DATA_DIR": "/a", "KIOSK_DEVICE_DATA_DIR": "/b"})
+    assert str(config.data_dir) == "/b"
+
+
+@pytest.mark.parametrize("text, key, words", [
+    ("[web]\nport = \"eighty\"\n", "web.port", "type str"),
+    ("[web]\nhost = \"0.0.0.0\"\n", "web.host", "loopback"),
+    ("[device]\nid = \"kiosk-7\"\n", "device.id", "does not match"),
+    ("[printer]\npaper = 57\n", "printer.paper", "not allowed"),
+    ("[session]\nwarn_after_s = 70\nreset_after_s = 60\n", "session.warn_after_s", "before"),
+    ("[web]\nprot = 1\n", "web.prot", "not a known key"),
+    ("[sync]\nmqtt_url = \"http://x\"\n", "sync.mqtt_url", "MQTT URL"),
+    ("web = 3\n", "web", "not a table"),
+])
+def test_errors_name_key_problem_and_expectation(tmp_path, text, key, words):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={})
+    assert info.value.key == key
+    assert words in str(info.value)
+    assert "expected" in str(info.value)
+
+
+def test_env_error_names_the_variable():
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env={"KIOSK_WEB_PORT": "abc"})
+    assert info.value.key == "web.port" and info.value.source == "KIOSK_WEB_PORT"
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[web\n"), env={})
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml", env={})
+
+
+def test_sync_section_keeps_edge_sync_keys(tmp_path):
+    config = load_config(write(tmp_path, "[sync]\nretention_days = 7\n"), env={})
+    assert config.raw["sync"]["retention_days"] == 7

@@ -1,0 +1,96 @@
+"""Pure parts of the central simulator: query-code check symbol, working days, lights, statuses, masking,
+signing and the catalog publication."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from datetime import date, datetime
+
+import pytest
+
+from simulators.central.catalog import Catalog, build_publication
+from simulators.central.contract import check_symbol, is_query_code
+from simulators.central.progress import light_at, mask_name, mask_phone, plan, status_after, step_views
+from simulators.central.signing import KeyRing, verify
+from simulators.central.workdays import CHINA_TZ, WorkCalendar
+
+
+def test_check_symbol_matches_contract_example():
+    assert check_symbol("7KQ2M9XDPA4TH6WR") == "P"
+    assert is_query_code("7KQ2M9XDPA4TH6WRP")
+    for bad in ("7KQ2M9XDPA4TH6WRQ", "7KQ2-M9XD-PA4T-H6WR-P", "7kq2m9xdpa4th6wrp", "7KQ2M9XDPA4TH6WR", None, 17):
+        assert not is_query_code(bad)
+
+
+def test_check_symbols_above_31_use_extra_alphabet():
+    # value 32 → "*": sixteen symbols whose value is 32 mod 37; 0…0 + "10" is 32
+    assert check_symbol("0" * 14 + "10") == "*"
+    assert check_symbol("0" * 15 + "Z") == "Z" and check_symbol("0" * 14 + "14") == "U"  # 36 → U
+    with pytest.raises(ValueError):
+        check_symbol("0" * 15 + "U")
+
+
+@pytest.fixture(scope="module")
+def catalog(catalog_file) -> Catalog:
+    return Catalog.load(catalog_file)
+
+
+def test_working_days_follow_the_catalog_calendar(catalog):
+    cal = catalog.calendar
+    assert not cal.is_workday(date(2026, 10, 1)) and cal.is_workday(date(2026, 10, 10))  # holiday, 调休 Saturday
+    assert cal.add_workdays(date(2026, 9, 30), 1) == date(2026, 10, 8)
+    assert cal.add_workdays(date(2026, 9, 30), 2) == date(2026, 10, 9)
+    assert cal.add_workdays(date(2026, 9, 30), 3) == date(2026, 10, 10)
+    assert cal.add_workdays(date(2026, 11, 28), 0) == date(2026, 11, 30)  # Saturday → Monday
+    assert WorkCalendar().add_workdays(date(2027, 1, 1), 1) == date(2027, 1, 4)  # outside the catalog: Mon–Fri
+
+
+def test_plan_lights_and_statuses(catalog):
+    rule = catalog.rule("511900-XK-0001")  # P01 0 d, P02 1 d, P03 1 d, P04 0 d, P05 0 d
+    received = datetime(2026, 11, 23, 10, 0, tzinfo=CHINA_TZ)  # a Monday
+    late = plan(rule, received, 1.3, catalog.calendar)
+    first = late["steps"][0]
+    assert first["due"] == datetime(2026, 11, 23, 23, 59, 59, tzinfo=CHINA_TZ).timestamp()
+    span = first["due"] - first["start"]
+    assert light_at(first, first["start"] + 0.79 * span) == "green"
+    assert light_at(first, first["start"] + 0.81 * span) == "yellow"
+    assert light_at(first, first["due"] + 1) == "red"
+    assert [e[1] for e in late["events"][:3]] == ["light", "light", "step"]
+    second = late["steps"][1]
+    assert datetime.fromtimestamp(second["due"], CHINA_TZ).date() == date(2026, 11, 25)  # next working day +1
+    steps, done = step_views(late, late["steps"][1]["start"] + 1)
+    assert done == 1 and [s["state"] for s in steps] == ["done", "active", "waiting", "waiting", "waiting"]
+    on_time = plan(rule, received, 0.5, catalog.calendar)
+    assert [e[1] for e in on_time["events"]] == ["step"] * 5
+    assert [status_after(d, 5) for d in range(6)] == ["received", "accepted", "in_review", "approved",
+                                                      "certificate", "ready_for_pickup"]
+
+
+def test_masking():
+    assert (mask_name("张三丰"), mask_name("张三"), mask_name("欧阳晓雯")) == ("张*丰", "张*", "欧**雯")
+    assert mask_phone("13800000000") == "138****0000"
+
+
+def test_signing_roundtrip_and_keys_files(tmp_path):
+    keys = KeyRing(tmp_path / "keys").ensure("cmd-2026", "cat-2026")
+    signed = keys.sign({"type": "cmd", "name": "锁定", "args": {"b": 1, "a": 2}}, "cmd-2026")
+    public = (tmp_path / "keys" / "cmd-2026.pub").read_text().strip()
+    assert verify(signed, public) and not verify({**signed, "name": "unlock"}, public)
+    assert (tmp_path / "keys" / "cat-2026.key").read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    again = KeyRing(tmp_path / "keys").ensure("cmd-2026")  # existing keys are loaded, not replaced
+    assert again.public_keys()["cmd-2026"] == public
+
+
+def test_publication_parts_reassemble(catalog):
+    parts, manifest = build_publication(catalog, "2026-11-20T09:00:00+08:00", part_size=4096)
+    packed = b"".join(parts)
+    assert manifest["parts"] == len(parts) > 1 and all(len(p) <= 4096 for p in parts)
+    assert hashlib.sha256(packed).hexdigest() == manifest["sha256"] and manifest["size"] == len(packed)
+    assert json.loads(gzip.decompress(packed)) == catalog.data
+    assert build_publication(catalog, "x", 4096)[0] == parts  # identical bytes from every instance
+
+
+def test_shareable_materials(catalog):
+    assert catalog.shareable_codes("511900-XK-0001", "S02") == ["M02"]
+    assert catalog.shareable_codes("nope", "S01") == []

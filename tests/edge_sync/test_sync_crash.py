@@ -1,0 +1,74 @@
+"""Crash safety: the kiosk side runs in a subprocess killed with SIGKILL at random moments while it
+submits and drains 2 000 cases; central must end with every case exactly once, in order per device."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from edge_sync.store import Store
+from tests.edge_sync.conftest import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+TOTAL = 2000
+KILLS = 20
+
+
+def _start_worker(broker_url: str, data: Path, *extra: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.edge_sync.kiosk_worker", "--broker", broker_url,
+                             "--data", str(data), "--total", str(TOTAL), *extra], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    line = proc.stdout.readline()
+    assert line.startswith("{"), f"worker did not start: {line!r} {proc.stderr.read()[-2000:] if proc.poll() else ''}"
+    return proc
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+def run_crash_campaign(broker_url: str, data: Path, central_cases) -> None:
+    """Kills the worker KILLS times, then lets it finish; ``central_cases()`` → [(seq, case_id)] at central."""
+    rand = random.Random(4242)
+    for _ in range(KILLS):
+        proc = _start_worker(broker_url, data)
+        try:
+            time.sleep(rand.uniform(0.05, 0.6))
+        finally:
+            _kill(proc)
+    proc = _start_worker(broker_url, data, "--finish")
+    try:
+        out, err = proc.communicate(timeout=150)
+        assert json.loads(out.strip().splitlines()[-1])["done"], err[-2000:]
+    finally:
+        _kill(proc)
+    store = Store(data / "sync.db", readonly=True)
+    local = store.query("SELECT seq, case_id FROM cases ORDER BY seq")
+    store.close()
+    assert len(local) == TOTAL and [s for s, _ in local] == list(range(1, TOTAL + 1))
+    got = wait_until(lambda: (c := central_cases()) and len(c) >= TOTAL and c, 30, "central has every case")
+    ids = [case_id for _, case_id in got]
+    assert len(ids) == len(set(ids)) == TOTAL                       # none doubled
+    assert set(ids) == {case_id for _, case_id in local}            # none lost
+    assert [s for s, _ in got] == sorted(s for s, _ in got)         # order per device kept
+
+
+def test_sigkill_during_submit_and_drain_loses_and_doubles_nothing(broker, peer, tmp_path):
+    run_crash_campaign(broker.url, tmp_path / "kiosk",
+                       lambda: [(seq, cid) for _, seq, cid in list(peer.case_order)])
+    assert all(len(ids) == 1 for ids in peer.case_msg_ids.values())   # re-sends kept their msg_id
+    assert peer.case_msgs >= TOTAL

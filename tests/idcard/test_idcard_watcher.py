@@ -1,0 +1,147 @@
+"""``CardWatcher`` against the simulator: card present/removed (also a card swapped between polls), an
+unreadable card, SAM recovery, and the reader lost and back over a pty link and a TCP port."""
+from __future__ import annotations
+
+import os
+import queue
+
+import pytest
+
+from drivers.idcard import CardEvent, CardWatcher
+from tests.idcard import fixtures as fx
+from tests.idcard.conftest import QUICK
+from tests.support.net import free_port
+from tests.support.simproc import SimProcess
+
+pytestmark = pytest.mark.integration
+
+
+class Events:
+    """Collects watcher events; ``next()`` waits with a timeout and fails the test when none comes."""
+
+    def __init__(self) -> None:
+        self.queue: "queue.Queue[CardEvent]" = queue.Queue()
+
+    def __call__(self, event: CardEvent) -> None:
+        self.queue.put(event)
+
+    def next(self, timeout: float = 10.0) -> CardEvent:
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no watcher event within {timeout} s")
+
+    def kinds(self, count: int, timeout: float = 10.0) -> list[str]:
+        return [self.next(timeout).kind.value for _ in range(count)]
+
+    def none_within(self, seconds: float) -> bool:
+        try:
+            event = self.queue.get(timeout=seconds)
+        except queue.Empty:
+            return True
+        pytest.fail(f"unexpected event {event.kind.value}")
+
+
+@pytest.fixture
+def watch():
+    started = []
+
+    def make(url: str, **options) -> tuple[CardWatcher, Events]:
+        events = Events()
+        watcher = CardWatcher(url, events, poll_interval=0.05, reconnect_interval=0.2, **options)
+        started.append(watcher)
+        return watcher.start(), events
+
+    yield make
+    for watcher in started:
+        watcher.stop()
+
+
+def test_present_removed_and_swapped_cards(make_sim, watch):
+    sim = make_sim()
+    watcher, events = watch(sim.link.port)
+    sim.present(0)
+    event = events.next()
+    assert event.kind == "card_present" and event.identity.name == "张伟"
+    sim.remove()
+    assert events.next().kind == "card_removed"
+    sim.present(1)
+    assert events.next().identity.name == "欧阳晓雯"
+    sim.present(2)  # swapped without a gap the watcher could see
+    assert events.next().kind == "card_removed"
+    event = events.next()
+    assert event.kind == "card_present" and event.identity.name == "向金花"
+    events.none_within(0.3)  # a card left in the field is reported once
+
+
+def test_unreadable_card_is_reported_once_and_the_next_card_reads(make_sim, watch, idcard_identities):
+    sim = make_sim()
+    watcher, events = watch(sim.link.port)
+    sim.present(idcard_identities[1] + fx.BAD_CHECK)
+    event = events.next()
+    assert event.kind == "read_failed" and event.error.code == "idcard_invalid_identity"
+    events.none_within(0.3)
+    sim.present(3)
+    assert events.next().identity.nation == "彝"
+
+
+def test_sam_fault_is_reset_without_losing_the_reader(make_sim, watch):
+    sim = make_sim()
+    watcher, events = watch(sim.link.port)
+    sim.set_fault("sam-error")
+    sim.present(4)
+    event = events.next()
+    assert event.kind == "card_present" and event.identity.valid_to == "长期"
+    assert sim.device.sam_fault is None
+
+
+def test_silent_reader_is_lost_and_comes_back(make_sim, watch):
+    sim = make_sim()
+    watcher, events = watch(sim.link.port, reader_options=QUICK)
+    sim.present(0)
+    assert events.next().kind == "card_present"
+    sim.set_fault("silence")
+    assert events.kinds(2) == ["card_removed", "reader_lost"]
+    sim.clear_faults()
+    assert events.next().kind == "reader_back"
+    sim.present(1)
+    assert events.next().kind == "card_present"
+
+
+def test_pty_reader_unplugged_and_plugged_back(idcard_identities, watch, tmp_path):
+    link = tmp_path / "ttyIDCARD"  # a stable name, like /dev/serial/by-id/…
+    args = ("idcard", "--identities", str(idcard_identities[0]), "--time-scale", "20")
+    with SimProcess(*args, "--present", "0") as first:
+        os.symlink(first.port, link)
+        watcher, events = watch(str(link))
+        assert events.next().kind == "card_present"
+        os.unlink(link)  # unplugged: udev removes the by-id link as the device goes
+    assert events.kinds(2) == ["card_removed", "reader_lost"]
+    events.none_within(0.5)  # lost is reported once however often the reconnection fails
+    with SimProcess(*args) as second:
+        os.symlink(second.port, link)
+        assert events.next().kind == "reader_back"
+        second.send("present 1")
+        event = events.next()
+        assert event.kind == "card_present" and event.identity.gender == "女"
+
+
+def test_tcp_reader_restarted_on_the_same_port(idcard_identities, watch):
+    port = free_port()
+    args = ("idcard", "--identities", str(idcard_identities[0]), "--link", f"tcp:127.0.0.1:{port}",
+            "--time-scale", "20")
+    with SimProcess(*args, "--present", "2") as first:
+        assert first.port == f"socket://127.0.0.1:{port}"
+        watcher, events = watch(first.port)
+        assert events.next().identity.nation == "土家"
+    assert events.kinds(2) == ["card_removed", "reader_lost"]
+    with SimProcess(*args, "--present", "3"):
+        assert events.kinds(2) == ["reader_back", "card_present"]
+
+
+def test_reader_missing_at_start_is_reported_lost(watch, tmp_path):
+    watcher, events = watch(str(tmp_path / "absent"))
+    assert events.next().kind == "reader_lost"
+    events.none_within(0.5)
+    watcher.stop()
+    assert not watcher._thread.is_alive()
