@@ -124,7 +124,8 @@ def table(results: dict[str, dict[str, float]], parser: dict[str, float], reads:
     rows = ["| measure | value | ratio / bar |", "|---|---|---|"]
     for mode, r in results.items():
         verdict = "ok" if r["p95_ratio"] <= BAR else "OVER BAR"
-        rows.append(f"| full read, simulator in {mode}: wire time of bytes exchanged | {r['wire_ms']:.1f} ms | 1.00× |")
+        rows.append(f"| full read, simulator in {mode}: wire time of bytes exchanged | {r['wire_ms']:.1f} ms "
+                    "| 1.00× |")
         rows.append(f"| full read, simulator in {mode}: p50 over {reads} | {r['p50_ms']:.1f} ms | "
                     f"{r['p50_ratio']:.3f}× |")
         rows.append(f"| full read, simulator in {mode}: p95 over {reads} | {r['p95_ms']:.1f} ms | "

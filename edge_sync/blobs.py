@@ -6,7 +6,7 @@ import json
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -39,7 +39,8 @@ def split_chunk_msg_id(msg_id: str) -> Optional[tuple[str, int]]:
 
 @dataclass
 class BlobJob:
-    """A blob being uploaded in this connection; ``data`` is the decrypted blob, kept only meanwhile."""
+    """A blob being uploaded; ``read_segment(n)`` gives decrypted storage segment n (``segment`` bytes
+    each), so only the segments of the chunk being sent are in memory."""
 
     blob_id: str
     case_id: Optional[str]
@@ -49,15 +50,30 @@ class BlobJob:
     mime: str
     chunk_size: int
     count: int
-    data: bytes
+    read_segment: Callable[[int], bytes]
+    segment: int
     pubacked: set[int] = field(default_factory=set)
     todo: deque = field(default_factory=deque)
     outstanding: int = 0
     last_activity: float = field(default_factory=time.monotonic)
     dirty: bool = False
 
+    _cache: dict = field(default_factory=dict)
+
     def chunk(self, index: int) -> bytes:
-        return self.data[index * self.chunk_size:(index + 1) * self.chunk_size]
+        start = index * self.chunk_size
+        end = min(self.size, start + self.chunk_size)
+        if end <= start:
+            return b""
+        parts = []
+        for seg in range(start // self.segment, (end - 1) // self.segment + 1):
+            if seg not in self._cache:
+                if len(self._cache) >= 2:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[seg] = self.read_segment(seg)
+            base = seg * self.segment
+            parts.append(self._cache[seg][max(0, start - base):end - base])
+        return b"".join(parts)
 
     def properties(self, index: int) -> Properties:
         return chunk_properties(self.blob_id, index, self.count, self.size, self.sha256, self.mime,

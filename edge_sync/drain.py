@@ -16,7 +16,7 @@ from edge_sync.clock import Clock
 from edge_sync.config import SyncConfig
 from edge_sync.crypto import DeviceKey
 from edge_sync.models import Ack, AckResult
-from edge_sync.outbox import open_body
+from edge_sync.outbox import SEGMENT, open_body
 from edge_sync.session import Session
 from edge_sync.store import BlobState, CaseState, Kind, RowState, Store
 
@@ -191,12 +191,11 @@ class Drain:
         active = list(self._jobs)
         marks = ",".join("?" * len(active))
         rows = self.store.query(
-            "SELECT b.blob_id, case_id, msg_prefix, size, sha256, mime, chunk_size, d.data, pubacked FROM blobs b "
-            "JOIN blob_data d ON d.blob_id = b.blob_id "
-            f"WHERE state = ? {'AND b.blob_id NOT IN (' + marks + ')' if active else ''} ORDER BY ord LIMIT ?",
+            "SELECT blob_id, case_id, msg_prefix, size, sha256, mime, chunk_size, pubacked FROM blobs "
+            f"WHERE state = ? {'AND blob_id NOT IN (' + marks + ')' if active else ''} ORDER BY ord LIMIT ?",
             (BlobState.PENDING.value, *active, n + len(self._too_big)))
         max_payload = self.session.limits.max_payload()
-        for blob_id, case_id, prefix, size, sha, mime, chunk_size, sealed, pubacked in rows:
+        for blob_id, case_id, prefix, size, sha, mime, chunk_size, pubacked in rows:
             if len(self._jobs) >= MAX_BLOB_JOBS:
                 break
             if chunk_size is None:
@@ -212,9 +211,16 @@ class Drain:
                                                          "max_payload": max_payload})
                 continue
             job = BlobJob(blob_id, case_id, prefix, size, sha, mime, chunk_size, chunk_count(size, chunk_size),
-                          self.key.open(sealed, blob_id.encode()), pubacked=set(json.loads(pubacked)))
+                          read_segment=lambda n, b=blob_id: self._read_segment(b, n), segment=SEGMENT,
+                          pubacked=set(json.loads(pubacked)))
             job.plan_resume()
             self._jobs[blob_id] = job
+
+    def _read_segment(self, blob_id: str, n: int) -> bytes:
+        rows = self.store.query("SELECT data FROM blob_data WHERE blob_id = ? AND seg = ?", (blob_id, n))
+        if not rows:
+            raise LookupError(f"blob {blob_id} lacks stored segment {n}")
+        return self.key.open(rows[0][0], f"{blob_id}:{n}".encode())
 
     def _take_pubacks(self) -> None:
         while True:
@@ -255,37 +261,55 @@ class Drain:
             return
         done_cases: list[str] = []
         self._flush_pubacked()
+        # The common case (accepted/duplicate) is applied with executemany: one commit per batch.
+        deletes: list[tuple[str]] = []
+        updates: list[tuple[Any, ...]] = []
+        now = time.time()
+        purge = now + self.cfg.retention_days * 86400
         with self.store.tx() as c:
+            rows = self._lookup(c, [a.ref for a in batch])
             for ack in batch:
                 self._inflight.pop(ack.ref, None)
-                row = c.execute("SELECT kind, case_id FROM outbox WHERE msg_id = ?", (ack.ref,)).fetchone()
-                if row is not None and row[0] == Kind.CASE.value:
+                row = rows.pop(ack.ref, None)     # a second ack for it in this batch finds nothing
+                if row is not None and row[0] == Kind.CASE.value and ack.result in _DONE:
+                    detail = ack.detail if isinstance(ack.detail, dict) else {}
+                    deletes.append((ack.ref,))
+                    updates.append((CaseState.ACKED.value, ack.result.value, _text(detail.get("case_no")),
+                                    _text(detail.get("promised_by")), _text(detail.get("status")),
+                                    json.dumps(detail, ensure_ascii=False), now, purge, row[1]))
+                    done_cases.append(row[1])
+                elif row is not None and row[0] == Kind.CASE.value:
                     self._case_ack(c, ack, row[1], done_cases)
                 elif row is not None:
                     self._event_ack(c, ack)
                 else:
                     self._blob_ack(c, ack, done_cases)
-        self.last_ack_at = time.time()
+            c.executemany("DELETE FROM outbox WHERE msg_id = ?", deletes)
+            c.executemany("UPDATE cases SET state = ?, result = ?, case_no = ?, promised_by = ?, status = ?,"
+                          " detail = ?, acked_at = ?, purge_after = ? WHERE case_id = ?", updates)
+            self.last_ack_at = now
+            self.store.put("last_ack_at", now)
         for ack in batch:
             self.clock.observe(ack.server_time)
-        self.store.put("last_ack_at", self.last_ack_at)
         for case_id in done_cases:
             self._on_case_done(case_id)
 
+    @staticmethod
+    def _lookup(c: Any, refs: list[str]) -> dict[str, tuple[str, Optional[str]]]:
+        found: dict[str, tuple[str, Optional[str]]] = {}
+        for i in range(0, len(refs), 500):
+            part = refs[i:i + 500]
+            sql = f"SELECT msg_id, kind, case_id FROM outbox WHERE msg_id IN ({','.join('?' * len(part))})"
+            for msg_id, kind, case_id in c.execute(sql, part):
+                found[msg_id] = (kind, case_id)
+        return found
+
     def _case_ack(self, c: Any, ack: Ack, case_id: str, done: list[str]) -> None:
+        """Results other than accepted/duplicate for a case message."""
         detail = ack.detail if isinstance(ack.detail, dict) else {}
-        if ack.result in _DONE:
-            c.execute("DELETE FROM outbox WHERE msg_id = ?", (ack.ref,))
-            purge = time.time() + self.cfg.retention_days * 86400
-            c.execute("UPDATE cases SET state = ?, result = ?, case_no = ?, promised_by = ?, status = ?, detail = ?,"
-                      " acked_at = ?, purge_after = ? WHERE case_id = ?",
-                      (CaseState.ACKED.value, ack.result.value, _text(detail.get("case_no")),
-                       _text(detail.get("promised_by")), _text(detail.get("status")),
-                       self.key.seal_json(detail, case_id.encode()), time.time(), purge, case_id))
-            c.execute("UPDATE blobs SET purge_after = ? WHERE case_id = ?", (purge, case_id))
-            done.append(case_id)
-        elif ack.result is AckResult.REJECTED:
+        if ack.result is AckResult.REJECTED:
             self._reject_case(c, case_id, ack.ref, detail)
+
             done.append(case_id)
         elif ack.result is AckResult.INCOMPLETE:
             missing = detail.get("missing_blobs")
@@ -311,9 +335,9 @@ class Drain:
 
     def _reject_case(self, c: Any, case_id: str, msg_id: str, detail: dict[str, Any]) -> None:
         c.execute("DELETE FROM outbox WHERE msg_id = ?", (msg_id,))
-        c.execute("UPDATE cases SET state = ?, result = ?, detail = ?, acked_at = ? WHERE case_id = ?",
-                  (CaseState.REJECTED.value, AckResult.REJECTED.value,
-                   self.key.seal_json(detail, case_id.encode()), time.time(), case_id))
+        c.execute("UPDATE cases SET state = ?, result = ?, detail = ?, acked_at = ?, purge_after = ? WHERE case_id = ?",
+                  (CaseState.REJECTED.value, AckResult.REJECTED.value, json.dumps(detail, ensure_ascii=False),
+                   time.time(), time.time() + self.cfg.retention_days * 86400, case_id))
         c.execute("UPDATE blobs SET state = ? WHERE case_id = ? AND state = ?",
                   (BlobState.REJECTED.value, case_id, BlobState.PENDING.value))
         for blob_id in [b for b, j in self._jobs.items() if j.case_id == case_id]:

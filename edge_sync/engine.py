@@ -2,6 +2,7 @@
 fallback, events, downlink callbacks, health and status."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -119,7 +120,7 @@ class SyncEngine:
         if not rows or rows[0][0] == CaseState.QUEUED.value:
             return None
         state, result, detail = rows[0]
-        out = dict(self.key.open_json(detail, case_id.encode())) if detail else {}
+        out = dict(json.loads(detail)) if detail else {}
         out.update(result=result, state=state)
         return out
 
@@ -284,9 +285,10 @@ def purge_expired(store: Store, retention_days: float) -> int:
     now = time.time()
     with store.tx() as c:
         n = c.execute("DELETE FROM cases WHERE purge_after IS NOT NULL AND purge_after < ?", (now,)).rowcount
-        c.execute("DELETE FROM blob_data WHERE blob_id IN (SELECT blob_id FROM blobs WHERE purge_after IS NOT NULL"
-                  " AND purge_after < ?)", (now,))
-        c.execute("DELETE FROM blobs WHERE purge_after IS NOT NULL AND purge_after < ?", (now,))
+        # Blobs go with their case (acked or rejected ones past retention).
+        c.execute("DELETE FROM blob_data WHERE blob_id IN (SELECT blob_id FROM blobs WHERE case_id NOT IN "
+                  "(SELECT case_id FROM cases))")
+        c.execute("DELETE FROM blobs WHERE case_id NOT IN (SELECT case_id FROM cases)")
         c.execute("DELETE FROM case_views WHERE fetched_at < ?", (now - retention_days * 86400,))
         c.execute("DELETE FROM seen_commands WHERE seen_at < ?", (now - 30 * 86400,))
     return n

@@ -19,6 +19,7 @@ from edge_sync.results import Attachment, InvalidCase, StorageFull, Submitted
 from edge_sync.store import BlobState, CaseState, Kind, RowState, Store
 
 _MB = 1024 * 1024
+SEGMENT = 256 * 1024     # storage piece of a blob (independent of the chunk size on the wire)
 
 
 def now_iso() -> str:
@@ -93,7 +94,7 @@ def enqueue_case(store: Store, key: DeviceKey, cfg: SyncConfig, fields: Mapping[
     env, blobs = build_case(cfg, fields, atts)
     check_budget(store, cfg, incoming=sum(len(b["data"]) for b in blobs) + 4096)
     case_id, msg_id = env["case_id"], env["msg_id"]
-    sealed_blobs = [(b, key.seal(b["data"], b["id"].encode())) for b in blobs]
+    sealed_blobs = [(b, seal_segments(key, b["id"], b["data"])) for b in blobs]
     applicant = env["applicant"]
     now = time.time()
     with store.tx() as c:
@@ -112,7 +113,8 @@ def enqueue_case(store: Store, key: DeviceKey, cfg: SyncConfig, fields: Mapping[
                       " created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                       (b["id"], ord_, case_id, uuid.uuid4().hex, b["size"], b["sha256"], b["mime"], b["pages"],
                        BlobState.PENDING.value, now))
-            c.execute("INSERT INTO blob_data(blob_id, data) VALUES (?, ?)", (b["id"], sealed))
+            c.executemany("INSERT INTO blob_data(blob_id, seg, data) VALUES (?, ?, ?)",
+                          [(b["id"], n, part) for n, part in enumerate(sealed)])
         c.execute("INSERT INTO outbox(msg_id, kind, seq, case_id, body, created_at, state) VALUES (?,?,?,?,?,?,?)",
                   (msg_id, Kind.CASE.value, seq, case_id, seal_body(key, env), now,
                    (RowState.BLOCKED if blobs else RowState.READY).value))
@@ -131,6 +133,12 @@ def enqueue_event(store: Store, key: DeviceKey, cfg: SyncConfig, type_: str, fie
         c.execute("INSERT INTO outbox(msg_id, kind, seq, case_id, body, created_at, state) VALUES (?,?,?,?,?,?,?)",
                   (msg_id, Kind.EVENT.value, seq, None, seal_body(key, body), time.time(), RowState.READY.value))
     return msg_id
+
+
+def seal_segments(key: DeviceKey, blob_id: str, data: bytes) -> list[bytes]:
+    """The blob in SEGMENT-sized pieces, each encrypted and bound to (blob_id, index)."""
+    return [key.seal(data[off:off + SEGMENT], f"{blob_id}:{n}".encode())
+            for n, off in enumerate(range(0, max(1, len(data)), SEGMENT))]
 
 
 def seal_body(key: DeviceKey, body: Mapping[str, Any]) -> bytes:

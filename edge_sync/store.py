@@ -55,9 +55,11 @@ CREATE TABLE IF NOT EXISTS blobs (
   blob_id TEXT PRIMARY KEY, ord INTEGER NOT NULL, case_id TEXT, msg_prefix TEXT NOT NULL UNIQUE,
   size INTEGER NOT NULL, sha256 TEXT NOT NULL, mime TEXT NOT NULL, pages INTEGER NOT NULL,
   chunk_size INTEGER, count INTEGER, pubacked TEXT NOT NULL DEFAULT '[]',
-  state TEXT NOT NULL, created_at REAL NOT NULL, purge_after REAL);
+  state TEXT NOT NULL, created_at REAL NOT NULL);
 -- The (encrypted) bytes live apart: updating a blob's state must not rewrite megabytes.
-CREATE TABLE IF NOT EXISTS blob_data (blob_id TEXT PRIMARY KEY, data BLOB NOT NULL);
+-- Stored in 256 KiB segments, each sealed on its own, so that sending starts without decrypting it all.
+CREATE TABLE IF NOT EXISTS blob_data (
+  blob_id TEXT NOT NULL, seg INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (blob_id, seg));
 CREATE INDEX IF NOT EXISTS blobs_state ON blobs(state, ord);
 CREATE INDEX IF NOT EXISTS blobs_case ON blobs(case_id);
 CREATE TABLE IF NOT EXISTS inbox (

@@ -155,6 +155,34 @@ def error_for(reply: Reply, context: str = "") -> Optional[IdCardError]:
     return cls(message)
 
 
+# SW3 any command may get (host frame, SAM and card-authentication errors) ...
+_ANY_COMMAND = frozenset({0x10, 0x11, 0x21, 0x23, 0x24, 0x31, 0x32, 0x33, 0x40, 0x47, 0x60, 0x66})
+# ... and the SW3 → data length (None: any) that only answers to one command.
+_ANSWERS: dict[Command, dict[int, Optional[int]]] = {
+    Command.RESET_SAM: {0x90: 0},
+    Command.SAM_STATUS: {0x90: 0},
+    Command.READ_SAM_ID: {0x90: 16},
+    Command.FIND_CARD: {0x9F: 4, 0x80: 0},
+    Command.SELECT_CARD: {0x90: 8, 0x81: 0},
+    Command.READ_TEXT_PHOTO: {0x90: 4 + TEXT_SIZE + PHOTO_SIZE, 0x41: 0},
+    Command.READ_APPENDED_ADDRESS: {0x90: 70, 0x91: 0, 0x41: 0},
+    Command.READ_WITH_FINGERPRINT: {0x90: None, 0x41: 0},
+}
+
+
+def reply_fits(command: Optional[Command], reply: Reply) -> bool:
+    """Whether ``reply`` can be the answer to ``command`` (None: a setting such as set-baud, answered by a
+    bare 90). A frame that cannot (a duplicate or late reply to an earlier command) must be skipped, not taken
+    as this command's answer."""
+    if reply.sw3 in _ANY_COMMAND:
+        return True
+    sizes = _ANSWERS[command] if command is not None else {0x90: 0}
+    if reply.sw3 not in sizes:
+        return False
+    size = sizes[reply.sw3]
+    return size is None or len(reply.data) == size
+
+
 def encode_reply(sw3: int, data: bytes = b"", sw1: int = 0, sw2: int = 0) -> bytes:
     """A reply frame, for tests and tools (the simulator keeps its own codec)."""
     length = 3 + len(data) + 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import serial
 
@@ -80,6 +80,11 @@ class IdCardReader:
                 pass
 
     @property
+    def parser(self) -> FrameParser:
+        """The reply parser, for its diagnostic counters (frames, errors, checksum_errors, noise_bytes)."""
+        return self._parser
+
+    @property
     def is_open(self) -> bool:
         return self._port is not None and self._port.is_open
 
@@ -94,11 +99,12 @@ class IdCardReader:
         return LinkLost(reason)
 
     # -- one exchange -------------------------------------------------------------------------------------
-    def transact(self, frame: bytes, timeout: float) -> Reply:
-        """Send one command frame and return its checksum-verified reply (any SW3).
+    def transact(self, frame: bytes, timeout: float, fits: Optional[Callable[[Reply], bool]] = None) -> Reply:
+        """Send one command frame and return its checksum-verified reply (any SW3). Replies for which ``fits``
+        is false (late or duplicated answers to an earlier command) are skipped.
 
         Raises LinkLost when the port fails or nothing at all arrives before the deadline, ProtocolError when
-        bytes arrived but no valid frame (noise only, truncated, bad CHK or Len)."""
+        bytes arrived but no fitting valid frame (noise only, truncated, bad CHK or Len, stray replies)."""
         port = self._port
         if port is None or not port.is_open:
             raise LinkLost("reader port is not open")
@@ -109,7 +115,7 @@ class IdCardReader:
             self._parser.reset()
             port.write(frame)
             self.bytes_sent += len(frame)
-            received = 0
+            received = stray = 0
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -120,15 +126,18 @@ class IdCardReader:
                 if not chunk:
                     continue
                 received += len(chunk)
-                replies = self._parser.feed(chunk)
-                if replies:
-                    self.bytes_received += received
-                    return replies[0]
+                for reply in self._parser.feed(chunk):
+                    if fits is None or fits(reply):
+                        self.bytes_received += received
+                        return reply
+                    stray += 1
         except _PORT_ERRORS as exc:
             raise self._lost(f"reader port failed: {exc}") from None
         self.bytes_received += received
         if received == 0:
             raise LinkLost(f"no reply within {timeout:.1f} s")
+        if stray:
+            raise ProtocolError(f"{stray} reply frame(s) that do not answer this command within {timeout:.1f} s")
         bad = self._parser.errors - errors_before
         if bad:
             raise ProtocolError(f"{bad} corrupt reply frame(s) (checksum or length) within {timeout:.1f} s")
@@ -138,7 +147,12 @@ class IdCardReader:
 
     def command(self, command: Command, timeout: Optional[float] = None) -> Reply:
         """One fixed command; raises the error its SW3 means (see ``protocol.error_for``)."""
-        reply = self.transact(protocol.build_command(command), self.command_timeout if timeout is None else timeout)
+        started = time.monotonic()
+        reply = self.transact(protocol.build_command(command), self.command_timeout if timeout is None else timeout,
+                              lambda r: protocol.reply_fits(command, r))
+        # Only the status, the length and the time: never the data (personal) nor the frame.
+        log.debug("idcard %s: SW3 %02X, %d data bytes, %.1f ms", command.name, reply.sw3, len(reply.data),
+                  (time.monotonic() - started) * 1000)
         error = protocol.error_for(reply, command.name.lower())
         if error is not None:
             raise error
@@ -208,7 +222,9 @@ class IdCardReader:
 
     def read_appended_address(self) -> Optional[str]:
         """The appended address (30 03) of the selected card, or None when the card has none (SW3 91)."""
-        reply = self.transact(protocol.build_command(Command.READ_APPENDED_ADDRESS), self.read_timeout)
+        command = Command.READ_APPENDED_ADDRESS
+        reply = self.transact(protocol.build_command(command), self.read_timeout,
+                              lambda r: protocol.reply_fits(command, r))
         if reply.sw3 == Sw3.ITEM_EMPTY:
             return None
         error = protocol.error_for(reply, "read appended address")
@@ -222,7 +238,7 @@ class IdCardReader:
         with a SAM status; raises ValueError for an unsupported rate, IdCardError when it cannot be confirmed."""
         frame = protocol.set_baud_command(baud)
         try:
-            reply = self.transact(frame, self.select_timeout)
+            reply = self.transact(frame, self.select_timeout, lambda r: protocol.reply_fits(None, r))
             error = protocol.error_for(reply, "set baud")
             if error is not None:
                 raise error

@@ -83,6 +83,10 @@ class CardWatcher:
             self._thread.join(timeout)
 
     @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def reader_lost(self) -> bool:
         return self._lost
 

@@ -14,6 +14,7 @@ ESC, GS, FS, DLE = b"\x1b", b"\x1d", b"\x1c", b"\x10"
 LF = b"\n"
 USER_CHAR_LEAD = 0xFE
 USER_CHAR_FIRST = 0xA1
+LINE_GAP_DOTS = 6  # default line pitch 30 dots minus the 24-dot character height
 
 
 class RenderError(ValueError):
@@ -266,10 +267,14 @@ class _Renderer:
             self.modes(align_, bold_, size)
             self.buf += data + LF
             return
-        # Fallback (b) of escpos.md §2 rule 4: this one line as a raster band of its own height,
-        # drawn cell by cell like text; every other line of the job stays text.
+        # Fallback (b) of escpos.md §2 rule 4: this one line as a raster band (24 dots per size step,
+        # plus the 6-dot gap of the 30-dot line pitch), drawn cell by cell like text; every other line
+        # of the job stays text.
         self.modes(align_, self.state.bold, self.state.size)
-        self.picture(layout.line_image(text, self.profile, size=size, bold=bold_))
+        glyphs = layout.line_image(text, self.profile, size=size, bold=bold_)
+        band = PILImage.new("1", (glyphs.width, glyphs.height + LINE_GAP_DOTS), 1)
+        band.paste(glyphs, (0, 0))
+        self.picture(band)
 
     def picture(self, img: PILImage.Image, allow_quadruple: bool = False) -> None:
         bands = raster_bands(img, self.profile, allow_quadruple=allow_quadruple)
@@ -287,8 +292,8 @@ class _Renderer:
         if element.value is None:
             lines = [line for part in label.split("\n") for line in layout.wrap(part, columns, self.profile)]
         else:
-            lines = layout.label_value_lines(label.replace("\n", " "), _printable(element.value).replace("\n", " "),
-                                             columns, self.profile)
+            value = _printable(element.value).replace("\n", " ")
+            lines = layout.label_value_lines(label.replace("\n", " "), value, columns, self.profile)
         for text in lines:
             self.line(text, element.align, element.bold, size)
 

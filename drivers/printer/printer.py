@@ -14,11 +14,13 @@ from drivers.printer import escpos
 from drivers.printer.document import Document
 from drivers.printer.errors import CoverOpen, PaperOut, PrinterError, PrinterFault, PrinterOffline, PrintTimeout
 from drivers.printer.profile import GENERIC_80, PrinterProfile
-from drivers.printer.status import (Asb, Cover, DleEotReply, GsrReply, Noise, Paper, PrinterStatus, StatusBits,
-                                    StatusFormatError, StatusStream, paper_from_gs_r)
+from drivers.printer.status import (Asb, Cover, DleEotReply, Event, GsrReply, Noise, Paper, PrinterStatus,
+                                    StatusBits, StatusFormatError, StatusStream, paper_from_gs_r)
 
 log = logging.getLogger(__name__)
 
+READ_SLICE = 0.05     # s per read call; deadlines are checked between reads
+WRITE_TIMEOUT = 10.0  # s a single write may block (flow control held off by the printer)
 POLL_INTERVAL = 0.5   # how often to ask DLE EOT 2 while waiting for GS r (no ASB)
 FAULT_CONFIRMATIONS = 2  # a fault must be seen twice: a stray reply from raster data must not fail a job
 
@@ -47,7 +49,9 @@ def raise_for_status(status: PrinterStatus) -> None:
 
 
 class Printer:
-    """An ESC/POS printer on ``url_or_port`` (a pyserial URL/path, or an open serial-like object)."""
+    """An ESC/POS printer on ``url_or_port``: a pyserial URL or path (opened on first use, with the
+    profile's baud rate and XON/XOFF setting) or an already-open serial port (its read timeout is set
+    to 50 ms; it is not closed by ``close``)."""
 
     def __init__(self, url_or_port: Any, profile: PrinterProfile = GENERIC_80, *,
                  baudrate: Optional[int] = None, reply_timeout: float = 1.0) -> None:
@@ -55,6 +59,8 @@ class Printer:
         self.reply_timeout = reply_timeout
         self._url = url_or_port if isinstance(url_or_port, str) else None
         self._port: Any = None if isinstance(url_or_port, str) else url_or_port
+        if self._port is not None:
+            self._port.timeout = READ_SLICE  # reads must return so that deadlines can be kept
         self._baudrate = baudrate or profile.baudrate
         self._stream = StatusStream()
         self._events: list = []
@@ -70,8 +76,8 @@ class Printer:
         """Opens the port if needed. Raises PrinterOffline when it cannot be opened."""
         if self._port is None:
             try:
-                self._port = serial.serial_for_url(self._url, baudrate=self._baudrate, timeout=0.05,
-                                                   write_timeout=5.0, xonxoff=self.profile.xonxoff)
+                self._port = serial.serial_for_url(self._url, baudrate=self._baudrate, timeout=READ_SLICE,
+                                                   write_timeout=WRITE_TIMEOUT, xonxoff=self.profile.xonxoff)
             except (serial.SerialException, OSError, ValueError) as exc:
                 self._went(f"cannot open port: {exc}")
                 raise PrinterOffline(f"cannot open printer port: {exc}") from exc
@@ -108,7 +114,9 @@ class Printer:
 
     def _write(self, data: bytes, deadline: float) -> None:
         try:
-            self._port.write_timeout = max(0.1, deadline - time.monotonic())
+            # Over a serial line with XON/XOFF the write blocks while the printer holds us off.
+            if time.monotonic() >= deadline:
+                raise serial.SerialTimeoutException("deadline passed")
             self._port.write(data)
             self._port.flush()
         except serial.SerialTimeoutException as exc:
@@ -116,8 +124,8 @@ class Printer:
         except (serial.SerialException, OSError) as exc:
             raise self._io_failed(exc) from exc
 
-    def _next_event(self, deadline: float):
-        """The next decoded event, or None at the deadline. Noise bytes are skipped."""
+    def _next_event(self, deadline: float) -> Optional[Event]:
+        """The next decoded event, or None at the deadline (±50 ms). Noise bytes are skipped."""
         while True:
             if self._events:
                 return self._events.pop(0)
@@ -125,7 +133,6 @@ class Printer:
             if remaining <= 0:
                 return None
             try:
-                self._port.timeout = min(0.05, remaining)
                 waiting = getattr(self._port, "in_waiting", 0) or 1
                 data = self._port.read(waiting)
             except (serial.SerialException, OSError) as exc:

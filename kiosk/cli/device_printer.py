@@ -21,7 +21,8 @@ EXIT_CODES = {PaperOut: EXIT_PAPER_OUT, CoverOpen: EXIT_COVER_OPEN, PrinterOffli
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("status", "test"), help="status: print the status as JSON; "
                         "test: print the test page and wait for the printer's confirmation")
-    parser.add_argument("--port", required=True, help="pyserial URL or path: /dev/ttyUSB0, socket://HOST:9100, a pty")
+    parser.add_argument("--port", required=True,
+                        help="pyserial URL or path: /dev/ttyUSB0, socket://HOST:9100, a pty")
     parser.add_argument("--paper", type=int, choices=(58, 80), default=80, help="paper width (generic profile)")
     parser.add_argument("--profile", choices=sorted(PROFILES), help="a named printer profile (overrides --paper)")
     parser.add_argument("--baud", type=int, default=None, help="serial speed (default: the profile's)")

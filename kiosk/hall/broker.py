@@ -35,10 +35,14 @@ class Broker:
         conf.write_text("\n".join(lines) + "\n" + self.extra_conf)
         return conf
 
+    def spawn(self, argv: list[str], log) -> subprocess.Popen:
+        """Starts mosquitto; a subclass may add Popen options (see ManagedProcess.spawn)."""
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
+
     def start(self) -> "Broker":
         conf = self.write_conf()
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                     stderr=open(self.log, "ab"))
+        with open(self.log, "ab") as log:
+            self.proc = self.spawn([MOSQUITTO, "-c", str(conf)], log)
         try:
             wait_for_port(self.port, timeout=10)
         except TimeoutError:

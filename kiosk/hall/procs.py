@@ -28,9 +28,14 @@ class ManagedProcess:
     def port(self) -> str:
         return self.ready["port"]
 
+    def spawn(self, **popen_options: Any) -> subprocess.Popen:
+        """Starts the child with pipes on stdin/stdout/stderr; a subclass may add Popen options
+        (the hall puts its children in their own session so that Ctrl-C reaches only the hall)."""
+        return subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=self.env, text=True, bufsize=1, **popen_options)
+
     def start(self) -> "ManagedProcess":
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=self.env, text=True, bufsize=1)
+        self.proc = self.spawn()
         threading.Thread(target=self._pump, args=(self.proc.stdout, self._lines), daemon=True).start()
         threading.Thread(target=self._pump_err, daemon=True).start()
         try:

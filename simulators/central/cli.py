@@ -145,7 +145,7 @@ def _apply(service: CentralService, keys: KeyRing, name: str, rest: str) -> Opti
             return "usage: publish-catalog FILE"
         service.publish_catalog(Catalog.load(parts[0]), wait=True)
     elif name == "stats":
-        emit({"event": "stats", **service.stats, "paused": controls.paused})
+        emit({"event": "stats", **service.stats, "paused": controls.paused, "held": service.held_count()})
     elif name == "cmd":
         if len(parts) < 2:
             return "usage: cmd DEVICE NAME [ARGS_JSON]"

@@ -176,15 +176,23 @@ class CentralService:
         conn = store.connect(self.db_path)
         try:
             while not self.stopping.is_set():
-                self._held.extend(self._take_batch(conn))
-                if self._held and not self.ctx.controls.paused:
-                    batch, self._held = self._held, []
-                    self._process(conn, batch)
-                if time.monotonic() >= self._next_tick:
-                    self._next_tick = time.monotonic() + TICK_SECONDS
-                    self._tick(conn)
+                try:
+                    self._work_once(conn)
+                except Exception:  # never let one bad turn silence central; the log says what happened
+                    log.exception("worker turn failed")
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
         finally:
             conn.close()
+
+    def _work_once(self, conn: sqlite3.Connection) -> None:
+        self._held.extend(self._take_batch(conn))
+        if self._held and not self.ctx.controls.paused:
+            batch, self._held = self._held, []
+            self._process(conn, batch)
+        if time.monotonic() >= self._next_tick:
+            self._next_tick = time.monotonic() + TICK_SECONDS
+            self._tick(conn)
 
     def _take_batch(self, conn: sqlite3.Connection) -> list[tuple]:
         """Up to BATCH messages; control calls run as they come (also while paused)."""
@@ -273,6 +281,10 @@ class CentralService:
             self.publish(out)
         if notifies:
             self._next_tick = 0.0  # more may be due: look again at once
+
+    def held_count(self) -> int:
+        """Messages received but not handled yet (held while paused)."""
+        return len(self._held)
 
     def tick_soon(self) -> None:
         """Look at case progress at once (after ``advance``)."""

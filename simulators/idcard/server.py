@@ -13,10 +13,15 @@ from simulators.idcard.device import ReaderDevice
 from simulators.link import Link, LinkClosed, Pacer
 
 # Reply faults; each may be limited to one command class with KIND:TARGET (e.g. badsum:read).
-FAULT_KINDS = ("noise", "fragment", "badsum", "truncate", "silence", "sam-error", "sam-unauth", "apdu-status")
+FAULT_KINDS = ("noise", "fragment", "badsum", "truncate", "silence", "late", "duplicate", "sam-error",
+               "sam-unauth", "apdu-status")
 TARGETS = ("any", "find", "select", "read", "other")
 # A host frame left incomplete this long is dropped (the reader's UART frame timeout, guessed).
 FRAME_IDLE_TIMEOUT = 0.2
+# "late": the reply comes just after the deadlines open drivers use (1 s find/select, 3 s read), in real
+# seconds whatever the time scale, because host deadlines are not scaled.
+LATE_BY = {"read": 3.2}
+LATE_DEFAULT = 1.2
 
 
 def parse_fault(spec: str) -> tuple[str, str]:
@@ -142,7 +147,12 @@ class ReaderSimulator:
                 frame = frame[:max(8, len(frame) // 2)]
             if self._active("noise", outcome.target):
                 frame = self._noise() + frame
+            if self._active("duplicate", outcome.target):
+                frame = frame + frame
             fragment = 7 if self._active("fragment", outcome.target) else 0
+            late = LATE_BY.get(outcome.target, LATE_DEFAULT) if self._active("late", outcome.target) else 0.0
+        if late and self._stop.wait(late):
+            return
         if outcome.new_baud and self.reply_at_new_baud:
             self._switch_baud(outcome.new_baud)
         try:

@@ -1,5 +1,9 @@
-"""``kiosk-sim printer``: an ESC/POS printer on a pty or TCP port that writes every job as
-``job-NNNN.png`` + ``job-NNNN.json`` and answers status queries from its switchable state."""
+"""``kiosk-sim printer``: an ESC/POS printer on a pty or TCP port that writes every job (ended by a cut
+or 2 s of silence) as ``job-NNNN.png`` + ``job-NNNN.json`` and answers status queries from its state.
+
+stdin: ``paper ok|near_end|out [MM]``, ``cover open|closed``, ``offline on|off``, ``quit``. stdout: the
+ready line, then ``{"event": "job", ...}`` per job and ``{"event": "paper"|"cover"|"online", "state": ...}``.
+"""
 from __future__ import annotations
 
 import argparse

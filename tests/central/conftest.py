@@ -1,7 +1,9 @@
 """Fixtures of the central simulator tests: a running simulator on the test's broker and a fake kiosk."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -39,3 +41,16 @@ def command(sim: SimProcess, line: str) -> dict:
     reply = sim.wait_json(lambda o: o.get("event") == "command" and o.get("name") == name, timeout=10)
     assert reply["ok"], reply
     return reply
+
+
+def wait_stats(sim: SimProcess, predicate: Callable[[dict], bool], timeout: float = 10.0) -> dict:
+    """Asks for ``stats`` until they satisfy ``predicate``; TimeoutError otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sim.send("stats")
+        stats = sim.wait_json(lambda o: o.get("event") == "stats", timeout=max(0.1, deadline - time.monotonic()))
+        if predicate(stats):
+            return stats
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"stats never matched: {stats}")
+        time.sleep(0.05)

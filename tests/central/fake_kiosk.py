@@ -118,12 +118,17 @@ class FakeKiosk:
 
     # ---- sending ------------------------------------------------------------------------------------
     def publish(self, kind: str, payload: Any, properties: Optional[Properties] = None, device: Optional[str] = None,
-                retain: bool = False) -> None:
+                retain: bool = False, wait: bool = True) -> None:
         data = payload if isinstance(payload, (bytes, bytearray)) else \
             json.dumps(payload, ensure_ascii=False).encode("utf-8")
         info = self.client.publish(f"gov/v1/up/{device or self.device}/{kind}", data, qos=1,
                                    properties=properties, retain=retain)
-        info.wait_for_publish(10)
+        if wait:
+            info.wait_for_publish(10)
+
+    def ack_count(self) -> int:
+        with self._cond:
+            return sum(1 for d in self.received if d.kind == "ack")
 
     def envelope(self, kind: str, type_: str, **fields: Any) -> dict:
         self._seq[kind] = self._seq.get(kind, 0) + 1

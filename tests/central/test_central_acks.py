@@ -169,3 +169,21 @@ def test_pause_holds_acks_until_resume(central, kiosk):
     assert kiosk.acks(case["msg_id"]) == []
     command(central, "resume")
     assert kiosk.wait_ack(case["msg_id"])["result"] == "accepted"
+
+
+def test_central_rides_out_a_broker_restart(central, kiosk, broker):
+    before = kiosk.send_case(kiosk.case())
+    kiosk.wait_ack(before["msg_id"])
+    broker.stop()
+    broker.start()  # same port; central and the fake kiosk reconnect by themselves
+    after = kiosk.case()
+    deadline = time.monotonic() + 30
+    while True:  # the kiosk re-sends until central answers, as a real one does after reconnecting
+        try:
+            kiosk.send_case(after)
+            ack = kiosk.wait_ack(after["msg_id"], timeout=2)
+            break
+        except (TimeoutError, RuntimeError):  # not yet reconnected (kiosk or central)
+            assert time.monotonic() < deadline, "central never came back after the broker restart"
+            time.sleep(0.2)
+    assert ack["result"] == "accepted"

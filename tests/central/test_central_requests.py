@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.central.conftest import command, start_central
+from tests.central.conftest import command, start_central, wait_stats
 from tests.central.fake_kiosk import verify
 
 pytestmark = pytest.mark.integration
@@ -126,7 +126,8 @@ def test_expired_request_ignored(central, kiosk):
     props.CorrelationData = correlation
     props.MessageExpiryInterval = 1
     kiosk.publish("request", kiosk.envelope("request", "case.query", query_code="7KQ2M9XDPA4TH6WRP"), properties=props)
-    time.sleep(1.5)  # let the request's expiry pass while central is paused
+    wait_stats(central, lambda stats: stats["held"] >= 1)  # central has the request in hand
+    time.sleep(1.5)  # let the request's expiry pass while central holds it
     command(central, "resume")
     assert kiosk.request("case.query", query_code="7KQ2M9XDPA4TH6WRP")["found"] is False
     assert [d for d in kiosk.received if d.correlation == correlation] == []

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from simulators.central import store
-from tests.central.conftest import command, start_central
+from tests.central.conftest import command, start_central, wait_stats
 
 pytestmark = pytest.mark.integration
 
@@ -63,8 +63,7 @@ def test_two_instances_side_by_side_double_nothing(broker, tmp_path, catalog_fil
         notes = Counter((d.json["case_id"], d.json["status"]) for d in kiosk.received if d.kind == "notify")
         assert set(notes.values()) == {1} and len(notes) == 120 * 5
         for sim in (one, two):  # the broker did share the work out
-            sim.send("stats")
-            assert sim.wait_json(lambda o: o.get("event") == "stats", timeout=10)["handled"] > 0
+            wait_stats(sim, lambda stats: stats["handled"] > 0)
     finally:
         one.stop()
         two.stop()
@@ -84,5 +83,43 @@ def test_restarted_central_remembers_what_it_acked(broker, tmp_path, catalog_fil
         rows = store.device_cases(sim.ready["db"], kiosk.device)
         assert [r["case_id"] for r in rows] == [c["case_id"] for c in cases]  # received order kept
         assert [r["seq"] for r in rows] == list(range(1, 21))
+    finally:
+        sim.stop()
+
+
+def test_killed_central_never_acked_what_it_did_not_keep(broker, tmp_path, catalog_file, kiosk):
+    sim = start_central(broker, tmp_path, catalog_file)
+    cases = [kiosk.case() for _ in range(2000)]
+    for case in cases:
+        kiosk.publish("case", case, wait=False)
+    kiosk.wait(lambda _: kiosk.ack_count() >= 100, timeout=30)
+    sim.proc.kill()  # SIGKILL in the middle of the drain
+    sim.proc.wait(10)
+    sim.stop()
+    acked_before = {d.json["ref"]: d.json["detail"] for d in kiosk.received if d.kind == "ack"}
+    sim = start_central(broker, tmp_path, catalog_file)
+    try:
+        start = len(kiosk.received)
+        start_acks = kiosk.ack_count()
+        for case in cases:  # the kiosk re-sends everything it has no ack for (here: simply everything)
+            kiosk.publish("case", case, wait=False)
+        kiosk.wait(lambda _: kiosk.ack_count() - start_acks >= len(cases), timeout=60)
+        after = {d.json["ref"]: d.json for d in kiosk.received[start:] if d.kind == "ack"}
+        for ref, detail in acked_before.items():  # everything acked before the kill was kept
+            assert after[ref]["result"] == "duplicate" and after[ref]["detail"] == detail
+        rows = store.device_cases(sim.ready["db"], kiosk.device)
+        assert sorted(r["case_id"] for r in rows) == sorted(c["case_id"] for c in cases)
+        assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)  # one kiosk, in order: order kept
+    finally:
+        sim.stop()
+
+
+def test_named_instance_gets_what_was_sent_while_it_was_down(broker, tmp_path, catalog_file, kiosk):
+    sim = start_central(broker, tmp_path, catalog_file, "--client-id", "central-a")
+    sim.stop()
+    case = kiosk.send_case(kiosk.case())  # queued by the broker for the named session
+    sim = start_central(broker, tmp_path, catalog_file, "--client-id", "central-a")
+    try:
+        assert kiosk.wait_ack(case["msg_id"], timeout=15)["result"] == "accepted"
     finally:
         sim.stop()

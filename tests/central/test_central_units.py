@@ -8,6 +8,8 @@ import json
 from datetime import date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulators.central.catalog import Catalog, build_publication
 from simulators.central.contract import check_symbol, is_query_code
@@ -94,3 +96,15 @@ def test_publication_parts_reassemble(catalog):
 def test_shareable_materials(catalog):
     assert catalog.shareable_codes("511900-XK-0001", "S02") == ["M02"]
     assert catalog.shareable_codes("nope", "S01") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789ABCDEFGHJKMNPQRSTVWXYZ", min_size=16, max_size=16),
+       st.sampled_from("0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U"))
+def test_exactly_one_check_symbol_fits(body, check):
+    # the check value is the 80-bit number mod 37, computed here independently with int(…, 32)-like folding
+    value = 0
+    for ch in body:
+        value = value * 32 + "0123456789ABCDEFGHJKMNPQRSTVWXYZ".index(ch)
+    right = "0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U"[value % 37]
+    assert is_query_code(body + check) == (check == right)

@@ -122,7 +122,7 @@ def test_noise_and_fragmentation_are_survived(make_sim, open_reader, fault):
     for _ in range(3):
         assert reader.read_card().id_number == "510107199903050262"
         sim.present(1)
-    assert reader._parser.frames == 9
+    assert reader.parser.frames == 9
 
 
 @pytest.mark.parametrize("fault,error", [
@@ -140,13 +140,34 @@ def test_corrupt_or_missing_replies_never_yield_an_identity(make_sim, open_reade
     assert reader.read_card().gender == "男"  # the link recovers once the fault is gone
 
 
+def test_duplicated_replies_are_skipped(make_sim, open_reader):
+    sim = make_sim("duplicate")
+    reader = open_reader(sim.link.port)
+    for index in (0, 1, 0):
+        sim.present(index)
+        assert reader.read_card().id_number == ("511902198806120319", "510107199903050262")[index]
+    reader.sam_status()
+    assert reader.parser.frames > 3 * 3 + 1  # the copies arrived and were not taken as answers
+
+
+def test_reply_after_the_deadline_does_not_answer_a_later_command(make_sim, open_reader):
+    sim = make_sim("late:find")
+    sim.present(3)
+    reader = open_reader(sim.link.port, **QUICK)
+    with pytest.raises(LinkLost, match="no reply"):
+        reader.find_card()
+    sim.clear_faults()
+    reader.find_timeout = 2.0  # the simulator first finishes the late answer it is holding back
+    assert reader.read_card().name == "吉克阿依"
+
+
 def test_bad_reply_checksum_is_counted(make_sim, open_reader):
     sim = make_sim("badsum:find")
     sim.present(0)
     reader = open_reader(sim.link.port, **QUICK)
     with pytest.raises(ProtocolError, match="corrupt"):
         reader.find_card()
-    assert reader._parser.checksum_errors == 1
+    assert reader.parser.checksum_errors == 1
 
 
 @pytest.mark.parametrize("fault,sw3", [("sam-error", 0x60), ("sam-unauth", 0x66)])
@@ -223,3 +244,24 @@ def test_reader_accepts_an_open_port_and_leaves_it_open(make_sim):
         assert port.is_open
     finally:
         port.close()
+
+
+def test_nothing_personal_reaches_the_logs_or_error_messages(make_sim, open_reader, idcard_identities, caplog,
+                                                             identities_file):
+    caplog.set_level("DEBUG", logger="drivers.idcard")
+    sim = make_sim("noise")
+    reader = open_reader(sim.link.port)
+    messages = []
+    for index in (0, idcard_identities[1] + fx.UNKNOWN_FLAG, idcard_identities[1] + fx.BAD_CHECK):
+        sim.present(index)
+        try:
+            reader.read_card()
+        except Exception as exc:  # the messages of expected failures are checked below
+            messages.append(str(exc) + repr(exc))
+    assert any(r.getMessage().startswith("idcard READ_TEXT_PHOTO: SW3 90") for r in caplog.records)
+    text = "\n".join(messages + [r.getMessage() for r in caplog.records])
+    people = json.loads(identities_file.read_text(encoding="utf-8"))["identities"][:1] + \
+        [fx.EXTRA[fx.UNKNOWN_FLAG], fx.EXTRA[fx.BAD_CHECK]]
+    for person in people:
+        for key in ("name", "id_number", "address"):
+            assert person[key] not in text

@@ -178,3 +178,19 @@ def test_two_frames_in_one_chunk():
 def test_reply_repr_hides_data():
     [reply] = FrameParser().feed(v.read_reply(v.resident_block()))
     assert "1101" not in repr(reply) and "data_len=1284" in repr(reply)
+
+
+def test_reply_fits_only_the_command_it_can_answer():
+    [find_ok] = FrameParser().feed(v.frame(v.REPLY_FIND_OK))
+    [select_ok] = FrameParser().feed(v.frame(v.REPLY_SELECT_OK))
+    [plain_ok] = FrameParser().feed(v.frame(v.REPLY_OK))
+    [sam_fault] = FrameParser().feed(v.reply(0x60))
+    [read_ok] = FrameParser().feed(v.read_reply(v.resident_block()))
+    assert protocol.reply_fits(Command.FIND_CARD, find_ok)
+    assert not protocol.reply_fits(Command.SELECT_CARD, find_ok)  # a late find reply is not a select answer
+    assert protocol.reply_fits(Command.SELECT_CARD, select_ok)
+    assert not protocol.reply_fits(Command.READ_TEXT_PHOTO, select_ok)
+    assert protocol.reply_fits(Command.READ_TEXT_PHOTO, read_ok)
+    assert not protocol.reply_fits(Command.SAM_STATUS, select_ok) and protocol.reply_fits(Command.SAM_STATUS, plain_ok)
+    assert protocol.reply_fits(None, plain_ok) and not protocol.reply_fits(None, find_ok)
+    assert all(protocol.reply_fits(c, sam_fault) for c in Command)

@@ -144,4 +144,4 @@ def test_reader_missing_at_start_is_reported_lost(watch, tmp_path):
     assert events.next().kind == "reader_lost"
     events.none_within(0.5)
     watcher.stop()
-    assert not watcher._thread.is_alive()
+    assert not watcher.running

@@ -3,6 +3,7 @@ acceptance notice's QR decoded back from the simulator's PNG, and the technician
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -14,8 +15,8 @@ import serial
 from PIL import Image as PILImage
 from pyzbar.pyzbar import decode
 
-from drivers.printer import (EPSON_ASB, GENERIC_58, GENERIC_80, Cover, CoverOpen, Cut, Document, Image, Paper,
-                             PaperOut, Printer, PrinterOffline, PrintTimeout, Text, render)
+from drivers.printer import (EPSON_ASB, GENERIC_58, GENERIC_80, PROFILES, Cover, CoverOpen, Cut, Document, Image,
+                             Paper, PaperOut, Printer, PrinterOffline, PrintTimeout, Text, render)
 from drivers.scanner.receipt_code import mint_query_code, receipt_url
 from kiosk.receipts import NoticeData, acceptance_notice
 from tests.support.net import free_port
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.integration
 KIOSK_DEVICE = [sys.executable, "-c", "from kiosk.cli.device import main; raise SystemExit(main())", "printer"]
 
 
-def notice(code: str, name: str = "张𫖮三") -> Document:
+def notice(code: str, name: str = "张三𫖮") -> Document:  # masked 张*𫖮: the rare character is printed
     return acceptance_notice(NoticeData(
         item_name="居民身份证申领（换领、补领）", applicant=name, id_number="51190019900101123X",
         query_code=code, case_no="SL-2026-000123", submitted_at="2026-11-24 15:30", promised_by="2026-12-01",
@@ -57,8 +58,14 @@ def test_notice_printed_confirmed_and_qr_decodes(tmp_path, link, paper, profile)
     assert record["bytes"] == result.bytes_sent and record["cuts"] == ["partial"]
     assert record["warnings"] == []
     text = "\n".join(record["text"])
-    assert "受理通知书" in text and "张*三" in text and "5119**********123X" in text
-    assert "51190019900101123X" not in text and "𫖮" not in text
+    assert "受理通知书" in text and "5119**********123X" in text
+    assert "51190019900101123X" not in text and "𫖮" not in text and "张三" not in text
+    applicant = [line for line in record["text"] if line.startswith("申请人")]
+    if profile.user_chars:  # FS 2: the rare character inline, the rest of the line as text
+        assert len(applicant) == 1 and applicant[0].endswith("张*\ufffc") and record["user_chars"] == ["fea1"]
+    else:  # that one line as a raster band
+        raster_rows = sum(img["height"] for img in record["images"] if img["kind"] == "raster")
+        assert applicant == [] and raster_rows == 30 + 33 * 6  # the 30-row line + the QR picture (v4, 6 dots)
 
 
 def test_paper_out_mid_job_is_an_error_not_a_print(tmp_path):
@@ -192,7 +199,8 @@ SLOW_SMALL_BUFFER = ("--buffer", "1024", "--print-speed", "400")
 
 def test_pieces_respect_a_small_buffer_of_a_slow_printer(tmp_path):
     code = mint_query_code()
-    with SimProcess("printer", "--link", "pty", "--paper", "58", "--out", str(tmp_path), *SLOW_SMALL_BUFFER) as sim:
+    with SimProcess("printer", "--link", "pty", "--paper", "58", "--out", str(tmp_path),
+                    *SLOW_SMALL_BUFFER) as sim:
         with Printer(sim.port, GENERIC_58) as printer:
             result = printer.print_document(notice(code), timeout=60)
         record, codes = job_files(job_event(sim, timeout=30))
@@ -203,7 +211,8 @@ def test_pieces_respect_a_small_buffer_of_a_slow_printer(tmp_path):
 def test_the_same_job_sent_in_one_go_overflows_that_buffer(tmp_path):
     """The hazard the pieces avoid (python-escpos style: everything written at once, no flow control)."""
     job = render(notice(mint_query_code()), GENERIC_58)
-    with SimProcess("printer", "--link", "pty", "--paper", "58", "--out", str(tmp_path), *SLOW_SMALL_BUFFER) as sim:
+    with SimProcess("printer", "--link", "pty", "--paper", "58", "--out", str(tmp_path),
+                    *SLOW_SMALL_BUFFER) as sim:
         port = serial.serial_for_url(sim.port, timeout=1)
         try:
             port.write(job)
@@ -212,3 +221,22 @@ def test_the_same_job_sent_in_one_go_overflows_that_buffer(tmp_path):
         finally:
             port.close()
     assert any("receive buffer overflow" in w for w in record["warnings"])
+
+
+def test_near_end_still_prints_and_is_reported(tmp_path):
+    with SimProcess("printer", "--link", f"tcp:127.0.0.1:{free_port()}", "--out", str(tmp_path),
+                    "--paper-state", "near_end") as sim:
+        with Printer(sim.port, GENERIC_80) as printer:
+            assert printer.status().paper is Paper.NEAR_END
+            result = printer.print_document(Document((Text("x"), Cut())), timeout=10)
+    assert result.confirmed and result.paper is Paper.NEAR_END
+
+
+@pytest.mark.hardware
+@pytest.mark.skipif(not os.environ.get("KIOSK_PRINTER_URL"), reason="set KIOSK_PRINTER_URL to a real printer")
+def test_real_printer_test_page():
+    from kiosk.receipts import test_page
+
+    profile = PROFILES[os.environ.get("KIOSK_PRINTER_PROFILE", "generic-80")]
+    with Printer(os.environ["KIOSK_PRINTER_URL"], profile) as printer:
+        assert printer.print_document(test_page("hardware test"), timeout=60).confirmed

@@ -143,7 +143,7 @@ def test_four_byte_fallback_without_user_chars_rasterises_only_that_line():
     assert out.count(b"\x1dv0") == 1
     start = out.index(b"\x1dv0")
     width_bytes, rows = out[start + 4] | out[start + 5] << 8, out[start + 6] | out[start + 7] << 8
-    assert rows == 24 and width_bytes == 6  # two 24-dot cells
+    assert rows == 30 and width_bytes == 6  # two 24-dot cells, 24 dots high + the 6-dot line gap
     assert "张".encode("gb18030") not in out
 
 

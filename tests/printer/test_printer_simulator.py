@@ -75,7 +75,8 @@ def test_text_hanzi_styles_and_alignment(tmp_path):
 
 def test_without_fs_ampersand_hanzi_bytes_print_as_code_page_text():
     _, job, _ = run_job(b"\x1b@" + "张".encode("gb18030") + b"\n\x1dV\x00")
-    assert job.text == ["张".encode("gb18030").decode("cp437")]  # what a printer left in PC437 prints: mojibake, as on real clones
+    # A printer left in PC437 prints mojibake, as real clones do when FS & is missing.
+    assert job.text == ["张".encode("gb18030").decode("cp437")]
 
 
 def test_four_byte_gb18030_is_a_warning():

@@ -54,6 +54,7 @@ export async function render() {
   const screen = screens[name] || screens.home;
   const node = await screen(param);
   clear(main).append(node);
+  if (App.flash) { toast(App.flash, 'info'); App.flash = null; }
   main.focus({ preventScroll: true });
   window.scrollTo(0, 0);
 }
@@ -73,12 +74,12 @@ function userActivity() {
 function showCountdown(secondsLeft) {
   const overlay = document.getElementById('overlay');
   let left = secondsLeft;
-  const count = h('div', { class: 'count', 'aria-live': 'assertive' }, String(left));
+  const count = h('span', { class: 'count', 'aria-live': 'assertive' }, String(left));
   const dialog = h('div', { class: 'dialog', role: 'alertdialog', 'aria-label': '操作提醒' },
     h('h1', {}, '您还在办理吗？'),
     h('p', { class: 'message' }, '为保护您的信息，页面将在倒计时结束后自动返回首页，并清除刚才的内容。'),
-    count, h('p', {}, '秒'),
-    h('div', { class: 'row', style: 'justify-content:center' },
+    h('p', {}, count, ' 秒'),
+    h('div', { class: 'row center' },
       button('继续办理', () => { lastTouchSent = 0; userActivity(); }, 'primary big'),
       button('结束并返回首页', () => endSession(), 'big')));
   clear(overlay).append(dialog);
@@ -174,9 +175,13 @@ function connect() {
     if (ev.session) applySession(ev.session);
     if (ev.ended) {
       App.state = {};
-      toast('身份证已取走，需要身份证的办理已结束。', 'info');
       const r = route().name;
-      if (['mycases', 'submit', 'pickup'].includes(r)) go('home');
+      if (['mycases', 'submit', 'pickup', 'agent'].includes(r)) {
+        App.flash = '身份证已取走，需要身份证的办理已结束。';
+        go('home');
+      } else {
+        toast('身份证已取走，需要身份证的办理已结束。', 'info');
+      }
     }
   });
   on('agent.login', (ev) => applySession(ev.session));

@@ -47,7 +47,7 @@ async function submit() {
 }
 
 function nav(st, { next = true, nextLabel = '下一步', onNext } = {}) {
-  return h('div', { class: 'row', style: 'margin-top:20px' },
+  return h('div', { class: 'row gap-top' },
     button('上一步', () => { if (st.step > 1) { st.step -= 1; render(); } else { App.state.submit = null; api('POST', '/api/submit/cancel', {}); go('home'); } }, 'big'),
     next ? button(nextLabel, onNext || (() => { st.step += 1; render(); }), 'primary big') : null);
 }
@@ -72,14 +72,14 @@ async function materialsStep(st) {
   const rows = d.materials.map((m) => {
     const options = [];
     if (m.held) options.push(button('平台已有 · 免提交', () => choose(m.code, 'shared'), m.choice === 'shared' ? 'selected' : ''));
-    if (d.camera) options.push(button('📷 用高拍仪拍照', () => choose(m.code, 'scan'), m.choice === 'scan' ? 'selected' : ''));
+    if (d.camera) options.push(button('用高拍仪拍照', () => choose(m.code, 'scan'), m.choice === 'scan' ? 'selected' : ''));
     options.push(button('带原件到窗口', () => choose(m.code, 'paper'), m.choice === 'paper' ? 'selected' : ''));
     const pages = m.choice === 'scan' ? h('div', {},
       h('p', {}, `把材料正面朝上放平在高拍仪下，再点“拍一页”。已拍 ${m.pages} 页。`),
       h('div', { class: 'pages' }, Array.from({ length: m.pages }, (_, i) => h('figure', {},
         h('img', { src: `/api/submit/page/${encodeURIComponent(m.code)}/${i}?t=${Date.now()}`, alt: `第 ${i + 1} 页` }),
         h('figcaption', {}, `第 ${i + 1} 页 `, button('重拍', () => retake(m.code, i)))))),
-      h('button', { type: 'button', class: 'btn primary', onclick: (e) => capture(e.currentTarget, m.code) }, '📷 拍一页')) : null;
+      h('button', { type: 'button', class: 'btn primary', onclick: (e) => capture(e.currentTarget, m.code) }, '拍一页')) : null;
     return h('div', { class: 'card' }, h('h3', {}, m.name, m.required ? '' : '（需要时提供）'),
       h('p', { class: 'muted' }, `${m.form} ${m.copies} 份 ${m.note || ''}`), h('div', { class: 'row' }, options), pages);
   });
@@ -158,10 +158,10 @@ function submitResult(r) {
     n.case_no ? h('p', {}, h('b', {}, '办件编号：'), n.case_no) : null,
     h('p', {}, h('b', {}, '查询码：'), h('span', { class: 'code' }, n.query_code_display)),
     n.promised_by ? h('p', {}, h('b', {}, '承诺办结日期：'), n.promised_by) : h('p', {}, '承诺办结日期以平台通知为准。'),
-    r.printed ? h('p', { class: 'message' }, '🖨 受理通知书已打印，请取走并妥善保管，扫描上面的二维码可以查询进度。')
+    r.printed ? h('p', { class: 'message' }, '✔ 受理通知书已打印，请取走并妥善保管，扫描上面的二维码可以查询进度。')
       : h('div', {}, h('p', { class: 'message' }, '⚠ ', r.print_message || '受理通知书没有打印出来。'),
         h('p', {}, '请记下上面的查询码，或让申请人放上身份证后补打。'),
-        h('button', { type: 'button', class: 'btn primary big', onclick: (e) => reprint(e.currentTarget) }, '🖨 补打受理通知书')),
+        h('button', { type: 'button', class: 'btn primary big', onclick: (e) => reprint(e.currentTarget) }, '补打受理通知书')),
     h('div', { class: 'row' }, button('办完了，退出', () => endSession(), 'big')));
 }
 
@@ -171,9 +171,9 @@ async function agent() {
   if (s && s.role === 'agent') {
     return h('div', {}, title('代办员工作台', `${s.agent.name}（${s.agent.agent_id}）${s.agent.offline ? ' ｜ 离线模式' : ''}`),
       h('div', { class: 'tiles' },
-        h('button', { type: 'button', class: 'tile action', onclick: () => go('home') }, h('span', { class: 't' }, '📝 为群众申报'),
+        h('button', { type: 'button', class: 'tile action', onclick: () => go('home') }, h('span', { class: 't' }, '为群众申报'),
           h('span', { class: 'd' }, '先找到事项，再点“为群众代办申报”')),
-        h('button', { type: 'button', class: 'tile action', onclick: () => go('agentcases') }, h('span', { class: 't' }, '📋 本村办件'),
+        h('button', { type: 'button', class: 'tile action', onclick: () => go('agentcases') }, h('span', { class: 't' }, '本村办件'),
           h('span', { class: 'd' }, '查看代办件的进度')),
         h('button', { type: 'button', class: 'tile', onclick: () => endSession() }, h('span', { class: 't' }, '退出登录'))));
   }
@@ -209,7 +209,7 @@ async function queue() {
       h('p', { class: 'big-number' }, t.number), h('p', { class: 'message' }, `${t.category_name}（${t.floor} 楼）${t.green ? ' ｜ 绿色通道' : ''}`),
       t.waiting !== null && t.waiting !== undefined ? h('p', { class: 'message' }, `前面还有 ${t.waiting} 人在等候`) : null,
       t.window_hint ? h('p', {}, `请留意 ${t.window_hint} 号窗口叫号`) : null,
-      h('p', {}, st.printed ? '🖨 号票已打印，请取走。' : (st.printMessage || ''))),
+      h('p', {}, st.printed ? '✔ 号票已打印，请取走。' : (st.printMessage || ''))),
       button('完成', () => endSession(), 'primary big'));
   }
   const home = await api('GET', '/api/home');
@@ -244,7 +244,7 @@ async function pickup() {
   document.addEventListener('kiosk:scan', onScan, { once: true });
   const cardState = App.session && App.session.card ? h('p', { class: 'message' }, `✔ 已读身份证：${App.session.card.name}`) : waitForCard('请把领取人的身份证放在读卡区。');
   return h('div', { id: 'pickup' }, title('取件核验', '扫描受理通知书二维码，并刷申请人身份证'), cardState,
-    h('div', { class: 'card' }, h('p', { class: 'message' }, '📷 请扫描受理通知书上的二维码。')), codeEntry(verify, '核验'));
+    h('div', { class: 'card' }, h('p', { class: 'message' }, '请扫描受理通知书上的二维码。')), codeEntry(verify, '核验'));
 }
 
 // --- evaluation, help ---------------------------------------------------------------------------
@@ -262,7 +262,7 @@ async function evaluate() {
     h('div', { class: 'chips' }, (tags.data.tags || []).map((t) => button(t, () => {
       st.tags = st.tags.includes(t) ? st.tags.filter((x) => x !== t) : [...st.tags, t]; render();
     }, st.tags.includes(t) ? 'selected' : ''))),
-    h('div', { class: 'field', style: 'margin:16px 0' }, comment),
+    h('div', { class: 'field gap-top' }, comment),
     button('提交评价', async () => {
       if (!st.score) { toast('请先点选分数。'); return; }
       const res = await post('/api/evaluate', { code: st.code, score: st.score, tags: st.tags, comment: comment.value });
@@ -273,7 +273,7 @@ async function evaluate() {
 async function help() {
   const res = await api('POST', '/api/help', {});
   return h('div', {}, title('呼叫工作人员'), h('div', { class: 'card' },
-    h('p', { class: 'message' }, res.ok ? '🔔 ' + res.data.message : '⚠ 请到服务台找工作人员。')));
+    h('p', { class: 'message' }, res.ok ? '✔ ' + res.data.message : '⚠ 请到服务台找工作人员。')));
 }
 
 // --- maintenance, locked --------------------------------------------------------------------------
@@ -300,15 +300,15 @@ async function maint() {
       h('tr', {}, h('th', {}, '时钟'), h('td', {}, d.clock_ok === false ? '未校准' : '正常')),
       h('tr', {}, h('th', {}, '磁盘剩余'), h('td', {}, `${d.disk_free_mb} MB`)),
       h('tr', {}, h('th', {}, '状态'), h('td', {}, d.devices.locked ? `已锁定（${d.devices.locked}）` : '正常服务')))),
-    h('div', { class: 'row', style: 'margin-top:16px' },
-      button('🖨 打印测试页', act('/api/maint/print-test', '测试页已打印')),
+    h('div', { class: 'row gap-top' },
+      button('打印测试页', act('/api/maint/print-test', '测试页已打印')),
       d.devices.locked ? button('解除锁定', act('/api/maint/unlock', '已解除锁定'), 'primary')
         : button('锁定终端', act('/api/maint/lock', '已锁定'), 'primary'),
       button('退出维护', () => endSession())));
 }
 
 function locked() {
-  return h('div', { class: 'locked' }, h('h1', {}, '⛔ 本机暂停服务'),
+  return h('div', { class: 'locked' }, h('h1', {}, '⚠ 本机暂停服务'),
     h('p', { class: 'message' }, '请到人工窗口办理，或使用其他自助终端。给您带来不便，敬请谅解。'),
     h('p', { class: 'muted' }, (App.status && App.status.locked) || ''));
 }

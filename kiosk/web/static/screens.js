@@ -3,7 +3,7 @@ import { h, button, api, toast, keypad, CODE_KEYS, formatAge, LIGHT_MARK, STEP_M
 import { App, go, render } from './app.js';
 import { flows } from './flows.js';
 
-const CATEGORY_ICON = { SOC: '👪', ECO: '🏪', CON: '🏗' };
+const CATEGORY_ICON = { SOC: '社', ECO: '经', CON: '建' };
 const PICKUP = { window: '窗口领取', mail: '邮寄送达', village_point: '村（社区）便民服务点领取' };
 
 export function errorBox(res) {
@@ -19,7 +19,7 @@ function searchBox(initial = '') {
     'aria-label': '搜索事项', enterkeyhint: 'search' });
   const submit = () => { const q = input.value.trim(); if (q) go('search', q); };
   input.addEventListener('keydown', (e) => { if (e.key === 'Enter') submit(); });
-  return h('div', { class: 'search' }, input, button('🔍 搜索', submit, 'primary'));
+  return h('div', { class: 'search' }, input, button('搜索', submit, 'primary'));
 }
 
 function itemList(items) {
@@ -31,8 +31,8 @@ function itemList(items) {
 
 function tile(icon, text, desc, onclick, cls = '') {
   return h('button', { type: 'button', class: `tile ${cls}`, onclick },
-    h('span', { class: 'icon', 'aria-hidden': 'true' }, icon), h('span', { class: 't' }, text),
-    desc ? h('span', { class: 'd' }, desc) : null);
+    h('span', { class: 'icon', 'aria-hidden': 'true' }, icon),
+    h('span', { class: 'words' }, h('span', { class: 't' }, text), desc ? h('span', { class: 'd' }, desc) : null));
 }
 
 async function home() {
@@ -43,14 +43,14 @@ async function home() {
     h('h1', {}, '您好！请问要办什么事？'),
     searchBox(),
     h('div', { class: 'tiles' },
-      tile('🔎', '查询办件进度', '扫描受理通知书二维码', () => go('follow'), 'action'),
-      tile('🪪', '我的办件', '刷身份证查看本人办件', () => go('mycases'), 'action'),
-      tile('🎫', '取号排队', '选择窗口类别取号', () => go('queue'), 'action'),
-      tile('📦', '取件核验', '证件办好了吗？', () => go('pickup'), 'action'),
-      tile('🧑‍💼', '代办员登录', '村（社区）代办员使用', () => go('agent'), 'action')),
+      tile('查', '查询办件进度', '扫描受理通知书二维码', () => go('follow'), 'action'),
+      tile('我', '我的办件', '刷身份证查看本人办件', () => go('mycases'), 'action'),
+      tile('号', '取号排队', '选择窗口类别取号', () => go('queue'), 'action'),
+      tile('取', '取件核验', '证件办好了吗？', () => go('pickup'), 'action'),
+      tile('代', '代办员登录', '村（社区）代办员使用', () => go('agent'), 'action')),
     h('h2', {}, '按窗口类别'),
     h('div', { class: 'tiles' }, d.categories.map((c) =>
-      tile(CATEGORY_ICON[c.code] || '📁', c.name, `${c.floor} 楼 ｜ ${c.count} 个事项`, () => go('list', `category:${c.code}`)))),
+      tile(CATEGORY_ICON[c.code] || c.name.slice(0, 1), c.name, `${c.floor} 楼 ｜ ${c.count} 个事项`, () => go('list', `category:${c.code}`)))),
     h('h2', {}, '按人生大事（主题）'),
     h('div', { class: 'chips' }, d.themes.map((t) => button(t.name, () => go('list', `theme:${t.code}`)))),
     h('h2', {}, '按部门'),
@@ -107,8 +107,8 @@ async function item(code) {
   return h('div', {},
     title(it.name, `${it.department_name} ｜ ${it.kind} ｜ ${it.online_level}`),
     h('div', { class: 'row' },
-      h('button', { type: 'button', class: 'btn primary big', onclick: (e) => printChecklist(e.currentTarget) }, '🖨 打印材料清单'),
-      canSubmit ? button(isAgent ? '📝 为群众代办申报' : '📝 我要在这里申报', () => {
+      h('button', { type: 'button', class: 'btn primary big', onclick: (e) => printChecklist(e.currentTarget) }, '打印材料清单'),
+      canSubmit ? button(isAgent ? '为群众代办申报' : '我要在这里申报', () => {
         App.state.submit = { item: it.code, situation: it.situations.length === 1 ? current : null };
         go('submit');
       }, 'big') : h('p', { class: 'muted' }, '本事项请带齐材料到窗口办理。')),
@@ -135,9 +135,9 @@ function codeEntry(onSubmit, label = '查询') {
 async function follow() {
   App.state.wantsScan = false;
   return h('div', {}, title('查询办件进度'),
-    h('div', { class: 'card' }, h('p', { class: 'message' }, '📷 请把受理通知书上的二维码对准下方扫描窗口。'),
+    h('div', { class: 'card' }, h('p', { class: 'message' }, '请把受理通知书上的二维码对准下方扫描窗口。'),
       h('p', { class: 'muted' }, '也可以刷身份证查看本人的全部办件。'),
-      button('🪪 刷身份证查看我的办件', () => go('mycases'))),
+      button('刷身份证查看我的办件', () => go('mycases'))),
     codeEntry((code) => { App.state.query = { code }; go('case'); }));
 }
 
@@ -175,11 +175,11 @@ async function caseScreen() {
     `暂时连不上平台，下面是本机 ${formatAge(d.age_s)} 保存的进度，可能不是最新。`) : null;
   return h('div', { id: 'progress' }, title('办件进度'), stale,
     h('p', {}, '查询码：', h('span', { class: 'code' }, d.query_code_display)),
-    caseCard(d.case, d.case.finished ? button('⭐ 评价这次服务', () => go('evaluate'), 'primary big') : null));
+    caseCard(d.case, d.case.finished ? button('★ 评价这次服务', () => go('evaluate'), 'primary big') : null));
 }
 
 export function waitForCard(text) {
-  return h('div', { class: 'card', id: 'wait-card' }, h('p', { class: 'message' }, '🪪 ', text || '请把身份证放在读卡区，读卡完成前不要拿开。'),
+  return h('div', { class: 'card', id: 'wait-card' }, h('p', { class: 'message' }, text || '请把身份证放在读卡区，读卡完成前不要拿开。'),
     h('p', { class: 'muted' }, '读卡后会自动继续。'));
 }
 

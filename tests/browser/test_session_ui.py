@@ -1,0 +1,111 @@
+"""The privacy reset in a real Chromium: a citizen's card is read by the real ID-card driver from the
+simulator, the submission flow shows their (masked) data, the countdown warns, the reset comes, and
+nothing of that person is left in the page: DOM, storage, JS globals. Card removal ends the card flow."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kiosk.adapters import IdReaderAdapter, PrinterAdapter, ReceiptsAdapter
+from kiosk.app import Ports
+from tests.app.doubles import FakeClock
+from tests.support.simproc import SimProcess
+
+pytestmark = pytest.mark.browser
+
+# Everything the page holds: DOM text and markup, both storages, and every global that is not a
+# standard browser one (compared with a fresh blank page), serialised where possible.
+PAGE_DUMP = """(baseline) => {
+  const globals = {};
+  for (const key of Object.getOwnPropertyNames(window)) {
+    if (baseline.includes(key)) continue;
+    try { globals[key] = JSON.stringify(window[key]); } catch (e) { globals[key] = String(window[key]); }
+  }
+  const store = (s) => Object.fromEntries(Object.keys(s).map((k) => [k, s.getItem(k)]));
+  return {text: document.body.innerText, html: document.documentElement.outerHTML,
+          local: store(localStorage), session: store(sessionStorage), globals, url: location.href};
+}"""
+
+
+@pytest.fixture
+def devices(identities_file, tmp_path):
+    with SimProcess("idcard", "--identities", str(identities_file)) as idcard, \
+         SimProcess("printer", "--out", str(tmp_path / "receipts"), "--paper", "80") as printer:
+        yield idcard, printer
+
+
+def press_digits(page, digits: str) -> None:
+    for d in digits:
+        page.get_by_role("button", name=d, exact=True).click()
+
+
+def baseline_globals(browser) -> list[str]:
+    context = browser.new_context()
+    blank = context.new_page()
+    blank.goto("about:blank")
+    names = blank.evaluate("() => Object.getOwnPropertyNames(window)")
+    context.close()
+    return names
+
+
+def test_countdown_then_reset_leaves_nothing_of_the_person(make_kiosk, page, browser, devices, artifacts_dir):
+    idcard, printer = devices
+    clock = FakeClock()
+    ports = Ports(idreader=IdReaderAdapter(idcard.port), printer=PrinterAdapter(printer.port, "generic", 80),
+                  receipts=ReceiptsAdapter())
+    kiosk = make_kiosk(ports, clock=clock)
+    page.goto(kiosk.url + "#/item/511900-XK-0004")
+    page.get_by_role("button", name="我要在这里申报").click()
+    page.get_by_text("请把申请人的身份证放在读卡区").wait_for()
+    idcard.send("present 0")  # 张伟 511902198806120319
+    page.get_by_text("已读身份证：张*").wait_for(timeout=15_000)
+    page.get_by_role("button", name="从事食品销售").first.or_(page.locator(".item-link").first).first.click()
+    page.get_by_text("请为每份材料选择提交方式").wait_for()
+    for button in page.get_by_role("button", name="带原件到窗口").all():
+        button.click()
+        page.get_by_text("请为每份材料选择提交方式").wait_for()
+    page.get_by_role("button", name="下一步").click()
+    page.get_by_text("请输入联系电话").wait_for()
+    press_digits(page, "13800000000")
+    page.get_by_role("button", name="下一步").click()
+    page.get_by_text("办好后怎么领取").wait_for()
+    page.locator(".row .btn.big").first.click()
+    page.get_by_role("button", name="下一步").click()
+    page.get_by_role("button", name="我已了解并同意").click()
+    page.get_by_role("button", name="下一步").click()
+    page.get_by_text("请核对后提交").wait_for()
+    page.screenshot(path=str(artifacts_dir / "01-confirm.png"), full_page=True)
+    before = page.evaluate(PAGE_DUMP, baseline_globals(browser))
+    assert "张*" in before["text"] and "138****0000" in before["text"]
+    assert "511902198806120319" not in before["html"] and "张伟" not in before["html"]  # masked even now
+
+    clock.advance(46)
+    page.get_by_text("您还在办理吗？").wait_for()
+    page.screenshot(path=str(artifacts_dir / "02-countdown.png"))
+    clock.advance(15)
+    page.get_by_text("按窗口类别").wait_for(timeout=15_000)
+    after = page.evaluate(PAGE_DUMP, baseline_globals(browser))
+    page.screenshot(path=str(artifacts_dir / "03-after-reset.png"))
+    everything = json.dumps(after, ensure_ascii=False)
+    for secret in ("张*", "张伟", "138", "0000", "511902198806120319", "食品经营许可", "从事"):
+        assert secret not in after["text"] and secret not in after["html"], secret
+        assert secret not in everything, secret
+    assert after["local"] == {} and after["session"] == {}
+    assert "item/511900-XK-0004" not in after["url"]
+    assert kiosk.call(lambda: kiosk.kiosk.sessions.current) is None
+
+
+def test_card_removal_ends_the_card_flow(make_kiosk, page, devices):
+    idcard, printer = devices
+    ports = Ports(idreader=IdReaderAdapter(idcard.port), printer=PrinterAdapter(printer.port, "generic", 80),
+                  receipts=ReceiptsAdapter())
+    kiosk = make_kiosk(ports)
+    page.goto(kiosk.url + "#/mycases")
+    page.get_by_text("请把身份证放在读卡区").wait_for()
+    idcard.send("present 1")  # 欧阳晓雯
+    page.get_by_text("已读身份证：欧**雯").wait_for(timeout=15_000)
+    idcard.send("remove")
+    page.get_by_text("身份证已取走").wait_for(timeout=15_000)
+    page.get_by_text("按窗口类别").wait_for()
+    assert "欧**雯" not in page.locator("body").inner_text()
