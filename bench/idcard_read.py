@@ -25,6 +25,7 @@ from simulators.link import open_link  # noqa: E402
 
 BAUD = 115200
 BAR = 1.15
+REPEATS = 5
 SHARED = Path(os.environ.get("KIOSK_SHARED_DIR", REPO.parent / "shared"))
 IDENTITIES = SHARED / "data" / "identities-sample.json"
 
@@ -103,19 +104,24 @@ def bench_parser(frames: int = 3000, chunk: int = 4096) -> dict[str, float]:
     noisy = (b"\x13\x37\xAA\xAA\x96" + read_reply) * frames
     out = {}
     for name, data in (("clean", stream), ("noisy", noisy)):
-        parser = FrameParser()
-        start = time.perf_counter()
-        got = sum(len(parser.feed(data[i:i + chunk])) for i in range(0, len(data), chunk))
-        elapsed = time.perf_counter() - start
-        assert got == frames, got
+        elapsed = float("inf")
+        for _ in range(REPEATS):  # best of a few: the machine is shared, the minimum is the parser's own cost
+            parser = FrameParser()
+            start = time.perf_counter()
+            got = sum(len(parser.feed(data[i:i + chunk])) for i in range(0, len(data), chunk))
+            elapsed = min(elapsed, time.perf_counter() - start)
+            assert got == frames, got
         out[f"{name}_frames_s"] = frames / elapsed
         out[f"{name}_mb_s"] = len(data) / elapsed / 1e6
     # Baseline in the same run: copying the same bytes in the same chunks (the least any parser must do).
-    start = time.perf_counter()
-    sink = bytearray()
-    for i in range(0, len(stream), chunk):
-        sink += stream[i:i + chunk]
-    out["copy_mb_s"] = len(stream) / (time.perf_counter() - start) / 1e6
+    elapsed = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        sink = bytearray()
+        for i in range(0, len(stream), chunk):
+            sink += stream[i:i + chunk]
+        elapsed = min(elapsed, time.perf_counter() - start)
+    out["copy_mb_s"] = len(stream) / elapsed / 1e6
     out["wire_mb_s"] = BAUD / 10 / 1e6
     return out
 
@@ -147,8 +153,8 @@ with `time.perf_counter()`, once with the simulator as a thread of the benchmark
 process. Each read's wire time is the bytes the driver sent and received (10 + 10 + 10 sent, 15 + 19 + 1295
 received = 1,359 bytes) × 10 / 115200 s; the ratio is per read, p50/p95 over the reads after one warm-up.
 Parser throughput feeds 3,000 concatenated 1,295-byte read replies in 4 KiB chunks to `FrameParser.feed`,
-clean and with 5 noise bytes (including a partial preamble) before each frame, against a chunked copy of
-the same bytes and the line rate. Figures from the shared 2-core development machine."""
+clean and with 5 noise bytes (including a partial preamble) before each frame, best of 5 runs, against a
+chunked copy of the same bytes (best of 5) and the line rate. Figures from the shared 2-core development machine."""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -107,6 +107,7 @@ class Drain:
             except Exception:  # noqa: BLE001 - keep draining whatever one row did; the row stays stored
                 log.exception("outbox drain step failed")
                 self._stop.wait(1.0)
+        self._take_pubacks()       # what the broker took before we stopped is not sent again
         self._flush_pubacked()
 
     def _no_room(self) -> bool:

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.catalog.model import CatalogError, Item, Situation, parse_item
-from kiosk.catalog.search import SearchIndex
+from kiosk.catalog.search import PinyinCache, SearchIndex
 from kiosk.catalog.workdays import CalendarGap, WorkCalendar
 
-__all__ = ["Catalog", "CatalogError", "Item", "Situation", "WorkCalendar", "CalendarGap", "load_catalog"]
+__all__ = ["Catalog", "CatalogError", "Item", "Situation", "WorkCalendar", "CalendarGap", "PinyinCache",
+           "load_catalog"]
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class Category:
 class Catalog:
     """One catalog version with its browse lists, search index and calendar."""
 
-    def __init__(self, raw: dict[str, Any]) -> None:
-        """Raises CatalogError naming what is wrong."""
+    def __init__(self, raw: dict[str, Any], pinyin: PinyinCache | None = None) -> None:
+        """Raises CatalogError naming what is wrong. ``pinyin`` keeps computed pinyin between loads."""
         if not isinstance(raw, dict):
             raise CatalogError("catalog: is not a JSON object")
         try:
@@ -58,8 +59,10 @@ class Catalog:
                 raise CatalogError(f"item {item.code}: appears twice")
             self.items[item.code] = item
         self.calendar = WorkCalendar.from_catalog(raw.get("calendars") or raw.get("calendar") or [])
+        cache = pinyin or PinyinCache()
         self.index = SearchIndex.build(
-            (item.code, item.name, self._extra_texts(item)) for item in self.items.values())
+            ((item.code, item.name, self._extra_texts(item)) for item in self.items.values()), cache.keys)
+        cache.save()
 
     def _extra_texts(self, item: Item) -> list[str]:
         texts = {s.name for s in item.situations}
@@ -120,12 +123,13 @@ class Catalog:
                 "themes": [{"code": t, "name": self.themes[t]["name"]} for t in item.themes if t in self.themes]}
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Read a catalog JSON file. Raises CatalogError (also for unreadable or non-JSON files)."""
+def load_catalog(path: str | Path, pinyin_cache: Path | None = None) -> Catalog:
+    """Read a catalog JSON file; ``pinyin_cache`` is a file keeping the index's pinyin between loads.
+    Raises CatalogError (also for unreadable or non-JSON files)."""
     try:
         raw = json.loads(Path(path).read_bytes())
     except OSError as exc:
         raise CatalogError(f"catalog file {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise CatalogError(f"catalog file {path}: not JSON ({exc})") from None
-    return Catalog(raw)
+    return Catalog(raw, PinyinCache(pinyin_cache) if pinyin_cache else None)

@@ -120,11 +120,27 @@ def _text(obj: dict[str, Any], name: str, where: str, limit: int = 2000) -> str:
     return value
 
 
-def parse_material(raw: dict[str, Any], where: str) -> Material:
+def _parse_material_checked(raw: dict[str, Any], where: str) -> Material:
     return Material(code=_text(raw, "code", where, 20), name=_text(raw, "name", where, 200),
                     form=_text(raw, "form", where, 20), copies=_field(raw, "copies", int, where),
                     required=bool(raw.get("required", True)), shareable=bool(raw.get("shareable", False)),
                     note=str(raw.get("note", ""))[:500])
+
+
+def parse_material(raw: dict[str, Any], where: str) -> Material:
+    """A material from JSON; a catalog has tens of thousands, so the common case is checked inline and
+    only a faulty entry goes through the field-by-field checks that name the fault (CatalogError)."""
+    try:
+        code, name, form, copies = raw["code"], raw["name"], raw["form"], raw["copies"]
+        ok = (type(code) is str and type(name) is str and type(form) is str and type(copies) is int
+              and len(code) <= 20 and len(name) <= 200 and len(form) <= 20)
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        return _parse_material_checked(raw, where)
+    note = raw.get("note", "")
+    return Material(code, name, form, copies, bool(raw.get("required", True)), bool(raw.get("shareable", False)),
+                    note[:500] if type(note) is str else str(note)[:500])
 
 
 def parse_item(raw: dict[str, Any]) -> Item:

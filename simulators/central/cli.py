@@ -134,7 +134,10 @@ def _apply(service: CentralService, keys: KeyRing, name: str, rest: str) -> Opti
     elif name in ("pause", "resume"):
         controls.paused = name == "pause"
     elif name == "advance":
-        service.ctx.clock.advance(float(parts[0]) if parts else 1.0)
+        days = float(parts[0]) if parts else 1.0
+        if not days >= 0:
+            return "usage: advance DAYS (DAYS ≥ 0: time only moves forward)"
+        service.ctx.clock.advance(days)
         service.tick_soon()
     elif name == "status":
         if len(parts) != 2:

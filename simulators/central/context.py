@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Optional
+from typing import Optional
 
 from simulators.central.catalog import Catalog
 from simulators.central.signing import KeyRing
@@ -97,4 +97,3 @@ class Context:
     clock: SimClock
     controls: Controls
     pace: Optional[float] = None
-    extra: dict[str, Any] = field(default_factory=dict)

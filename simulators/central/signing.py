@@ -41,23 +41,29 @@ class KeyRing:
             if not isinstance(key, Ed25519PrivateKey):
                 raise ValueError(f"{private_path} is not an Ed25519 key")
             self._keys[key_id] = key
+            if not (self.directory / f"{key_id}.pub").exists():  # a lost public file is derived again
+                (self.directory / f"{key_id}.pub").write_text(public_b64(key.public_key()) + "\n")
         return self
 
     def _create(self, key_id: str) -> None:
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-        tmp = self.directory / f".{key_id}.key.tmp"
+        final = self.directory / f"{key_id}.key"
+        tmp = self.directory / f".{key_id}.key.{os.getpid()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
-        # two central instances may start together: the first rename wins and both load the same key
-        if not (self.directory / f"{key_id}.key").exists():
-            os.replace(tmp, self.directory / f"{key_id}.key")
-        else:
+        try:
+            os.link(tmp, final)  # atomic "create if absent": of two instances starting together, one wins
+        except FileExistsError:
+            pass
+        finally:
             tmp.unlink(missing_ok=True)
-        key = serialization.load_pem_private_key((self.directory / f"{key_id}.key").read_bytes(), None)
-        (self.directory / f"{key_id}.pub").write_text(public_b64(key.public_key()) + "\n")
+        winner = serialization.load_pem_private_key(final.read_bytes(), None)
+        pub_tmp = self.directory / f".{key_id}.pub.{os.getpid()}.tmp"
+        pub_tmp.write_text(public_b64(winner.public_key()) + "\n")
+        os.replace(pub_tmp, self.directory / f"{key_id}.pub")
 
     def sign(self, obj: dict, key_id: str) -> dict:
         """A copy of ``obj`` with ``key_id`` set and ``sig`` over the canonical JSON of the rest."""

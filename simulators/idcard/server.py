@@ -54,6 +54,7 @@ class ReaderSimulator:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.faults: dict[str, str] = {}
+        self._stale = b""
         for spec in faults:
             self.set_fault(spec)
         self.bytes_in = 0
@@ -147,8 +148,10 @@ class ReaderSimulator:
                 frame = frame[:max(8, len(frame) // 2)]
             if self._active("noise", outcome.target):
                 frame = self._noise() + frame
-            if self._active("duplicate", outcome.target):
-                frame = frame + frame
+            # "duplicate": the reply is sent again just before the next one, after the host has moved on,
+            # so the copy can only be told apart by not fitting the command it arrives for.
+            stale, self._stale = self._stale, frame if self._active("duplicate", outcome.target) else b""
+            frame = stale + frame
             fragment = 7 if self._active("fragment", outcome.target) else 0
             late = LATE_BY.get(outcome.target, LATE_DEFAULT) if self._active("late", outcome.target) else 0.0
         if late and self._stop.wait(late):
