@@ -80,11 +80,13 @@ class BlobJob:
                                 chunk_msg_id(self.prefix, index))
 
     def plan_resume(self) -> None:
-        """Chunks not yet taken by the broker; if it took all, only the last one again, which makes
-        central answer ``stored`` or ``missing``."""
-        self.todo = deque(i for i in range(self.count) if i not in self.pubacked)
-        if not self.todo:
-            self.todo.append(self.count - 1)
+        """After an interruption, ask before sending: the last chunk alone makes central answer
+        ``stored`` or ``missing`` with the exact list, so at most that one chunk travels twice.
+        A blob never sent before goes whole."""
+        if self.pubacked:
+            self.todo = deque([self.count - 1])
+        else:
+            self.todo = deque(range(self.count))
 
     def plan_missing(self, indexes: Any) -> bool:
         """Central listed missing chunks; returns False when the list is unusable."""

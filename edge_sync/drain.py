@@ -25,6 +25,8 @@ log = logging.getLogger("edge_sync.drain")
 MAX_BLOB_JOBS = 4
 MAX_BUFFERED_BYTES = 16 * 1024 * 1024   # blob bytes handed to paho and not yet PUBACKed
 _DONE = (AckResult.ACCEPTED, AckResult.DUPLICATE)
+ACK_BATCH = 200
+ACK_GATHER_S = 0.003
 
 
 @dataclass
@@ -91,6 +93,9 @@ class Drain:
         while not self._stop.is_set():
             self.wake.wait(0.1)
             self.wake.clear()
+            if 0 < self._acks.qsize() < ACK_BATCH and len(self._inflight) > ACK_BATCH:
+                # Many acks are on their way: gather more of them per commit (each commit is an fsync).
+                time.sleep(ACK_GATHER_S)
             try:
                 if self._reset.is_set():
                     self._reset.clear()
@@ -168,7 +173,7 @@ class Drain:
         now = time.monotonic()
         for job in self._jobs.values():
             if not job.todo and job.outstanding == 0 and now - job.last_activity > self.cfg.ack_timeout_s:
-                job.plan_resume() if len(job.pubacked) < job.count else job.todo.append(job.count - 1)
+                job.todo.append(job.count - 1)      # central silent: ask again with the last chunk
                 job.last_activity = now
 
     # -- sending blobs ------------------------------------------------------------------------------

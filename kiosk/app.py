@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from kiosk.catalog import Catalog
+from kiosk.catalog import Catalog, PinyinCache
 from kiosk.config import KioskConfig
 from kiosk.events import EventBus
 from kiosk.ports import (CameraPort, CardEvent, CardEventKind, IdReaderPort, IoBoardPort, PrinterPort,
@@ -64,9 +65,10 @@ class Kiosk:
 
     def __init__(self, config: KioskConfig, catalog: Catalog, ports: Ports, *,
                  clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], datetime] | None = None,
-                 tick_s: float = 0.5, ledger_path: Path | None = None) -> None:
+                 tick_s: float = 0.5, ledger_path: Path | None = None, pinyin_cache: Path | None = None) -> None:
         self.config = config
         self.ports = ports
+        self.pinyin_cache = pinyin_cache
         self._catalog = catalog
         self.bus = EventBus()
         self.sessions = SessionManager(timeouts_from(config), self.bus.publish, clock)
@@ -99,7 +101,7 @@ class Kiosk:
     def on_catalog(self, version: int, raw: dict[str, Any]) -> None:
         """edge_sync installed a verified catalog: build it off the loop's thread, then swap."""
         try:
-            self.install_catalog(Catalog(raw))
+            self.install_catalog(Catalog(raw, PinyinCache(self.pinyin_cache)))
         except Exception as exc:
             log.error("catalog version %s not usable, keeping %s: %s", version, self._catalog.version, exc)
 
@@ -249,33 +251,36 @@ def build_ports(config: KioskConfig) -> tuple[Ports, Any]:
     return ports, engine
 
 
-def initial_catalog(config: KioskConfig, engine: Any, override: str | None = None) -> Catalog:
+def initial_catalog(config: KioskConfig, engine: Any, override: str | None = None,
+                    pinyin_cache: Path | None = None) -> Catalog:
     """The installed catalog version (from edge_sync's store), else the configured file.
     Raises CatalogError when there is none: the terminal cannot serve without a catalog."""
     from kiosk.catalog import CatalogError, load_catalog
 
     if override:
-        return load_catalog(override)
+        return load_catalog(override, pinyin_cache)
     if engine is not None:
         installed = engine.current_catalog()
         if installed is not None:
             try:
-                return Catalog(installed[1])
+                return Catalog(installed[1], PinyinCache(pinyin_cache))
             except CatalogError as exc:
                 log.error("installed catalog %s unusable: %s", installed[0], exc)
     path = config.get("catalog", "file")
     if not path:
         raise CatalogError("no catalog installed and [catalog] file not set (KIOSK_CATALOG_FILE)")
-    return load_catalog(path)
+    return load_catalog(path, pinyin_cache)
 
 
 def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kiosk, Any]:
     """The whole terminal from its configuration: (kiosk, sync engine or None), callbacks wired."""
     ports, engine = build_ports(config)
-    catalog = initial_catalog(config, engine, catalog_file)
     data_dir = config.data_dir
-    ledger = data_dir / "agent-cases.json" if data_dir.is_dir() else None
-    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger)
+    writable = data_dir.is_dir() and os.access(data_dir, os.W_OK)
+    pinyin = data_dir / "pinyin-cache.json" if writable else None
+    catalog = initial_catalog(config, engine, catalog_file, pinyin)
+    ledger = data_dir / "agent-cases.json" if writable else None
+    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, pinyin_cache=pinyin)
     if engine is not None:
         engine.on_notify = kiosk.on_notify
         engine.on_catalog = kiosk.on_catalog

@@ -67,6 +67,7 @@ class CardWatcher:
         self._card = _Card.NONE
         self._lost = False
         self._failures = 0
+        self._sam_resets = 0
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self) -> "CardWatcher":
@@ -112,6 +113,7 @@ class CardWatcher:
 
     def _mark_alive(self) -> None:
         self._failures = 0
+        self._sam_resets = 0
         if self._lost:
             self._lost = False
             log.info("ID-card reader back")
@@ -165,7 +167,14 @@ class CardWatcher:
         return self.poll_interval
 
     def _recover_sam(self, fault: SamFault) -> float:
+        """Reset the SAM once; a fault that survives the reset makes the reader lost (retried every
+        ``reconnect_interval``) instead of a tight reset loop."""
         assert self._reader is not None
+        self._sam_resets += 1
+        if self._sam_resets > 1:
+            self._sam_resets = 0
+            self._mark_lost(fault)
+            return self.reconnect_interval
         try:
             self._reader.reset_sam()
             log.info("ID-card SAM reset after %s", fault.code)

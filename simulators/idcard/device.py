@@ -38,6 +38,7 @@ class ReaderDevice:
         self.selected = False
         self.halted = False
         self.sam_fault: Optional[int] = None  # 60 or 66 until a reset
+        self.sam_dead = False  # 60 to every command, reset included
         self.apdu_status = False
         self.reads = 0
 
@@ -70,6 +71,8 @@ class ReaderDevice:
             return Outcome(wire.reply_frame(wire.SW_BAD_COMMAND), target)
         if len(data) + 3 != expected:
             return Outcome(wire.reply_frame(wire.SW_HOST_LENGTH), target)
+        if self.sam_dead:
+            return Outcome(wire.reply_frame(wire.SW_SAM_SELF_TEST), target)
         if self.sam_fault is not None and key != (0x10, 0xFF):
             return Outcome(wire.reply_frame(self.sam_fault), target)
         if cmd == 0x60:

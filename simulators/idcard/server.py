@@ -14,7 +14,7 @@ from simulators.link import Link, LinkClosed, Pacer
 
 # Reply faults; each may be limited to one command class with KIND:TARGET (e.g. badsum:read).
 FAULT_KINDS = ("noise", "fragment", "badsum", "truncate", "silence", "late", "duplicate", "sam-error",
-               "sam-unauth", "apdu-status")
+               "sam-unauth", "sam-dead", "apdu-status")
 TARGETS = ("any", "find", "select", "read", "other")
 # A host frame left incomplete this long is dropped (the reader's UART frame timeout, guessed).
 FRAME_IDLE_TIMEOUT = 0.2
@@ -62,13 +62,16 @@ class ReaderSimulator:
 
     # -- control (any thread) ------------------------------------------------------------------------------
     def set_fault(self, spec: str) -> None:
-        """Switch a fault on; ``sam-error``/``sam-unauth`` put the SAM into a fault state until a reset."""
+        """Switch a fault on; ``sam-error``/``sam-unauth`` put the SAM into a fault state until a reset,
+        ``sam-dead`` into one that a reset does not clear."""
         kind, target = parse_fault(spec)
         with self._lock:
             if kind == "sam-error":
                 self.device.sam_fault = wire.SW_SAM_SELF_TEST
             elif kind == "sam-unauth":
                 self.device.sam_fault = wire.SW_SAM_NOT_AUTHORISED
+            elif kind == "sam-dead":
+                self.device.sam_dead = True
             elif kind == "apdu-status":
                 self.device.apdu_status = True
             else:
@@ -78,6 +81,7 @@ class ReaderSimulator:
         with self._lock:
             self.faults.clear()
             self.device.sam_fault = None
+            self.device.sam_dead = False
             self.device.apdu_status = False
 
     def present(self, index: int) -> None:

@@ -116,3 +116,82 @@ def make_kiosk(catalog_file, tmp_path) -> Iterator[Callable[..., KioskThread]]:
     yield make
     for runner in started:
         runner.stop()
+
+
+class Stack:
+    """mosquitto + the central simulator + every device simulator + the real drivers and sync engine."""
+
+    def __init__(self, tmp_path, catalog_file, identities_file, paper_state: str = "ok") -> None:
+        from tests.support.broker import Broker
+        from tests.support.simproc import SimProcess
+
+        self.tmp = tmp_path
+        self.receipts = tmp_path / "receipts"
+        self.broker = Broker().start()
+        self._procs: list[Any] = []
+        try:
+            self.central = self._sim("central", "--broker", self.broker.url, "--db", str(tmp_path / "central.db"),
+                                     "--catalog", str(catalog_file), "--keys", str(tmp_path / "keys"),
+                                     "--speed", "2000")
+            self.idcard = self._sim("idcard", "--identities", str(identities_file))
+            self.printer = self._sim("printer", "--out", str(self.receipts), "--paper", "80",
+                                     "--paper-state", paper_state)
+            self.scanner = self._sim("scanner", "--baud", "0")
+        except BaseException:
+            self.close()
+            raise
+        self.engine: Any = None
+
+    def _sim(self, *args: str) -> Any:
+        from tests.support.simproc import SimProcess
+
+        proc = SimProcess(*args).start()
+        self._procs.append(proc)
+        return proc
+
+    def ports(self) -> Ports:
+        from edge_sync import SyncConfig, SyncEngine
+        from kiosk.adapters import (CameraAdapter, IdReaderAdapter, PrinterAdapter, ReceiptsAdapter, ScannerAdapter,
+                                    SyncAdapter)
+
+        config = SyncConfig(device_id="KSK-511902-0007", site_id="511902-HALL-01", mqtt_url=self.broker.url,
+                            data_dir=self.tmp / "terminal", min_free_mb=20.0, reconnect_min_s=0.2,
+                            reconnect_max_s=1.0, ack_timeout_s=3.0)
+        config.data_dir.mkdir(exist_ok=True)
+        self.engine = SyncEngine(config)
+        self.engine.start()
+        if not self.engine.session.connected.wait(15):
+            raise TimeoutError("sync engine did not connect to the test broker")
+        return Ports(sync=SyncAdapter(self.engine), idreader=IdReaderAdapter(self.idcard.port),
+                     scanner=ScannerAdapter(self.scanner.port), printer=PrinterAdapter(self.printer.port, "generic", 80),
+                     receipts=ReceiptsAdapter(), camera=CameraAdapter("sim:page?seed=3"))
+
+    def jobs(self) -> list[dict[str, Any]]:
+        import json
+
+        return [json.loads(p.read_text("utf-8")) for p in sorted(self.receipts.glob("job-*.json"))]
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+        for proc in reversed(self._procs):
+            proc.stop()
+        self.broker.cleanup()
+
+
+@pytest.fixture
+def stack(tmp_path, catalog_file, identities_file):
+    s = Stack(tmp_path, catalog_file, identities_file)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def stack_no_paper(tmp_path, catalog_file, identities_file):
+    s = Stack(tmp_path, catalog_file, identities_file, paper_state="out")
+    try:
+        yield s
+    finally:
+        s.close()

@@ -72,6 +72,7 @@ class FakeKiosk:
         self.device, self.site = device, site
         host, port = broker_url.split("//")[1].split(":")
         self.received: list[Down] = []
+        self._acks = 0
         self._cond = threading.Condition()
         self._seq: dict[str, int] = {}
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{device}-{uuid.uuid4().hex[:6]}",
@@ -88,8 +89,10 @@ class FakeKiosk:
             raise TimeoutError("fake kiosk could not subscribe")
 
     def _on_message(self, client, userdata, message) -> None:
+        down = Down(message)
         with self._cond:
-            self.received.append(Down(message))
+            self.received.append(down)
+            self._acks += down.kind == "ack"
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -109,6 +112,16 @@ class FakeKiosk:
                     raise TimeoutError(f"nothing matched within {timeout} s; got {self.received[-5:]}")
                 self._cond.wait(remaining)
 
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Waits until ``condition()`` (about everything received so far) holds; TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"condition not met within {timeout} s; got {self.received[-5:]}")
+                self._cond.wait(min(remaining, 0.2))
+
     def acks(self, ref: str) -> list[dict]:
         with self._cond:
             return [d.json for d in self.received if d.kind == "ack" and d.json and d.json.get("ref") == ref]
@@ -127,8 +140,7 @@ class FakeKiosk:
             info.wait_for_publish(10)
 
     def ack_count(self) -> int:
-        with self._cond:
-            return sum(1 for d in self.received if d.kind == "ack")
+        return self._acks
 
     def envelope(self, kind: str, type_: str, **fields: Any) -> dict:
         self._seq[kind] = self._seq.get(kind, 0) + 1

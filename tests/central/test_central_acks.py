@@ -138,7 +138,7 @@ def test_reject_drop_and_duplicate_ack_controls(central, kiosk):
     dropped = kiosk.send_case(kiosk.case())
     command(central, "dup-acks on")
     doubled = kiosk.send_case(kiosk.case())
-    kiosk.wait(lambda d: len(kiosk.acks(doubled["msg_id"])) == 2)
+    kiosk.wait_until(lambda: len(kiosk.acks(doubled["msg_id"])) == 2)
     assert kiosk.acks(dropped["msg_id"]) == []  # central stored it but the ack was lost
     kiosk.send_case(dropped)
     assert kiosk.wait_ack(dropped["msg_id"])["result"] == "duplicate"

@@ -91,7 +91,7 @@ def test_cmd_subaction_can_send_bad_unsigned_and_expired_commands(broker, kiosk,
     for args in (("--sig", "none"), ("--sig", "bad"), ("--expires-in", "-60")):
         assert run_cmd(broker, tmp_path, "reboot", "--device", kiosk.device, *args).returncode == 0
     public = (tmp_path / "keys" / "cmd-2026.pub").read_text().strip()
-    kiosk.wait(lambda d: sum(1 for x in kiosk.received if x.kind == "cmd") == 3)
+    kiosk.wait_until(lambda: sum(1 for x in kiosk.received if x.kind == "cmd") == 3)
     unsigned, bad, expired = [d.json for d in kiosk.received if d.kind == "cmd"]
     assert "sig" not in unsigned and not verify(bad, public)
     assert verify(expired, public) and expired["expires_at"] < expired["issued_at"]

@@ -16,11 +16,11 @@ pytestmark = pytest.mark.integration
 def wait_all_acks(kiosk, refs: list[str], per_ref: int = 1, timeout: float = 30.0) -> None:
     wanted = Counter({ref: per_ref for ref in refs})
 
-    def complete(_):
+    def complete() -> bool:
         got = Counter(d.json["ref"] for d in kiosk.received if d.kind == "ack")
         return all(got[ref] >= n for ref, n in wanted.items())
 
-    kiosk.wait(complete, timeout)
+    kiosk.wait_until(complete, timeout)
 
 
 def test_two_instances_side_by_side_double_nothing(broker, tmp_path, catalog_file, kiosk):
@@ -58,8 +58,8 @@ def test_two_instances_side_by_side_double_nothing(broker, tmp_path, catalog_fil
         # progress: each instance ticks, yet every status change is pushed once
         command(one, "advance 40")
         command(two, "advance 40")
-        kiosk.wait(lambda _: sum(1 for d in kiosk.received if d.kind == "notify"
-                                 and d.json["status"] == "ready_for_pickup") >= 120, timeout=60)
+        kiosk.wait_until(lambda: sum(1 for d in kiosk.received if d.kind == "notify"
+                                     and d.json["status"] == "ready_for_pickup") >= 120, timeout=60)
         notes = Counter((d.json["case_id"], d.json["status"]) for d in kiosk.received if d.kind == "notify")
         assert set(notes.values()) == {1} and len(notes) == 120 * 5
         for sim in (one, two):  # the broker did share the work out
@@ -92,7 +92,7 @@ def test_killed_central_never_acked_what_it_did_not_keep(broker, tmp_path, catal
     cases = [kiosk.case() for _ in range(2000)]
     for case in cases:
         kiosk.publish("case", case, wait=False)
-    kiosk.wait(lambda _: kiosk.ack_count() >= 100, timeout=30)
+    kiosk.wait_until(lambda: kiosk.ack_count() >= 100, timeout=30)
     sim.proc.kill()  # SIGKILL in the middle of the drain
     sim.proc.wait(10)
     sim.stop()
@@ -103,7 +103,7 @@ def test_killed_central_never_acked_what_it_did_not_keep(broker, tmp_path, catal
         start_acks = kiosk.ack_count()
         for case in cases:  # the kiosk re-sends everything it has no ack for (here: simply everything)
             kiosk.publish("case", case, wait=False)
-        kiosk.wait(lambda _: kiosk.ack_count() - start_acks >= len(cases), timeout=60)
+        kiosk.wait_until(lambda: kiosk.ack_count() - start_acks >= len(cases), timeout=60)
         after = {d.json["ref"]: d.json for d in kiosk.received[start:] if d.kind == "ack"}
         for ref, detail in acked_before.items():  # everything acked before the kill was kept
             assert after[ref]["result"] == "duplicate" and after[ref]["detail"] == detail

@@ -16,7 +16,7 @@ import pytest
 from edge_sync.store import Store
 from tests.edge_sync.conftest import wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 TOTAL = 2000
@@ -67,8 +67,19 @@ def run_crash_campaign(broker_url: str, data: Path, central_cases) -> None:
     assert [s for s, _ in got] == sorted(s for s, _ in got)         # order per device kept
 
 
+@pytest.mark.slow
 def test_sigkill_during_submit_and_drain_loses_and_doubles_nothing(broker, peer, tmp_path):
     run_crash_campaign(broker.url, tmp_path / "kiosk",
                        lambda: [(seq, cid) for _, seq, cid in list(peer.case_order)])
     assert all(len(ids) == 1 for ids in peer.case_msg_ids.values())   # re-sends kept their msg_id
     assert peer.case_msgs >= TOTAL
+
+
+def test_will_with_epoch_after_sigkill(broker, peer, tmp_path):
+    proc = _start_worker(broker.url, tmp_path / "kiosk")
+    try:
+        birth = wait_until(lambda: [s for s in peer.states if s["online"]], 10, "birth")[-1]
+    finally:
+        _kill(proc)
+    will = wait_until(lambda: [s for s in peer.states if not s["online"]], 15, "will after the delay")[-1]
+    assert will == {"type": "state", "v": 1, "online": False, "epoch": birth["epoch"]}

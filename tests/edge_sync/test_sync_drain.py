@@ -63,6 +63,8 @@ def test_broker_stopped_and_restarted_mid_drain(broker, peer, make_engine):
     _all_acked(engine, subs, timeout=60)
     _assert_exactly_once_in_order(peer, subs)
     assert engine.status()["epoch"] > epoch_before
+    births = [s["epoch"] for s in peer.states if s["online"]]
+    assert len(births) >= 2 and births == sorted(births) and births[-1] > epoch_before - 1
 
 
 def test_central_stopped_and_restarted(broker, peer, make_engine):

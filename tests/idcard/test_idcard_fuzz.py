@@ -115,3 +115,9 @@ def test_any_text_block_decodes_or_raises_only_card_errors(block, flag):
     except IdCardError:
         return
     assert ident.card_type == flag and len(ident.to_dict()) == 12
+
+
+@FAST
+@given(st.binary(max_size=2400))
+def test_folded_checksum_equals_the_plain_xor(data):
+    assert protocol.checksum(data) == v.xor(data)

@@ -95,6 +95,20 @@ def test_sam_fault_is_reset_without_losing_the_reader(make_sim, watch):
     assert sim.device.sam_fault is None
 
 
+def test_sam_fault_surviving_a_reset_makes_the_reader_lost_until_it_recovers(make_sim, watch):
+    sim = make_sim()
+    watcher, events = watch(sim.link.port)
+    sim.present(0)
+    assert events.next().kind == "card_present"
+    sim.set_fault("sam-dead")
+    assert events.next().kind == "card_removed"
+    event = events.next()
+    assert event.kind == "reader_lost" and event.error.code == "idcard_sam_fault"
+    events.none_within(0.5)
+    sim.clear_faults()
+    assert events.next().kind == "reader_back"
+
+
 def test_silent_reader_is_lost_and_comes_back(make_sim, watch):
     sim = make_sim()
     watcher, events = watch(sim.link.port, reader_options=QUICK)

@@ -208,7 +208,7 @@ async function queue() {
     return h('div', {}, title('取号成功'), h('div', { class: 'card' },
       h('p', { class: 'big-number' }, t.number), h('p', { class: 'message' }, `${t.category_name}（${t.floor} 楼）${t.green ? ' ｜ 绿色通道' : ''}`),
       t.waiting !== null && t.waiting !== undefined ? h('p', { class: 'message' }, `前面还有 ${t.waiting} 人在等候`) : null,
-      t.window_hint ? h('p', {}, `请留意 ${t.window_hint} 号窗口叫号`) : null,
+      t.window_hint ? h('p', {}, `请留意 ${String(t.window_hint).includes('窗口') ? t.window_hint : t.window_hint + ' 号窗口'} 叫号`) : null,
       h('p', {}, st.printed ? '✔ 号票已打印，请取走。' : (st.printMessage || ''))),
       button('完成', () => endSession(), 'primary big'));
   }

@@ -1,0 +1,101 @@
+"""The control panel plays the devices of a running hall, and the terminal sees it through its real
+drivers: a card on the reader shows in its session, a scan reaches its event stream, paper out and a
+broker outage reach its status."""
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from drivers.masking import mask_name
+from drivers.scanner import mint_query_code, receipt_url
+from kiosk.hall.control import HallControl
+from tests.hall.conftest import EventStream, get_json, post_json, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def act(control: HallControl, device: str, action: str, value: str = "") -> tuple[int, dict]:
+    return post_json(control.panel_url + "api/act", {"device": device, "action": action, "value": value})
+
+
+def test_page_is_served_with_chinese_and_english_labels(running_hall):
+    with urllib.request.urlopen(running_hall.panel_url, timeout=5) as response:
+        page = response.read().decode("utf-8")
+    assert "模拟大厅控制台" in page and "Hall control panel" in page
+    assert "http" not in page.split("<script>")[0].replace("http-equiv", "")  # no outside resources
+
+
+def test_presented_card_shows_in_the_terminal_session_and_removal_ends_it(running_hall):
+    terminal = running_hall.hall.terminal_url
+    identities = running_hall.state()["identities"]
+    status, body = act(running_hall, "idcard", "present", "2")
+    assert status == 200, body
+    session = wait_until(lambda: (get_json(terminal + "api/session").get("card") or None), 15, "card in session")
+    assert session["name"] == identities[2]["name"]  # masked by both sides the same way
+    assert "*" in session["id_masked"]
+    assert act(running_hall, "idcard", "remove")[0] == 200
+    wait_until(lambda: get_json(terminal + "api/session").get("card") is None, 15, "card removed")
+
+
+def test_scanned_code_reaches_the_terminal_event_stream(running_hall):
+    stream = EventStream(running_hall.hall.terminal_url)
+    try:
+        stream.wait(lambda e: e.get("type") == "hello")
+        code = mint_query_code()
+        assert act(running_hall, "scanner", "scan", receipt_url(code))[0] == 200
+        event = stream.wait(lambda e: e.get("type") == "scan")
+        assert event["kind"] == "receipt_code" and event["code"] == code
+        assert act(running_hall, "scanner", "scan", "https://example.com/not-a-notice")[0] == 200
+        event = stream.wait(lambda e: e.get("type") == "scan")
+        assert event["kind"] == "other" and event["message"]
+    finally:
+        stream.close()
+
+
+def test_paper_out_reaches_the_terminal_status(running_hall):
+    terminal = running_hall.hall.terminal_url
+    assert act(running_hall, "printer", "paper", "out")[0] == 200
+    try:
+        wait_until(lambda: get_json(terminal + "api/status")["printer"]["paper"] == "out", 20, "paper out")
+    finally:
+        act(running_hall, "printer", "paper", "ok")
+    wait_until(lambda: get_json(terminal + "api/status")["printer"]["paper"] == "ok", 20, "paper ok")
+
+
+def test_broker_outage_and_return_reach_the_terminal(running_hall):
+    terminal = running_hall.hall.terminal_url
+    assert act(running_hall, "broker", "stop")[0] == 200
+    try:
+        assert running_hall.state()["broker"]["running"] is False
+        wait_until(lambda: get_json(terminal + "api/status")["online"] is False, 20, "terminal offline")
+    finally:
+        assert act(running_hall, "broker", "start")[0] == 200
+    assert running_hall.state()["broker"]["running"] is True
+    wait_until(lambda: get_json(terminal + "api/status")["online"] is True, 30, "terminal back online")
+
+
+@pytest.mark.parametrize("device, action, value", [
+    ("idcard", "fault", "timeout"),        # not a panel action
+    ("idcard", "present", "99"),           # no such sample card
+    ("idcard", "present", "1; quit"),
+    ("printer", "paper", "low"),
+    ("central", "stats", ""),
+    ("scanner", "scan", "\n\r\t"),         # nothing printable left
+])
+def test_unknown_or_malformed_actions_are_refused(running_hall, device, action, value):
+    status, body = act(running_hall, device, action, value)
+    assert status == 400 and body["error"]
+
+
+def test_foreign_host_name_is_refused(running_hall):
+    request = urllib.request.Request(running_hall.panel_url + "api/state", headers={"Host": "evil.example:80"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=5)
+    assert caught.value.code == 403
+
+
+def test_receipt_files_are_served_by_name_only(running_hall):
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(running_hall.panel_url + "receipts/..%2Fterminal.toml", timeout=5)
+    assert caught.value.code == 404

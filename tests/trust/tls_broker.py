@@ -1,0 +1,175 @@
+"""Test helpers: a development PKI made with kiosk.trust, a real mosquitto run with the generated TLS + ACL
+configuration, and a small paho MQTT 5 probe client that reports CONNACK, SUBACK and PUBACK outcomes."""
+from __future__ import annotations
+
+import getpass
+import os
+import queue
+import shutil
+import ssl
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import paho.mqtt.client as mqtt
+
+from kiosk.trust import BrokerSettings, LocalCA, provision_device, write_broker_config
+from tests.support.broker import MOSQUITTO
+from tests.support.net import free_port, wait_for_port
+
+DEVICE_A = "KSK-511902-0007"
+DEVICE_B = "KSK-511902-0008"
+SITES = {DEVICE_A: "511902-HALL-01", DEVICE_B: "511903-VILLAGE-02"}
+WAIT = 10.0   # generous: the machine is shared
+
+
+@dataclass(frozen=True)
+class Identity:
+    cert: Path
+    key: Path
+
+
+@dataclass(frozen=True)
+class Pki:
+    root: Path
+    ca: LocalCA
+    server: Identity
+    devices: dict[str, Identity]
+    central: Identity
+    rogue: Identity          # a device certificate with A's CN from a CA the broker does not trust
+
+
+def make_pki(root: Path) -> Pki:
+    ca = LocalCA.create(root / "ca")
+    server = ca.issue_server(root / "ca")
+    devices = {}
+    for device_id in SITES:
+        files = ca.sign_provisioned(provision_device(device_id, root / device_id))
+        devices[device_id] = Identity(files.cert, files.key)
+    central = ca.issue_service("central", root / "central")
+    rogue_ca = LocalCA.create(root / "rogue-ca")
+    rogue = rogue_ca.sign_provisioned(provision_device(DEVICE_A, root / "rogue"))
+    return Pki(root, ca, Identity(server.cert, server.key), devices, Identity(central.cert, central.key),
+               Identity(rogue.cert, rogue.key))
+
+
+class TlsBroker:
+    """mosquitto with the configuration ``kiosk broker-config`` writes; always ``stop()`` it."""
+
+    def __init__(self, pki: Pki, devices: Optional[dict[str, str]] = None) -> None:
+        self.pki = pki
+        self.dir = Path(tempfile.mkdtemp(prefix="mosq-tls-"))
+        self.port = free_port()
+        # Started as root, mosquitto would switch to user `mosquitto`, who cannot read our 0600 key.
+        run_as = getpass.getuser() if os.geteuid() == 0 else None
+        self.settings = BrokerSettings(port=self.port, ca_file=pki.ca.cert_path, cert_file=pki.server.cert,
+                                       key_file=pki.server.key, devices=dict(SITES if devices is None else devices),
+                                       data_dir=self.dir, run_as=run_as)
+        self.files = write_broker_config(self.settings, self.dir)
+        self.log = self.dir / "mosquitto.log"
+        self.proc: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtts://127.0.0.1:{self.port}"
+
+    def start(self) -> "TlsBroker":
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.files.conf)], stdout=subprocess.DEVNULL,
+                                         stderr=log)
+        try:
+            wait_for_port(self.port, timeout=WAIT)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"mosquitto did not start: {self.log.read_text()[-2000:]}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Probe:
+    """One MQTT 5 client over TLS that records what the broker answered. Use as a context manager."""
+
+    def __init__(self, broker: TlsBroker, client_id: str, identity: Optional[Identity], tls: bool = True) -> None:
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        if tls:
+            self.client.tls_set(ca_certs=str(broker.pki.ca.cert_path),
+                                certfile=str(identity.cert) if identity else None,
+                                keyfile=str(identity.key) if identity else None,
+                                tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        self.broker = broker
+        self.messages: "queue.Queue[mqtt.MQTTMessage]" = queue.Queue()
+        self.connack: "queue.Queue[object]" = queue.Queue()
+        self.disconnected = threading.Event()
+        self._acks: dict[int, "queue.Queue[list]"] = {}
+        self._lock = threading.Lock()
+        self.client.on_connect = lambda _c, _u, _f, reason, _p: self.connack.put(reason)
+        self.client.on_disconnect = self._on_disconnect
+        self.outcome = ""     # after connect(): accepted, refused (CONNACK), closed, error or timeout
+        self.client.on_message = lambda _c, _u, msg: self.messages.put(msg)
+        self.client.on_subscribe = lambda _c, _u, mid, codes, _p: self._ack(mid).put(list(codes))
+        self.client.on_publish = lambda _c, _u, mid, code, _p: self._ack(mid).put([code])
+
+    def _on_disconnect(self, *_args: object) -> None:
+        self.disconnected.set()
+        self.connack.put(None)   # wakes connect() when the broker closed the link before any CONNACK
+
+    def _ack(self, mid: int) -> "queue.Queue[list]":
+        with self._lock:
+            return self._acks.setdefault(mid, queue.Queue())
+
+    def connect(self) -> bool:
+        """True when the broker accepted the connection (CONNACK success) within the wait."""
+        try:
+            self.client.connect("127.0.0.1", self.broker.port, keepalive=30)
+        except (OSError, ssl.SSLError):
+            self.outcome = "error"
+            return False
+        self.client.loop_start()
+        try:
+            reason = self.connack.get(timeout=WAIT)
+        except queue.Empty:
+            self.outcome = "timeout"
+            return False
+        self.outcome = "closed" if reason is None else "refused" if reason.is_failure else "accepted"
+        return self.outcome == "accepted"
+
+    def subscribe(self, topic: str) -> list:
+        _, mid = self.client.subscribe(topic, qos=1)
+        return self._ack(mid).get(timeout=WAIT)
+
+    def publish(self, topic: str, payload: bytes) -> object:
+        """The PUBACK reason code (QoS 1)."""
+        info = self.client.publish(topic, payload, qos=1)
+        return self._ack(info.mid).get(timeout=WAIT)[0]
+
+    def next_message(self, timeout: float = WAIT) -> Optional[mqtt.MQTTMessage]:
+        try:
+            return self.messages.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def __enter__(self) -> "Probe":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
