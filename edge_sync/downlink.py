@@ -3,7 +3,6 @@ the catalog is verified and installed atomically, commands are verified and answ
 message is logged once and dropped; nothing here may stop the network loop."""
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import logging

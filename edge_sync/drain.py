@@ -1,5 +1,5 @@
 """The outbox drain: sends cases and events in ``seq`` order through a window of messages awaiting
-central's ack, uploads blobs before their case, and applies every ack result of the contract."""
+central's ack, uploads blobs before their case and resumes them; acks are applied in acks.py."""
 from __future__ import annotations
 
 import json
@@ -11,20 +11,20 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from edge_sync.blobs import BlobJob, chunk_count, split_chunk_msg_id
+from edge_sync.acks import AckHandling
+from edge_sync.blobs import BlobJob, chunk_count
 from edge_sync.clock import Clock
 from edge_sync.config import SyncConfig
 from edge_sync.crypto import DeviceKey
-from edge_sync.models import Ack, AckResult
+from edge_sync.models import Ack
 from edge_sync.outbox import SEGMENT, open_body
 from edge_sync.session import Session
-from edge_sync.store import BlobState, CaseState, Kind, RowState, Store
+from edge_sync.store import BlobState, Kind, RowState, Store
 
 log = logging.getLogger("edge_sync.drain")
 
 MAX_BLOB_JOBS = 4
 MAX_BUFFERED_BYTES = 16 * 1024 * 1024   # blob bytes handed to paho and not yet PUBACKed
-_DONE = (AckResult.ACCEPTED, AckResult.DUPLICATE)
 ACK_BATCH = 200
 ACK_GATHER_S = 0.003
 
@@ -36,7 +36,7 @@ class InFlight:
     sent: float
 
 
-class Drain:
+class Drain(AckHandling):
     """Runs in its own thread; paho's thread only queues acks, PUBACKs and connection changes.
 
     ``on_case_done(case_id)`` is called after a case was acked or rejected (committed);
@@ -165,7 +165,8 @@ class Drain:
             row = self.store.query("SELECT body FROM outbox WHERE msg_id = ?", (msg_id,))
             if not row:
                 continue
-            if self._no_room() or self.session.publish(item.kind.value, open_body(self.key, msg_id, row[0][0])) is None:
+            payload = open_body(self.key, msg_id, row[0][0])
+            if self._no_room() or self.session.publish(item.kind.value, payload) is None:
                 self._inflight[msg_id] = item
                 return
             item.sent = time.monotonic()
@@ -181,7 +182,7 @@ class Drain:
         if len(self._jobs) < MAX_BLOB_JOBS:
             self._activate_blobs(MAX_BLOB_JOBS - len(self._jobs))
         for job in list(self._jobs.values()):
-            while job.todo and self._buffered < MAX_BUFFERED_BYTES  and not self._no_room():
+            while job.todo and self._buffered < MAX_BUFFERED_BYTES and not self._no_room():
                 index = job.todo[0]
                 data = job.chunk(index)
                 mid = self.session.publish(Kind.BLOB.value, data, properties=job.properties(index))
@@ -254,148 +255,3 @@ class Drain:
             for job in dirty:
                 c.execute("UPDATE blobs SET pubacked = ? WHERE blob_id = ?", (job.pubacked_json(), job.blob_id))
                 job.dirty = False
-
-    # -- acks --------------------------------------------------------------------------------------
-    def _take_acks(self) -> None:
-        batch: list[Ack] = []
-        while len(batch) < 5000:
-            try:
-                batch.append(self._acks.get_nowait())
-            except queue.Empty:
-                break
-        if not batch:
-            return
-        done_cases: list[str] = []
-        self._flush_pubacked()
-        # The common case (accepted/duplicate) is applied with executemany: one commit per batch.
-        deletes: list[tuple[str]] = []
-        updates: list[tuple[Any, ...]] = []
-        now = time.time()
-        purge = now + self.cfg.retention_days * 86400
-        with self.store.tx() as c:
-            rows = self._lookup(c, [a.ref for a in batch])
-            for ack in batch:
-                self._inflight.pop(ack.ref, None)
-                row = rows.pop(ack.ref, None)     # a second ack for it in this batch finds nothing
-                if row is not None and row[0] == Kind.CASE.value and ack.result in _DONE:
-                    detail = ack.detail if isinstance(ack.detail, dict) else {}
-                    deletes.append((ack.ref,))
-                    updates.append((CaseState.ACKED.value, ack.result.value, _text(detail.get("case_no")),
-                                    _text(detail.get("promised_by")), _text(detail.get("status")),
-                                    json.dumps(detail, ensure_ascii=False), now, purge, row[1]))
-                    done_cases.append(row[1])
-                elif row is not None and row[0] == Kind.CASE.value:
-                    self._case_ack(c, ack, row[1], done_cases)
-                elif row is not None:
-                    self._event_ack(c, ack)
-                else:
-                    self._blob_ack(c, ack, done_cases)
-            c.executemany("DELETE FROM outbox WHERE msg_id = ?", deletes)
-            c.executemany("UPDATE cases SET state = ?, result = ?, case_no = ?, promised_by = ?, status = ?,"
-                          " detail = ?, acked_at = ?, purge_after = ? WHERE case_id = ?", updates)
-            self.last_ack_at = now
-            self.store.put("last_ack_at", now)
-        for ack in batch:
-            self.clock.observe(ack.server_time)
-        for case_id in done_cases:
-            self._on_case_done(case_id)
-
-    @staticmethod
-    def _lookup(c: Any, refs: list[str]) -> dict[str, tuple[str, Optional[str]]]:
-        found: dict[str, tuple[str, Optional[str]]] = {}
-        for i in range(0, len(refs), 500):
-            part = refs[i:i + 500]
-            sql = f"SELECT msg_id, kind, case_id FROM outbox WHERE msg_id IN ({','.join('?' * len(part))})"
-            for msg_id, kind, case_id in c.execute(sql, part):
-                found[msg_id] = (kind, case_id)
-        return found
-
-    def _case_ack(self, c: Any, ack: Ack, case_id: str, done: list[str]) -> None:
-        """Results other than accepted/duplicate for a case message."""
-        detail = ack.detail if isinstance(ack.detail, dict) else {}
-        if ack.result is AckResult.REJECTED:
-            self._reject_case(c, case_id, ack.ref, detail)
-
-            done.append(case_id)
-        elif ack.result is AckResult.INCOMPLETE:
-            missing = detail.get("missing_blobs")
-            known = {r[0] for r in c.execute("SELECT blob_id FROM blobs WHERE case_id = ?", (case_id,))}
-            wanted = [b for b in missing if b in known] if isinstance(missing, list) else []
-            if not wanted:
-                self._reject_case(c, case_id, ack.ref, {"reason": "incomplete: central lacks blobs this "
-                                                        "device never had", "missing_blobs": missing})
-                done.append(case_id)
-                return
-            for blob_id in wanted:
-                c.execute("UPDATE blobs SET state = ?, pubacked = '[]' WHERE blob_id = ?",
-                          (BlobState.PENDING.value, blob_id))
-                job = self._jobs.get(blob_id)
-                if job is not None:
-                    job.plan_all()
-            c.execute("UPDATE outbox SET state = ? WHERE msg_id = ?", (RowState.BLOCKED.value, ack.ref))
-            seq = c.execute("SELECT seq FROM cases WHERE case_id = ?", (case_id,)).fetchone()[0]
-            # Send the case again after its blobs: the cursor goes back so it is picked up once ready.
-            self._cursor[Kind.CASE] = min(self._cursor[Kind.CASE], seq - 1)
-        else:
-            log.warning("ack %s for a case message ignored", ack.result.value)
-
-    def _reject_case(self, c: Any, case_id: str, msg_id: str, detail: dict[str, Any]) -> None:
-        c.execute("DELETE FROM outbox WHERE msg_id = ?", (msg_id,))
-        c.execute("UPDATE cases SET state = ?, result = ?, detail = ?, acked_at = ?, purge_after = ? WHERE case_id = ?",
-                  (CaseState.REJECTED.value, AckResult.REJECTED.value, json.dumps(detail, ensure_ascii=False),
-                   time.time(), time.time() + self.cfg.retention_days * 86400, case_id))
-        c.execute("UPDATE blobs SET state = ? WHERE case_id = ? AND state = ?",
-                  (BlobState.REJECTED.value, case_id, BlobState.PENDING.value))
-        for blob_id in [b for b, j in self._jobs.items() if j.case_id == case_id]:
-            del self._jobs[blob_id]
-        self._alarm("case_rejected", {"case_id": case_id, "reason": _text(detail.get("reason")) or "unknown"})
-
-    def _event_ack(self, c: Any, ack: Ack) -> None:
-        if ack.result in (AckResult.MISSING, AckResult.INCOMPLETE, AckResult.CORRUPT, AckResult.STORED):
-            log.warning("ack %s for an event ignored", ack.result.value)
-            return
-        if ack.result is AckResult.REJECTED:
-            # No alarm event here: a rejected alarm event would loop.
-            log.error("central rejected event %s: %s", ack.ref, _text(ack.detail.get("reason")))
-        c.execute("DELETE FROM outbox WHERE msg_id = ?", (ack.ref,))
-
-    def _blob_ack(self, c: Any, ack: Ack, done: list[str]) -> None:
-        split = split_chunk_msg_id(ack.ref)
-        row = None
-        if split is not None:
-            row = c.execute("SELECT blob_id, case_id, state FROM blobs WHERE msg_prefix = ?", (split[0],)).fetchone()
-        if row is None and isinstance(ack.detail.get("blob_id"), str):
-            row = c.execute("SELECT blob_id, case_id, state FROM blobs WHERE blob_id = ?",
-                            (ack.detail["blob_id"],)).fetchone()
-        if row is None:
-            return   # an ack we already applied (duplicate ack) or for a purged row
-        blob_id, case_id, state = row
-        job = self._jobs.get(blob_id)
-        if state != BlobState.PENDING.value:
-            return
-        if ack.result in (AckResult.STORED, *_DONE):
-            c.execute("UPDATE blobs SET state = ? WHERE blob_id = ?", (BlobState.STORED.value, blob_id))
-            self._jobs.pop(blob_id, None)
-            left = c.execute("SELECT COUNT(*) FROM blobs WHERE case_id = ? AND state != ?",
-                             (case_id, BlobState.STORED.value)).fetchone()[0]
-            if case_id and left == 0:
-                c.execute("UPDATE outbox SET state = ? WHERE case_id = ? AND kind = ?",
-                          (RowState.READY.value, case_id, Kind.CASE.value))
-        elif ack.result in (AckResult.MISSING, AckResult.CORRUPT):
-            if job is None:
-                c.execute("UPDATE blobs SET pubacked = '[]' WHERE blob_id = ?", (blob_id,))
-            elif ack.result is AckResult.CORRUPT or not job.plan_missing(ack.detail.get("missing_chunks")):
-                job.plan_all()
-        elif ack.result is AckResult.REJECTED:
-            c.execute("UPDATE blobs SET state = ? WHERE blob_id = ?", (BlobState.REJECTED.value, blob_id))
-            self._jobs.pop(blob_id, None)
-            msg = c.execute("SELECT msg_id FROM outbox WHERE case_id = ? AND kind = ?",
-                            (case_id, Kind.CASE.value)).fetchone()
-            if msg is not None:
-                self._reject_case(c, case_id, msg[0], {"reason": f"attachment rejected: "
-                                                       f"{_text(ack.detail.get('reason')) or 'unknown'}"})
-                done.append(case_id)
-
-
-def _text(value: Any) -> Optional[str]:
-    return None if value is None else str(value)[:200]

@@ -143,7 +143,8 @@ class Store:
 
     def put(self, key: str, value: Any) -> None:
         with self.tx() as c:
-            c.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            c.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
+                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                       (key, json.dumps(value, ensure_ascii=False)))
 
     def next_seq(self, kind: Kind) -> int:

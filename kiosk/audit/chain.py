@@ -86,7 +86,11 @@ def verify_chain(rows: Iterable[Mapping[str, Any]], head: Optional[tuple[int, st
             # Rows come sorted by seq, so a larger seq means the expected one is gone.
             return VerifyResult(False, count, expected_seq, Problem.MISSING,
                                 f"record {expected_seq} is missing (next present is {seq})")
-        if record_hash(row) != row["hash"]:
+        try:
+            digest = record_hash(row)
+        except UnicodeEncodeError:
+            return VerifyResult(False, count, seq, Problem.MALFORMED, f"record {seq} is not valid UTF-8 text")
+        if digest != row["hash"]:
             return VerifyResult(False, count, seq, Problem.HASH,
                                 f"record {seq} does not match its hash: edited or moved")
         if row["prev"] != prev:

@@ -61,6 +61,7 @@ class AuditLog:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
         self._db.row_factory = sqlite3.Row
+        self._db.text_factory = _decode_text
 
     def close(self) -> None:
         with self._lock:
@@ -179,9 +180,18 @@ class AuditLog:
                          "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
 
 
+def _decode_text(raw: bytes) -> str | bytes:
+    # Text that is not UTF-8 (written behind the log's back) stays bytes: verify() reports it as malformed
+    # instead of failing to read the table.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
 def _parse_head(text: Optional[str]) -> tuple[int, str]:
     """The recorded head; a missing or garbled one counts as an empty log, so rows beyond it show up."""
-    if not text or ":" not in text:
+    if not isinstance(text, str) or ":" not in text:
         return 0, GENESIS
     seq, _, digest = text.partition(":")
     return (int(seq), digest) if seq.isdigit() else (0, GENESIS)

@@ -11,6 +11,7 @@ ID_NUMBER_RE = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-
 # Mainland mobile numbers, optionally +86 / 86 prefixed, optionally grouped 3-4-4 by spaces or dashes.
 PHONE_RE = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}(?![0-9])")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+SURROGATE_RE = re.compile("[\ud800-\udfff]")   # lone surrogates cannot be encoded as UTF-8
 ID_MASK = "<id-number>"
 PHONE_MASK = "<phone>"
 
@@ -36,14 +37,14 @@ def find_identity(text: str) -> list[str]:
 
 def sanitize_subject(text: str, on_identity: OnIdentity | str = OnIdentity.RAISE) -> str:
     """``text`` made safe for the audit trail: control characters become spaces (one record, one line),
-    length is capped at 512; an ID or phone number raises IdentityInSubject, or with
+    lone surrogates U+FFFD, length is capped at 512; an ID or phone number raises IdentityInSubject, or with
     ``on_identity="mask"`` is replaced by ``<id-number>`` / ``<phone>``.
 
     Raises TypeError when ``text`` is not a str."""
     if not isinstance(text, str):
         raise TypeError(f"audit text must be str, not {type(text).__name__}")
     mode = OnIdentity(on_identity)
-    text = CONTROL_RE.sub(" ", text)[:MAX_TEXT]
+    text = SURROGATE_RE.sub("\ufffd", CONTROL_RE.sub(" ", text))[:MAX_TEXT]
     kinds = find_identity(text)
     if kinds and mode is OnIdentity.RAISE:
         raise IdentityInSubject(f"audit text contains identity data ({', '.join(kinds)}); "

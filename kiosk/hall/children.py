@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,7 +140,24 @@ class Terminal(LoggedProcess):
 
 
 class HallBroker(Broker):
-    """The hall's mosquitto, in its own session like the other children."""
+    """The hall's mosquitto, in its own session like the other children, with its configuration,
+    persistence and log under ``home`` (the hall's workdir) rather than a temporary folder."""
+
+    def __init__(self, home: Optional[Path] = None) -> None:
+        super().__init__()
+        if home is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = home
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self.log = self.dir / "mosquitto.log"
+        self._keep = home is not None
+
+    def cleanup(self) -> None:
+        """Stops mosquitto; a ``home`` folder stays (its log is part of the hall's outputs)."""
+        if self._keep:
+            self.stop()
+        else:
+            super().cleanup()
 
     def spawn(self, argv: list[str], log) -> subprocess.Popen:
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, **child_options())

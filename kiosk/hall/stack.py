@@ -130,9 +130,7 @@ def start_hall(workdir: Path, catalog: Optional[Path] = None, identities: Option
     for folder in (hall.receipts_dir, hall.logs_dir, hall.terminal_dir):
         folder.mkdir(exist_ok=True)
     try:
-        hall.broker = HallBroker()
-        hall.broker.log = hall.logs_dir / "mosquitto.log"
-        hall.broker.start()
+        hall.broker = HallBroker(hall.workdir / "broker").start()
         if with_central:
             hall.central = HallSim("central", "--broker", hall.broker.url, "--db", str(hall.central_db),
                                    "--catalog", str(hall.catalog), "--keys", str(hall.keys_dir),

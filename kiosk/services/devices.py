@@ -52,7 +52,9 @@ class Devices:
         self.print_timeout = print_timeout
         self._lock = threading.RLock()
         self._print_lock = threading.Lock()  # one job at a time on the printer
-        self.reader = DeviceHealth.MISSING if has_reader else DeviceHealth.ABSENT
+        # An installed reader counts as working until its watcher reports it lost (the watcher only
+        # reports changes); the scanner watcher reports its first state itself.
+        self.reader = DeviceHealth.OK if has_reader else DeviceHealth.ABSENT
         self.scanner = DeviceHealth.MISSING if has_scanner else DeviceHealth.ABSENT
         self.printer_state = PrinterState(online=False, error="no_printer") if printer is None else PrinterState(False)
         self.io_state: dict[str, str] = {}
@@ -118,10 +120,11 @@ class Devices:
     def notice_block(self) -> str | None:
         """Why a submission that needs a printed notice cannot go on now (a villager message), or None."""
         state = self.printer_state
+        # Paper first: a printer out of paper also reports itself offline, and "add paper" is the fix.
+        if self.printer is not None and state.paper == "out":
+            return MESSAGES["no_paper"]
         if self.printer is None or not state.online or state.cover != "closed" or state.error:
             return MESSAGES["printer_missing"]
-        if state.paper == "out":
-            return MESSAGES["no_paper"]
         return None
 
     def card_block(self) -> str | None:

@@ -7,6 +7,7 @@ card holder may see."""
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from datetime import datetime
 from typing import Any, Optional
@@ -15,6 +16,8 @@ from simulators.central.context import Context, Outgoing, real_now
 from simulators.central.contract import down_topic
 from simulators.central.progress import full_view, masked_view
 from simulators.central.workdays import CHINA_TZ, iso
+
+log = logging.getLogger("central.notify")
 
 TICK_LIMIT = 200  # cases per tick, so that a big ``advance`` never starves the acks
 EPSILON = 0.001   # look just after an event's moment so that the event itself shows
@@ -38,17 +41,27 @@ def due_notifies(ctx: Context, conn: sqlite3.Connection) -> list[Outgoing]:
                         "AND forced_status IS NULL ORDER BY next_at LIMIT ?", (now, TICK_LIMIT)).fetchall()
     out: list[Outgoing] = []
     for row in rows:
-        events = json.loads(row["timeline"])["events"]
-        index = row["notified"]
-        status = row["status"]
-        while index < len(events) and events[index][0] <= now:
-            message = notify(row, ctx, events[index][0] + EPSILON, events[index][1])
-            status = message.payload["status"]
-            out.append(message)
-            index += 1
-        next_at = events[index][0] if index < len(events) else None
-        conn.execute("UPDATE cases SET notified = ?, next_at = ?, status = ? WHERE case_id = ? AND notified = ?",
-                     (index, next_at, status, row["case_id"], row["notified"]))
+        try:
+            out.extend(advance_case(ctx, conn, row, now))
+        except (ValueError, KeyError, TypeError, IndexError):
+            # a row this code cannot read must not come back every tick: it stops moving, loudly
+            log.exception("case %s cannot progress; its progress stops", row["case_id"])
+            conn.execute("UPDATE cases SET next_at = NULL WHERE case_id = ?", (row["case_id"],))
+    return out
+
+
+def advance_case(ctx: Context, conn: sqlite3.Connection, row: sqlite3.Row, now: float) -> list[Outgoing]:
+    """The notifies of one case's events due by ``now``; records how far it got."""
+    events = json.loads(row["timeline"])["events"]
+    index, status, out = row["notified"], row["status"], []
+    while index < len(events) and events[index][0] <= now:
+        message = notify(row, ctx, events[index][0] + EPSILON, events[index][1])
+        status = message.payload["status"]
+        out.append(message)
+        index += 1
+    next_at = events[index][0] if index < len(events) else None
+    conn.execute("UPDATE cases SET notified = ?, next_at = ?, status = ? WHERE case_id = ? AND notified = ?",
+                 (index, next_at, status, row["case_id"], row["notified"]))
     return out
 
 

@@ -4,7 +4,9 @@ broker's PUBACK only after that), case progress ticks and the catalog publicatio
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import secrets
 import sqlite3
 import threading
 import time
@@ -31,6 +33,13 @@ log = logging.getLogger("central")
 
 BATCH = 500          # messages per transaction: one commit for many acks
 TICK_SECONDS = 0.25  # how often case progress is looked at (real seconds)
+BUSY_RETRIES = 50    # × 0.2 s on top of SQLite's own 30 s busy timeout
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """The other instance holds the write lock (worth waiting for), as opposed to a real fault."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 def parse_broker(url: str) -> tuple[str, int, bool]:
@@ -49,7 +58,7 @@ class CentralService:
         self.broker_url = broker_url
         self.db_path = db_path
         self.persistent = client_id is not None
-        self.client_id = client_id or f"central-sim-{threading.get_native_id()}-{time.monotonic_ns() % 100000}"
+        self.client_id = client_id or f"central-sim-{os.getpid()}-{secrets.token_hex(3)}"
         self.stopping = threading.Event()
         self.subscribed = threading.Event()
         self._inbox: "queue.Queue[tuple]" = queue.Queue()
@@ -211,7 +220,7 @@ class CentralService:
         return batch
 
     def _process(self, conn: sqlite3.Connection, batch: list[tuple]) -> None:
-        while True:
+        for attempt in range(BUSY_RETRIES + 1):
             outgoing: list[Outgoing] = []
             self._emits = []
             try:
@@ -219,10 +228,14 @@ class CentralService:
                     for _, incoming, _, _, _ in batch:
                         outgoing.extend(self._dispatch_safely(conn, incoming))
                 break
-            except sqlite3.OperationalError as exc:  # e.g. locked beyond busy_timeout by the other instance
-                log.warning("database busy (%s); retrying the batch", exc)
+            except sqlite3.OperationalError as exc:  # locked beyond busy_timeout by the other instance
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                if attempt == BUSY_RETRIES:
+                    # nothing acked, nothing PUBACKed: the kiosks re-send after their ack timeout
+                    log.error("database unusable (%s); %d messages left unanswered", exc, len(batch))
+                    return
+                log.warning("database busy (%s); retrying the batch", exc)
                 time.sleep(0.2)
         self.stats["handled"] += len(batch)
         for out in outgoing:
@@ -242,8 +255,13 @@ class CentralService:
             out = self._dispatch(conn, incoming)
             conn.execute("RELEASE one")
             return out
-        except sqlite3.OperationalError:
-            raise
+        except sqlite3.OperationalError as exc:
+            if is_busy(exc):
+                raise  # the whole batch is tried again
+            log.exception("handler failed on %s; message dropped", incoming.topic)
+            conn.execute("ROLLBACK TO one")
+            conn.execute("RELEASE one")
+            return []
         except Exception:
             log.exception("handler failed on %s; message dropped", incoming.topic)
             conn.execute("ROLLBACK TO one")

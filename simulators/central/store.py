@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 SCHEMA_VERSION = 1
 
@@ -129,10 +130,14 @@ def record_message(conn: sqlite3.Connection, msg_id: str, device: str, kind: str
 
 # ---- read helpers for tests and technicians (open their own connection, read only) -----------------
 
-def _read(path: Path | str) -> sqlite3.Connection:
+@contextmanager
+def _read(path: Path | str) -> Iterator[sqlite3.Connection]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
     conn.row_factory = sqlite3.Row
-    return conn
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def device_cases(path: Path | str, device: str) -> list[dict]:

@@ -52,7 +52,7 @@ def test_consult_search_and_item_page(make_kiosk, page, artifacts_dir):
     assert page.evaluate(CONTRAST) == []
 
     page.get_by_role("searchbox").fill("yyzz")
-    page.get_by_role("button", name="🔍 搜索").click()
+    page.get_by_role("button", name="搜索", exact=True).click()
     page.get_by_text("“yyzz”的搜索结果").wait_for()
     first = page.locator(".item-link").first
     assert "营业执照" in first.inner_text()

@@ -92,7 +92,7 @@ def test_agent_submits_for_resident_and_citizen_follows_by_scan(make_kiosk, page
     page.get_by_role("button", name="办完了，退出").click()
     page.get_by_text("按窗口类别").wait_for()
     stack.scanner.send(f"scan {receipt_url(code)}")
-    page.get_by_role("heading", name="办件进度").wait_for(timeout=15_000)
+    page.locator("#progress").wait_for(timeout=15_000)
     page.get_by_text("食品经营许可").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "04-progress.png"), full_page=True)
     assert "张*" in page.locator("main").inner_text()
@@ -123,8 +123,9 @@ def test_offline_submission_prints_pending_notice_and_syncs_later(make_kiosk, pa
         page.goto(kiosk.url + "#/follow")
         keypad(page, 0, code)
         page.get_by_role("button", name="查询", exact=True).click()
-        page.locator("main h1").first.wait_for()
-        if page.get_by_role("heading", name="办件进度").count():
+        outcome = page.locator("#progress").or_(page.get_by_text("没有查到")).or_(page.get_by_text("重新扫码或输入"))
+        outcome.first.wait_for()
+        if page.locator("#progress").count():
             break
         assert time.monotonic() < deadline, page.locator("main").inner_text()
         time.sleep(1.5)

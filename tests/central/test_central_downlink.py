@@ -135,3 +135,14 @@ def test_on_time_case_stays_green(broker, tmp_path, catalog_file, kiosk):
         assert {s["light"] for n in notes for s in n["case"]["steps"]} == {"green"}
     finally:
         sim.stop()
+
+
+def test_speed_runs_the_simulated_clock_fast(broker, tmp_path, catalog_file, kiosk):
+    sim = start_central(broker, tmp_path, catalog_file, "--speed", "172800", "--pace", "0.5")  # 2 days a second
+    try:
+        case = kiosk.send_case(kiosk.case())
+        promised = kiosk.wait_ack(case["msg_id"])["detail"]["promised_by"]
+        ready = kiosk.wait(lambda d: d.kind == "notify" and d.json["status"] == "ready_for_pickup", timeout=30).json
+        assert ready["at"][:10] <= promised  # on time at half of every limit
+    finally:
+        sim.stop()

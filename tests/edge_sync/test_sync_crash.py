@@ -30,6 +30,7 @@ def _start_worker(broker_url: str, data: Path, *extra: str) -> subprocess.Popen:
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     line = proc.stdout.readline()
     assert line.startswith("{"), f"worker did not start: {line!r} {proc.stderr.read()[-2000:] if proc.poll() else ''}"
+    proc.ready = json.loads(line)
     return proc
 
 
@@ -44,12 +45,16 @@ def _kill(proc: subprocess.Popen) -> None:
 def run_crash_campaign(broker_url: str, data: Path, central_cases) -> None:
     """Kills the worker KILLS times, then lets it finish; ``central_cases()`` → [(seq, case_id)] at central."""
     rand = random.Random(4242)
+    stored_at_start = []
     for _ in range(KILLS):
         proc = _start_worker(broker_url, data)
+        stored_at_start.append(proc.ready["cases"])
         try:
             time.sleep(rand.uniform(0.05, 0.6))
         finally:
             _kill(proc)
+    # The kills landed while cases were still being submitted, not only after.
+    assert len({n for n in stored_at_start if 0 < n < TOTAL}) >= KILLS // 2, stored_at_start
     proc = _start_worker(broker_url, data, "--finish")
     try:
         out, err = proc.communicate(timeout=150)

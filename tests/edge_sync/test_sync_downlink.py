@@ -2,7 +2,6 @@
 signed commands (replayed, expired, unsigned, forged), status pushes; malformed payloads never crash."""
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 import json

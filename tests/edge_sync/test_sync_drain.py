@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -44,7 +45,8 @@ def test_happy_path_cases_attachment_birth_and_status(broker, peer, make_engine)
     envelope = peer.cases[with_blob.case_id]
     blob = next(m["blob"] for m in envelope["materials"] if m["code"] == "M02")
     assert peer.stored_blobs[blob["id"]] == data and blob["sha256"] == hashlib.sha256(data).hexdigest()
-    assert envelope["device"] == DEVICE and envelope["seq"] == with_blob.seq and envelope["applicant"]["name"] == "张三"
+    assert envelope["device"] == DEVICE and envelope["seq"] == with_blob.seq
+    assert envelope["applicant"]["name"] == "张三"
     births = [s for s in peer.states if s["online"]]
     assert births and births[0]["epoch"] >= 1 and "outbox" in births[0] and births[0]["sw"]
     status = wait_until(lambda: (st := engine.status())["outbox_total"] == 0 and st, 10, "empty outbox")
@@ -95,10 +97,10 @@ def test_rejected_case_stops_and_raises_alarm(broker, make_engine):
         return ("rejected", {"reason": "item withdrawn"}) if env["item"]["code"] == "BAD" else None
 
     with CentralPeer(broker.url, decide=decide) as peer:
-        engine = make_engine(broker.url, ack_timeout_s=1.0)
+        engine = make_engine(broker.url, start=False, ack_timeout_s=1.0)
         alarms = []
         engine.on_alarm = lambda reason, fields: alarms.append((reason, fields))
-        engine.start() if not engine._running else None
+        engine.start()
         bad = engine.submit_case(sample_case(item={"code": "BAD", "situation": "S01"}))
         good = engine.submit_case(sample_case())
         outcome = engine.wait_case_ack(bad.case_id, 20)
@@ -112,7 +114,6 @@ def test_rejected_case_stops_and_raises_alarm(broker, make_engine):
         sent_before = peer.case_msgs
         wait_until(lambda: engine.status()["outbox_total"] == 0, 10, "outbox empty")
         # Never re-sent after the rejection, even past several ack timeouts.
-        import time
         time.sleep(2.5)
         assert peer.case_msgs == sent_before
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_sync import InvalidCase, StorageFull, SyncConfig, SyncConfigError, SyncEngine
+from edge_sync import InvalidCase, StorageFull, SyncConfig, SyncConfigError
 from edge_sync.engine import purge_expired
 from edge_sync.store import Store
 from tests.edge_sync.conftest import DEVICE, ID_NUMBERS, SITE, sample_case

@@ -1,0 +1,166 @@
+"""Applying central's acks to the store (mixed into the Drain): accepted and duplicate in bulk, and
+every other result of the contract — rejected, incomplete, stored, missing, corrupt — one by one."""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import time
+from typing import Any, Optional
+
+from edge_sync.blobs import split_chunk_msg_id
+from edge_sync.models import Ack, AckResult
+from edge_sync.store import BlobState, CaseState, Kind, RowState
+
+log = logging.getLogger("edge_sync.drain")
+
+DONE = (AckResult.ACCEPTED, AckResult.DUPLICATE)
+
+
+class AckHandling:
+    """Needs from the Drain: cfg, store, clock, _acks, _inflight, _jobs, _cursor, _alarm, _on_case_done,
+    _flush_pubacked, last_ack_at."""
+
+    def _take_acks(self) -> None:
+        batch: list[Ack] = []
+        while len(batch) < 5000:
+            try:
+                batch.append(self._acks.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return
+        done_cases: list[str] = []
+        self._flush_pubacked()
+        # The common case (accepted/duplicate) is applied with executemany: one commit per batch.
+        deletes: list[tuple[str]] = []
+        updates: list[tuple[Any, ...]] = []
+        now = time.time()
+        purge = now + self.cfg.retention_days * 86400
+        with self.store.tx() as c:
+            rows = self._lookup(c, [a.ref for a in batch])
+            for ack in batch:
+                self._inflight.pop(ack.ref, None)
+                row = rows.pop(ack.ref, None)     # a second ack for it in this batch finds nothing
+                if row is not None and row[0] == Kind.CASE.value and ack.result in DONE:
+                    detail = ack.detail if isinstance(ack.detail, dict) else {}
+                    deletes.append((ack.ref,))
+                    updates.append((CaseState.ACKED.value, ack.result.value, _text(detail.get("case_no")),
+                                    _text(detail.get("promised_by")), _text(detail.get("status")),
+                                    json.dumps(detail, ensure_ascii=False), now, purge, row[1]))
+                    done_cases.append(row[1])
+                elif row is not None and row[0] == Kind.CASE.value:
+                    self._case_ack(c, ack, row[1], done_cases)
+                elif row is not None:
+                    self._event_ack(c, ack)
+                else:
+                    self._blob_ack(c, ack, done_cases)
+            c.executemany("DELETE FROM outbox WHERE msg_id = ?", deletes)
+            c.executemany("UPDATE cases SET state = ?, result = ?, case_no = ?, promised_by = ?, status = ?,"
+                          " detail = ?, acked_at = ?, purge_after = ? WHERE case_id = ?", updates)
+            self.last_ack_at = now
+            self.store.put("last_ack_at", now)
+        for ack in batch:
+            self.clock.observe(ack.server_time)
+        for case_id in done_cases:
+            self._on_case_done(case_id)
+
+    @staticmethod
+    def _lookup(c: Any, refs: list[str]) -> dict[str, tuple[str, Optional[str]]]:
+        found: dict[str, tuple[str, Optional[str]]] = {}
+        for i in range(0, len(refs), 500):
+            part = refs[i:i + 500]
+            sql = f"SELECT msg_id, kind, case_id FROM outbox WHERE msg_id IN ({','.join('?' * len(part))})"
+            for msg_id, kind, case_id in c.execute(sql, part):
+                found[msg_id] = (kind, case_id)
+        return found
+
+    def _case_ack(self, c: Any, ack: Ack, case_id: str, done: list[str]) -> None:
+        """Results other than accepted/duplicate for a case message."""
+        detail = ack.detail if isinstance(ack.detail, dict) else {}
+        if ack.result is AckResult.REJECTED:
+            self._reject_case(c, case_id, ack.ref, detail)
+
+            done.append(case_id)
+        elif ack.result is AckResult.INCOMPLETE:
+            missing = detail.get("missing_blobs")
+            known = {r[0] for r in c.execute("SELECT blob_id FROM blobs WHERE case_id = ?", (case_id,))}
+            wanted = [b for b in missing if b in known] if isinstance(missing, list) else []
+            if not wanted:
+                self._reject_case(c, case_id, ack.ref, {"reason": "incomplete: central lacks blobs this "
+                                                        "device never had", "missing_blobs": missing})
+                done.append(case_id)
+                return
+            for blob_id in wanted:
+                c.execute("UPDATE blobs SET state = ?, pubacked = '[]' WHERE blob_id = ?",
+                          (BlobState.PENDING.value, blob_id))
+                job = self._jobs.get(blob_id)
+                if job is not None:
+                    job.plan_all()
+            c.execute("UPDATE outbox SET state = ? WHERE msg_id = ?", (RowState.BLOCKED.value, ack.ref))
+            seq = c.execute("SELECT seq FROM cases WHERE case_id = ?", (case_id,)).fetchone()[0]
+            # Send the case again after its blobs: the cursor goes back so it is picked up once ready.
+            self._cursor[Kind.CASE] = min(self._cursor[Kind.CASE], seq - 1)
+        else:
+            log.warning("ack %s for a case message ignored", ack.result.value)
+
+    def _reject_case(self, c: Any, case_id: str, msg_id: str, detail: dict[str, Any]) -> None:
+        c.execute("DELETE FROM outbox WHERE msg_id = ?", (msg_id,))
+        c.execute("UPDATE cases SET state = ?, result = ?, detail = ?, acked_at = ?, purge_after = ? WHERE case_id = ?",
+                  (CaseState.REJECTED.value, AckResult.REJECTED.value, json.dumps(detail, ensure_ascii=False),
+                   time.time(), time.time() + self.cfg.retention_days * 86400, case_id))
+        c.execute("UPDATE blobs SET state = ? WHERE case_id = ? AND state = ?",
+                  (BlobState.REJECTED.value, case_id, BlobState.PENDING.value))
+        for blob_id in [b for b, j in self._jobs.items() if j.case_id == case_id]:
+            del self._jobs[blob_id]
+        self._alarm("case_rejected", {"case_id": case_id, "reason": _text(detail.get("reason")) or "unknown"})
+
+    def _event_ack(self, c: Any, ack: Ack) -> None:
+        if ack.result in (AckResult.MISSING, AckResult.INCOMPLETE, AckResult.CORRUPT, AckResult.STORED):
+            log.warning("ack %s for an event ignored", ack.result.value)
+            return
+        if ack.result is AckResult.REJECTED:
+            # No alarm event here: a rejected alarm event would loop.
+            log.error("central rejected event %s: %s", ack.ref, _text(ack.detail.get("reason")))
+        c.execute("DELETE FROM outbox WHERE msg_id = ?", (ack.ref,))
+
+    def _blob_ack(self, c: Any, ack: Ack, done: list[str]) -> None:
+        split = split_chunk_msg_id(ack.ref)
+        row = None
+        if split is not None:
+            row = c.execute("SELECT blob_id, case_id, state FROM blobs WHERE msg_prefix = ?", (split[0],)).fetchone()
+        if row is None and isinstance(ack.detail.get("blob_id"), str):
+            row = c.execute("SELECT blob_id, case_id, state FROM blobs WHERE blob_id = ?",
+                            (ack.detail["blob_id"],)).fetchone()
+        if row is None:
+            return   # an ack we already applied (duplicate ack) or for a purged row
+        blob_id, case_id, state = row
+        job = self._jobs.get(blob_id)
+        if state != BlobState.PENDING.value:
+            return
+        if ack.result in (AckResult.STORED, *DONE):
+            c.execute("UPDATE blobs SET state = ? WHERE blob_id = ?", (BlobState.STORED.value, blob_id))
+            self._jobs.pop(blob_id, None)
+            left = c.execute("SELECT COUNT(*) FROM blobs WHERE case_id = ? AND state != ?",
+                             (case_id, BlobState.STORED.value)).fetchone()[0]
+            if case_id and left == 0:
+                c.execute("UPDATE outbox SET state = ? WHERE case_id = ? AND kind = ?",
+                          (RowState.READY.value, case_id, Kind.CASE.value))
+        elif ack.result in (AckResult.MISSING, AckResult.CORRUPT):
+            if job is None:
+                c.execute("UPDATE blobs SET pubacked = '[]' WHERE blob_id = ?", (blob_id,))
+            elif ack.result is AckResult.CORRUPT or not job.plan_missing(ack.detail.get("missing_chunks")):
+                job.plan_all()
+        elif ack.result is AckResult.REJECTED:
+            c.execute("UPDATE blobs SET state = ? WHERE blob_id = ?", (BlobState.REJECTED.value, blob_id))
+            self._jobs.pop(blob_id, None)
+            msg = c.execute("SELECT msg_id FROM outbox WHERE case_id = ? AND kind = ?",
+                            (case_id, Kind.CASE.value)).fetchone()
+            if msg is not None:
+                self._reject_case(c, case_id, msg[0], {"reason": f"attachment rejected: "
+                                                       f"{_text(ack.detail.get('reason')) or 'unknown'}"})
+                done.append(case_id)
+
+
+def _text(value: Any) -> Optional[str]:
+    return None if value is None else str(value)[:200]

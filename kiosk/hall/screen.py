@@ -1,0 +1,89 @@
+"""Touching the terminal's real UI from a script: headless Chromium through Playwright, with the
+gestures a person makes (tap a button by its label, tap digits on the on-screen keypad, wait for a
+text) and numbered screenshots of each screen."""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1280, "height": 900}  # a landscape touchscreen
+ACTION_TIMEOUT_MS = 20_000
+
+
+@contextmanager
+def open_browser(executable: str = CHROMIUM) -> Iterator[Any]:
+    """A headless Chromium page (Playwright's sync API). Raises RuntimeError when Playwright is missing."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        raise RuntimeError("the headless morning needs Playwright (pip install playwright)") from exc
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT, locale="zh-CN")
+            page.set_default_timeout(ACTION_TIMEOUT_MS)
+            yield page
+        finally:
+            browser.close()
+
+
+class Screen:
+    """One page of the terminal UI with the gestures of the scripted morning."""
+
+    def __init__(self, page: Any, url: str, shots_dir: Path) -> None:
+        self.page = page
+        self.url = url
+        self.shots_dir = shots_dir
+        self.shots: list[Path] = []
+        shots_dir.mkdir(parents=True, exist_ok=True)
+
+    def shot(self, name: str) -> Path:
+        """Screenshot of the whole screen as ``NN-name.png``."""
+        path = self.shots_dir / f"{len(self.shots) + 1:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        self.shots.append(path)
+        return path
+
+    def home(self) -> None:
+        """Fresh page on the home screen (a reload also drops any page state of an earlier visitor)."""
+        self.page.goto(self.url)
+        self.see_heading("您好！请问要办什么事？")
+
+    def tap(self, label: str, exact: bool = True, within: Any = None) -> None:
+        """Taps the first visible button whose accessible name is ``label`` (or contains it)."""
+        scope = within if within is not None else self.page
+        name = label if exact else re.compile(re.escape(label))
+        scope.get_by_role("button", name=name, exact=exact).first.click()
+
+    def tap_tile(self, text: str) -> None:
+        self.page.locator("button.tile", has_text=text).first.click()
+
+    def tap_item(self, text: str) -> None:
+        """A row of a list screen (search results, situations)."""
+        self.page.locator("button.item-link", has_text=text).first.click()
+
+    def keypad(self, digits: str, index: int = 0) -> None:
+        """Types ``digits`` on the ``index``-th on-screen keypad of the screen."""
+        pad = self.page.locator(".keypad").nth(index)
+        for digit in digits:
+            pad.get_by_role("button", name=digit, exact=True).click()
+
+    def search(self, query: str) -> None:
+        box = self.page.locator("input[type=search]").first
+        box.fill(query)
+        box.press("Enter")
+
+    def see(self, text: str, timeout_ms: int = ACTION_TIMEOUT_MS) -> None:
+        """Waits until ``text`` is visible somewhere on the page. Raises Playwright's TimeoutError."""
+        self.page.get_by_text(text).first.wait_for(state="visible", timeout=timeout_ms)
+
+    def see_heading(self, text: str, timeout_ms: int = ACTION_TIMEOUT_MS) -> None:
+        self.page.get_by_role("heading", name=text).first.wait_for(state="visible", timeout=timeout_ms)
+
+    def text_of(self, selector: str) -> str:
+        return self.page.locator(selector).first.inner_text()

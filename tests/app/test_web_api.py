@@ -1,0 +1,122 @@
+"""The real aiohttp server over loopback HTTP: JSON API, errors in Chinese, guards (Host, content type,
+locked terminal), the event stream's hello and session events, and clean shutdown."""
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+
+from drivers.scanner.receipt_code import mint_query_code
+from kiosk.app import Kiosk, Ports
+from kiosk.config import load_config
+from tests.app.doubles import ALICE, FakeCamera, FakePrinter, FakeReader, FakeReceipts, FakeSync
+from tests.app.harness import KioskThread
+from tests.support.net import free_port
+
+
+@pytest.fixture
+def server(sample_catalog, tmp_path):
+    sync = FakeSync()
+    reader = FakeReader()
+    ports = Ports(sync=sync, idreader=reader, printer=FakePrinter(), receipts=FakeReceipts(), camera=FakeCamera())
+    config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path), "KIOSK_WEB_MAINTENANCE_PIN_SHA256":
+                                    "8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"})
+    runner = KioskThread(lambda: Kiosk(config, sample_catalog, ports, tick_s=0.05), free_port()).start()
+    runner.sync, runner.reader = sync, reader
+    try:
+        yield runner
+    finally:
+        runner.stop()
+
+
+def call(server, method: str, path: str, body=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(server.url.rstrip("/") + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+def test_consult_endpoints(server):
+    status, home = call(server, "GET", "/api/home")
+    assert status == 200 and [c["code"] for c in home["categories"]] == ["SOC", "ECO", "CON"]
+    status, found = call(server, "GET", "/api/search?q=yyzz")
+    assert "营业执照" in found["items"][0]["name"]
+    status, item = call(server, "GET", "/api/items/511900-XK-0001")
+    assert item["window"]["floor"] == 2 and item["can_self_submit"] is True
+    status, err = call(server, "GET", "/api/items/nope")
+    assert status == 404 and err["error"] == "not_found" and "事项" in err["message"]
+
+
+def test_query_and_errors_are_villager_messages(server):
+    code = mint_query_code()
+    server.sync.views[code] = {"item_name": "结婚登记", "status": "accepted", "steps": []}
+    status, body = call(server, "POST", "/api/query", {"code": code})
+    assert status == 200 and body["case"]["status_label"] == "已受理"
+    status, body = call(server, "POST", "/api/query", {"code": "https://evil.example/q/" + code})
+    assert status == 400 and body["error"] == "not_receipt"
+    status, body = call(server, "GET", "/api/my/cases")
+    assert status == 403 and "身份证" in body["message"]
+
+
+def test_guards(server):
+    assert call(server, "GET", "/api/home", headers={"Host": "evil.example.com"})[0] == 403
+    req = urllib.request.Request(server.url + "api/help", data=b"a=1", method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=5)
+    assert info.value.code == 415
+    status, body = call(server, "POST", "/api/query", None)
+    assert status == 400
+    raw = urllib.request.Request(server.url + "api/query", data=b"[1,2", method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(raw, timeout=5)
+    assert info.value.code == 400
+
+
+def test_locked_terminal_refuses_flows_but_not_maintenance(server):
+    status, _ = call(server, "POST", "/api/maint/login", {"pin": "123456"})
+    assert status == 200
+    assert call(server, "POST", "/api/maint/lock", {})[0] == 200
+    status, body = call(server, "GET", "/api/search?q=jh")
+    assert status == 423 and "暂停服务" in body["message"]
+    assert call(server, "POST", "/api/maint/login", {"pin": "123456"})[0] == 200
+    assert call(server, "POST", "/api/maint/unlock", {})[0] == 200
+    assert call(server, "GET", "/api/search?q=jh")[0] == 200
+
+
+def read_events(sock_file, count: int) -> list[dict]:
+    events = []
+    while len(events) < count:
+        line = sock_file.readline()
+        if not line:
+            break
+        if line.startswith(b"data: "):
+            events.append(json.loads(line[6:]))
+    return events
+
+
+def test_event_stream_carries_hello_card_and_reset(server):
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    stream = sock.makefile("rb")
+    try:
+        hello, = read_events(stream, 1)
+        assert hello["type"] == "hello" and hello["status"]["printer"]["installed"] is True
+        from kiosk.ports import CardEvent
+        server.call(lambda: server.reader.on_event(CardEvent("card_present", ALICE)))
+        server.call(lambda: server.kiosk.sessions.end())
+        events = read_events(stream, 4)
+        kinds = [e["type"] for e in events]
+        assert "card.present" in kinds and "session.reset" in kinds
+        assert ALICE.id_number not in json.dumps(events, ensure_ascii=False)
+    finally:
+        stream.close()
+        sock.close()
