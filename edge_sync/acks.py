@@ -23,7 +23,7 @@ class AckHandling:
 
     def _take_acks(self) -> None:
         batch: list[Ack] = []
-        while len(batch) < 5000:
+        while len(batch) < 1000:      # bounds how long a submission may wait for the store
             try:
                 batch.append(self._acks.get_nowait())
             except queue.Empty:

@@ -66,6 +66,7 @@ class Session:
         self._thread: Optional[threading.Thread] = None
         self._last_error = ""
         self._cap = 1
+        self._had_connack = False
         self._unpubacked = 0
         self._count_lock = threading.Lock()
 
@@ -132,6 +133,7 @@ class Session:
         props.SessionExpiryInterval = SESSION_EXPIRY_S
         props.ReceiveMaximum = 65535
         self._down.clear()
+        self._had_connack = False
         try:
             client.connect(host, port, keepalive=self.cfg.keepalive_s, clean_start=False, properties=props)
         except (OSError, ssl.SSLError, ValueError) as exc:
@@ -145,7 +147,7 @@ class Session:
                 self._log_error("no CONNACK within 15 s")
                 client.disconnect()
                 break
-        was_up = self.connected.is_set() or self._down.is_set()
+        was_up = self._had_connack
         if not self._stop.is_set():
             client.disconnect()
         client.loop_stop()
@@ -190,6 +192,7 @@ class Session:
             limits.max_packet = getattr(props, "MaximumPacketSize", None)
             limits.receive_maximum = getattr(props, "ReceiveMaximum", 65535)
         self.limits = limits
+        self._had_connack = True
         # paho cannot change its in-flight cap once connected: the cap is kept here (see room()).
         self._cap = max(1, min(limits.receive_maximum - 8, self.cfg.receive_maximum))
         with self._count_lock:

@@ -173,6 +173,18 @@ class SessionManager:
         for key in [k for k in session.flow if k.startswith("card:")]:
             wipe_container(session.flow.pop(key))
 
+    def release_card(self) -> None:
+        """Forget the card holder but keep the session (an agent moving on to the next resident)."""
+        with self._lock:
+            session = self._session
+            if session is None or session.card is None:
+                return
+            self._drop_card_flows(session)
+            session.card = None
+            if session.role is Role.CITIZEN:
+                session.role = Role.ANONYMOUS
+            self._emit({"type": "card.released", "session": session.view()})
+
     def login_agent(self, agent: AgentLogin) -> Session:
         """The agent's own card was used to log in; it is not the resident's, so it is forgotten."""
         with self._lock:

@@ -244,7 +244,8 @@ class _Renderer:
         for element in doc:
             if isinstance(element, (Text, Rule)):
                 text = element.text + (element.value or "") if isinstance(element, Text) else element.char
-                for ch in layout.unprintable_chars(text, self.profile):
+                # The same characters the lines will hold: control characters print as spaces.
+                for ch in layout.unprintable_chars(_printable(text).replace("\n", " "), self.profile):
                     wanted.setdefault(ch, None)
         for slot, ch in enumerate(list(wanted)[: min(self.profile.user_chars, 0xFE - USER_CHAR_FIRST + 1)]):
             second = USER_CHAR_FIRST + slot

@@ -156,9 +156,14 @@ def glyph_image(ch: str, px: int = 24) -> Image.Image:
     font = _font(px)
     cell = Image.new("L", (px, px), 255)
     draw = ImageDraw.Draw(cell)
-    advance = draw.textlength(ch, font=font)
-    # Same baseline as the printer's own 24-dot font: 0.88 of the cell above it, 0.12 below.
-    draw.text(((px - advance) / 2, round(px * 0.88)), ch, font=font, fill=0, anchor="ls")
+    try:
+        advance = draw.textlength(ch, font=font)
+        # Same baseline as the printer's own 24-dot font: 0.88 of the cell above it, 0.12 below.
+        draw.text(((px - advance) / 2, round(px * 0.88)), ch, font=font, fill=0, anchor="ls")
+    except (RuntimeError, ValueError):
+        # Line and paragraph breaks (LF, CR, FS–RS, NEL, U+2029) make the text layout fail: such a
+        # character has no glyph to draw, so its cell stays blank instead of failing the whole job.
+        return Image.new("1", (px, px), 1)
     return cell.point(lambda v: 0 if v < 128 else 255).convert("1")
 
 

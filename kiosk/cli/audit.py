@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sqlite3
-import sys
 from pathlib import Path
 
 from kiosk.audit import AuditLog

@@ -81,11 +81,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             status = _full_hall(control, port, args)
     except KeyboardInterrupt:
-        status = 0
+        # Ctrl-C is how an interactive hall ends; it interrupts a headless morning.
+        status = 130 if args.headless else 0
     except (RuntimeError, OSError, TimeoutError) as exc:
         print(f"kiosk hall: {exc}", file=sys.stderr)
         if hall is not None:
-            print(f"kiosk hall: logs are in {hall.logs_dir}", file=sys.stderr)
+            print(f"kiosk hall: logs are in {hall.logs_dir}; `kiosk hall --devices-only` runs the "
+                  "simulators and drivers without the terminal", file=sys.stderr)
         status = 1
     finally:
         # A second Ctrl-C must not leave half the hall running: stopping is bounded by timeouts.
@@ -133,16 +135,26 @@ def _full_hall(control: HallControl, port: int, args: argparse.Namespace) -> int
         say(f"  小票 Receipts:                 {hall.receipts_dir}")
         say(f"  日志 Logs:                     {hall.logs_dir}")
         if args.headless:
-            from kiosk.hall.morning import run_morning
-
-            summary = run_morning(control, say)
-            (hall.workdir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), "utf-8")
-            return 0 if summary.get("ok") else 1
+            return _headless(control)
         say("")
         say("Open the terminal in a browser; press Ctrl-C to stop everything.")
         return _wait_forever(hall)
     finally:
         panel.stop()
+
+
+def _headless(control: HallControl) -> int:
+    """The scripted morning; its summary goes to WORKDIR/summary.json. 0 only if every scene passed."""
+    from kiosk.hall.morning import run_morning
+
+    try:
+        summary = run_morning(control, say)
+    except Exception as exc:  # no browser, Playwright missing: say so, and the hall still stops cleanly
+        print(f"kiosk hall: the scripted morning could not run: {exc}", file=sys.stderr)
+        return 1
+    path = control.hall.workdir / "summary.json"
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=1), "utf-8")
+    return 0 if summary.get("ok") else 1
 
 
 def _devices_only(control: HallControl, args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """``kiosk provision``: the terminal's key and certificate request (``--device-id ID --out DIR``, signed on
 the spot with ``--ca-dir DIR --sign`` in development); ``kiosk provision ca --out DIR`` makes a local CA
-with the broker's server certificate; ``kiosk provision service --name central`` a platform identity."""
+with the broker's server certificate; ``kiosk provision service --name central`` a platform identity;
+``kiosk provision keys --keys DIR`` prints central's public signing keys as the terminal's config tables."""
 from __future__ import annotations
 
 import argparse
@@ -8,14 +9,17 @@ import json
 import sys
 from pathlib import Path
 
-from kiosk.trust import DEFAULT_SERVER_NAMES, LocalCA, TrustError, provision_device
+from kiosk.trust import (DEFAULT_SERVER_NAMES, LocalCA, TrustError, provision_device, read_public_keys,
+                         toml_tables)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", nargs="?", choices=("device", "ca", "service"), default="device",
+    parser.add_argument("what", nargs="?", choices=("device", "ca", "service", "keys"), default="device",
                         help="device (default): key + request; ca: a local development CA and the broker's "
-                             "server certificate; service: a platform client identity signed by the CA")
-    parser.add_argument("--out", required=True, help="directory to write into")
+                             "server certificate; service: a platform client identity signed by the CA; "
+                             "keys: print the accepted signing keys of a keys directory as config TOML")
+    parser.add_argument("--out", help="directory to write into (not for keys)")
+    parser.add_argument("--keys", help="directory of central's <key_id>.pub files (keys only)")
     parser.add_argument("--device-id", help="device id, e.g. KSK-511902-0007 (the certificate CN)")
     parser.add_argument("--ca-dir", help="directory of the local CA (ca.key, ca.crt) for --sign / service")
     parser.add_argument("--sign", action="store_true", help="sign the request with the local CA (development)")
@@ -29,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        if args.what == "keys":
+            if not args.keys:
+                raise TrustError("give --keys DIR (central's public keys)")
+            print(toml_tables(read_public_keys(Path(args.keys))), end="")
+            return 0
+        if not args.out:
+            raise TrustError("give --out DIR")
         if args.what == "ca":
             result = _make_ca(args)
         elif args.what == "service":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import getpass
 import shutil
 import signal
 import subprocess
@@ -144,7 +145,9 @@ class HallBroker(Broker):
     persistence and log under ``home`` (the hall's workdir) rather than a temporary folder."""
 
     def __init__(self, home: Optional[Path] = None) -> None:
-        super().__init__()
+        # Started as root, mosquitto switches to its own user, and a change of user clears the
+        # parent-death signal: stay the same user so that it dies with the hall even on SIGKILL.
+        super().__init__(extra_conf=f"user {getpass.getuser()}\n")
         if home is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = home

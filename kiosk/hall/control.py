@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -105,6 +106,8 @@ class HallControl:
                 return self._broker(action)
             if not self.hall.send(device, command):
                 raise ActionError(f"the {device} simulator is not running")
+        if device == Device.IDCARD and action == "present":
+            return f"idcard: card {int(value) + 1} presented"
         return f"{device}: {command}"
 
     def _broker(self, action: str) -> str:
@@ -140,7 +143,20 @@ class HallControl:
             "cases": [_case_view(c.to_dict()) for c in central_cases(hall.central_db)],
             "receipts": [j.to_dict() for j in printed_jobs(hall.receipts_dir)],
             "problems": list(hall.problems),
+            "terminal_status": terminal_status(hall.terminal_url),
         }
+
+
+def terminal_status(url: str) -> dict[str, Any] | None:
+    """What the terminal itself reports (its /api/status: devices, online, light), None when it does
+    not answer — the panel shows the hall from the terminal's side too."""
+    if not url:
+        return None
+    try:
+        with urllib.request.urlopen(url + "api/status", timeout=1.0) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None
 
 
 def _case_view(case: dict[str, Any]) -> dict[str, Any]:

@@ -33,10 +33,12 @@ PAGE = """<!doctype html>
 <header>
   <h1>模拟大厅控制台 <small style="color:#dde">Hall control panel</small></h1>
   <div>终端界面 Terminal: <a id="terminal" href="#" target="_blank">…</a></div>
+  <div>终端看到的设备 What the terminal sees: <span id="tstatus">…</span></div>
 </header>
 <div id="msg" role="status"></div>
 <main>
   <section><h2>身份证读卡器 <span class="en">ID-card reader</span></h2>
+    <div><small>代办员：放卡 2，工号 0031，密码 123456 · Agent: card 2, AG-0031, PIN 123456</small></div>
     <div id="cards"></div>
     <button data-act="idcard remove" class="warn">取走卡片<span class="en">remove card</span></button>
   </section>
@@ -109,6 +111,11 @@ async function refresh() {
   if (key === shown) return;
   shown = key;
   const t = $("terminal"); t.textContent = s.terminal || "（未启动 not running）"; t.href = s.terminal || "#";
+  const ts = s.terminal_status;
+  $("tstatus").textContent = !ts ? "（无应答 not answering）" :
+    `平台 ${ts.online ? "在线 online" : "离线 offline"} ｜ 读卡器 reader ${ts.idcard} ｜ 扫码器 scanner ${ts.scanner}` +
+    ` ｜ 打印机 printer ${ts.printer && ts.printer.installed ? ts.printer.paper + "/" + ts.printer.cover : "—"}` +
+    ` ｜ 灯 light ${ts.light || "—"}${ts.locked ? " ｜ 已锁定 locked" : ""}`;
   $("broker").textContent = s.broker.running ? "在线 running" : "已断开 stopped";
   $("broker").className = "state " + (s.broker.running ? "good" : "bad");
   $("cards").replaceChildren(...s.identities.map((i) =>

@@ -13,6 +13,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1280, "height": 900}  # a landscape touchscreen
 ACTION_TIMEOUT_MS = 20_000
+HOME_HEADING = "您好！请问要办什么事？"
 
 
 @contextmanager
@@ -50,9 +51,25 @@ class Screen:
         return path
 
     def home(self) -> None:
-        """Fresh page on the home screen (a reload also drops any page state of an earlier visitor)."""
-        self.page.goto(self.url)
-        self.see_heading("您好！请问要办什么事？")
+        """Fresh page on the home screen (a reload also drops any page state of an earlier visitor).
+        A navigation the page started itself (its reset after a session) may abort ours: then wait for
+        it to finish and go again."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        for attempt in range(3):
+            try:
+                self.page.goto(self.url)
+                break
+            except PlaywrightError as exc:
+                if "ERR_ABORTED" not in str(exc) or attempt == 2:
+                    raise
+                self.page.wait_for_load_state()
+        self.see_heading(HOME_HEADING)
+
+    def end_session(self, label: str) -> None:
+        """Taps the button that ends the visit and waits for the page's reset to show home again."""
+        self.tap(label)
+        self.see_heading(HOME_HEADING)
 
     def tap(self, label: str, exact: bool = True, within: Any = None) -> None:
         """Taps the first visible button whose accessible name is ``label`` (or contains it)."""

@@ -76,6 +76,7 @@ class Api:
         return [
             web.post("/api/session/touch", a(self._touch)),
             web.post("/api/session/end", a(self._end, activity=False, when_locked=True)),
+            web.post("/api/session/release-card", a(lambda q, d: r(s.ctx.sessions.release_card))),
             web.get("/api/session", a(lambda q, d: r(s.ctx.sessions.state), activity=False, when_locked=True)),
             web.get("/api/home", a(lambda q, d: r(s.consult.home), activity=False)),
             web.get("/api/browse/{by}/{code}", a(lambda q, d: r(s.consult.browse, q.match_info["by"],

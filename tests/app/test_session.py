@@ -124,3 +124,13 @@ def test_end_hooks_run_before_the_wipe(manager):
     m.card_present(ALICE)
     m.end()
     assert seen == [ALICE]
+
+
+def test_agent_releases_the_resident_and_keeps_working(manager):
+    m, events, _ = manager
+    session = m.login_agent(AgentLogin("AG-0031", "李四", "tok", [], ""))
+    m.card_present(ALICE)
+    session.flow["card:draft"] = {"item": "x"}
+    m.release_card()
+    assert session.card is None and session.role is Role.AGENT and "card:draft" not in session.flow
+    assert events[-1]["type"] == "card.released"

@@ -92,9 +92,10 @@ def test_locked_terminal_refuses_flows_but_not_maintenance(server):
     assert call(server, "GET", "/api/search?q=jh")[0] == 200
 
 
-def read_events(sock_file, count: int) -> list[dict]:
-    events = []
-    while len(events) < count:
+def read_events(sock_file, until: str) -> list[dict]:
+    """Events up to and including the first of type ``until`` (the socket's timeout bounds the wait)."""
+    events: list[dict] = []
+    while not events or events[-1]["type"] != until:
         line = sock_file.readline()
         if not line:
             break
@@ -104,16 +105,16 @@ def read_events(sock_file, count: int) -> list[dict]:
 
 
 def test_event_stream_carries_hello_card_and_reset(server):
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
     sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     stream = sock.makefile("rb")
     try:
-        hello, = read_events(stream, 1)
+        hello, = read_events(stream, "hello")
         assert hello["type"] == "hello" and hello["status"]["printer"]["installed"] is True
         from kiosk.ports import CardEvent
         server.call(lambda: server.reader.on_event(CardEvent("card_present", ALICE)))
         server.call(lambda: server.kiosk.sessions.end())
-        events = read_events(stream, 4)
+        events = read_events(stream, "session.reset")
         kinds = [e["type"] for e in events]
         assert "card.present" in kinds and "session.reset" in kinds
         assert ALICE.id_number not in json.dumps(events, ensure_ascii=False)

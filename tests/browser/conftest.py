@@ -60,7 +60,8 @@ def make_kiosk(catalog_file, tmp_path) -> Iterator[Callable[..., KioskThread]]:
 class Stack:
     """mosquitto + the central simulator + every device simulator + the real drivers and sync engine."""
 
-    def __init__(self, tmp_path, catalog_file, identities_file, paper_state: str = "ok") -> None:
+    def __init__(self, tmp_path, catalog_file, identities_file, paper_state: str = "ok",
+                 pace: str | None = None) -> None:
         from tests.support.broker import Broker
         from tests.support.simproc import SimProcess
 
@@ -71,7 +72,7 @@ class Stack:
         try:
             self.central = self._sim("central", "--broker", self.broker.url, "--db", str(tmp_path / "central.db"),
                                      "--catalog", str(catalog_file), "--keys", str(tmp_path / "keys"),
-                                     "--speed", "2000")
+                                     "--speed", "2000", *(["--pace", pace] if pace else []))
             self.idcard = self._sim("idcard", "--identities", str(identities_file))
             self.printer = self._sim("printer", "--out", str(self.receipts), "--paper", "80",
                                      "--paper-state", paper_state)
@@ -121,6 +122,16 @@ class Stack:
 @pytest.fixture
 def stack(tmp_path, catalog_file, identities_file):
     s = Stack(tmp_path, catalog_file, identities_file)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def stack_fast(tmp_path, catalog_file, identities_file):
+    """Central finishes every case within moments (for evaluation after a finished case)."""
+    s = Stack(tmp_path, catalog_file, identities_file, pace="0.00001")
     try:
         yield s
     finally:

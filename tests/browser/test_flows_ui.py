@@ -89,12 +89,20 @@ def test_agent_submits_for_resident_and_citizen_follows_by_scan(make_kiosk, page
     text = "\n".join(notice["text"])
     assert "受理通知书" in text and "张*" in text and "511902198806120319" not in text
 
-    page.get_by_role("button", name="办完了，退出").click()
+    page.get_by_role("button", name="为下一位群众办理").click()
+    page.get_by_text("代办员工作台").wait_for()
+    assert "群众：" not in page.locator("#who").inner_text()
+    page.get_by_role("button", name="本村办件").click()
+    page.get_by_text("食品经营许可").first.wait_for(timeout=15_000)
+    page.screenshot(path=str(artifacts_dir / "04-village-cases.png"), full_page=True)
+    page.get_by_role("button", name="返回首页").click()
+    page.get_by_role("button", name="代办员登录").click()
+    page.get_by_role("button", name="退出登录").click()
     page.get_by_text("按窗口类别").wait_for()
     stack.scanner.send(f"scan {receipt_url(code)}")
     page.locator("#progress").wait_for(timeout=15_000)
     page.get_by_text("食品经营许可").first.wait_for()
-    page.screenshot(path=str(artifacts_dir / "04-progress.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / "05-progress.png"), full_page=True)
     assert "张*" in page.locator("main").inner_text()
     assert "511902198806120319" not in page.content()
 

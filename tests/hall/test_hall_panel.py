@@ -7,7 +7,6 @@ import urllib.request
 
 import pytest
 
-from drivers.masking import mask_name
 from drivers.scanner import mint_query_code, receipt_url
 from kiosk.hall.control import HallControl
 from tests.hall.conftest import EventStream, get_json, post_json, wait_until
@@ -99,3 +98,28 @@ def test_receipt_files_are_served_by_name_only(running_hall):
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(running_hall.panel_url + "receipts/..%2Fterminal.toml", timeout=5)
     assert caught.value.code == 404
+
+
+@pytest.mark.browser
+def test_panel_page_buttons_drive_the_devices(running_hall):
+    from kiosk.hall.screen import open_browser
+
+    terminal = running_hall.hall.terminal_url
+    masked = running_hall.state()["identities"][3]["name"]
+    stream = EventStream(terminal)
+    try:
+        with open_browser() as page:
+            page.goto(running_hall.panel_url)
+            page.get_by_role("button", name="放卡 4").click()
+            page.locator("#msg").get_by_text("card 4 presented").wait_for()
+            wait_until(lambda: (get_json(terminal + "api/session").get("card") or {}).get("name") == masked, 15,
+                       "card 4 in the terminal's session")
+            page.get_by_role("button", name="取走卡片").click()
+            wait_until(lambda: get_json(terminal + "api/session").get("card") is None, 15, "card removed")
+            code = mint_query_code()
+            page.fill("#scantext", receipt_url(code))
+            page.get_by_role("button", name="扫描").click()
+            assert stream.wait(lambda e: e.get("type") == "scan")["code"] == code
+            page.locator("#tstatus").get_by_text("在线 online").wait_for()  # the terminal's own view
+    finally:
+        stream.close()

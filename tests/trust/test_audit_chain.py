@@ -168,7 +168,7 @@ def test_concurrent_appends_keep_one_chain(tmp_path: Path) -> None:
 TAMPERS = st.sampled_from(["edit", "rehash", "delete", "swap", "move"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(n=st.integers(min_value=1, max_value=12), tamper=TAMPERS, data=st.data(),
        subjects=st.lists(st.text(max_size=20).filter(lambda s: not any(c.isdigit() for c in s)), max_size=12))
 def test_any_single_tamper_is_detected(n: int, tamper: str, data: st.DataObject, subjects: list[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -82,7 +83,6 @@ def test_cli_on_garbage_files_reports_and_exits_nonzero(tmp_path: Path, content:
 
 
 def test_non_utf8_text_written_behind_the_log_is_reported_not_raised(tmp_path: Path) -> None:
-    import sqlite3
     db = tmp_path / "audit.db"
     with AuditLog(db) as log:
         log.append("citizen", AuditAction.SESSION_START, "s")

@@ -34,6 +34,7 @@ export function resetPage(reason) {
 }
 
 export function go(name, param) {
+  hideToast();  // a message belongs to the screen it was shown on
   const hash = `#/${name}${param ? '/' + encodeURIComponent(param) : ''}`;
   if (location.hash === hash) render(); else location.hash = hash;
 }
@@ -45,7 +46,6 @@ function route() {
 
 export async function render() {
   const main = document.getElementById('screen');
-  hideToast();
   if (App.status && App.status.locked && route().name !== 'maint') {
     clear(main).append(screens.locked());
     return;
@@ -185,6 +185,7 @@ function connect() {
     }
   });
   on('agent.login', (ev) => applySession(ev.session));
+  on('card.released', (ev) => applySession(ev.session));
   on('scan', (ev) => document.dispatchEvent(new CustomEvent('kiosk:scan', { detail: ev })));
   on('case.update', (ev) => document.dispatchEvent(new CustomEvent('kiosk:case', { detail: ev })));
   on('catalog', () => { if (route().name === 'home') render(); });

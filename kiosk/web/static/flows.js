@@ -1,6 +1,6 @@
 // Identified flows: submission (self-service and agent), agent login and village cases, queue tickets,
 // pickup check, evaluation, help, maintenance, and the locked screen.
-import { h, button, api, toast, keypad, DIGITS, formatAge } from './ui.js';
+import { h, button, api, toast, hideToast, keypad, DIGITS, formatAge } from './ui.js';
 import { App, go, render, endSession } from './app.js';
 import { title, errorBox, waitForCard, codeEntry, caseCard } from './screens.js';
 
@@ -132,9 +132,10 @@ async function confirmStep(st) {
       h('p', {}, h('b', {}, '领取方式：'), (d.pickup_methods.find((p) => p.method === d.pickup) || {}).label || ''),
       h('ul', {}, d.materials.filter((m) => m.choice).map((m) => h('li', {}, `${m.name}：${label[m.choice]}${m.choice === 'scan' ? `（${m.pages} 页）` : ''}`)))),
     nav(st, { nextLabel: '✔ 确认提交', onNext: async (e) => {
-      document.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+      document.querySelectorAll('main button').forEach((b) => { b.disabled = true; });
       toast('正在提交，请稍候……', 'info', 15000);
       const res = await api('POST', '/api/submit/commit', {});
+      hideToast();
       if (!res.ok) { toast(res.data.message || '提交没有成功。'); render(); return; }
       st.result = res.data;
       render();
@@ -162,7 +163,13 @@ function submitResult(r) {
       : h('div', {}, h('p', { class: 'message' }, '⚠ ', r.print_message || '受理通知书没有打印出来。'),
         h('p', {}, '请记下上面的查询码，或让申请人放上身份证后补打。'),
         h('button', { type: 'button', class: 'btn primary big', onclick: (e) => reprint(e.currentTarget) }, '补打受理通知书')),
-    h('div', { class: 'row' }, button('办完了，退出', () => endSession(), 'big')));
+    App.session && App.session.role === 'agent'
+      ? h('div', { class: 'row' }, button('为下一位群众办理', async () => {
+        await api('POST', '/api/session/release-card', {});
+        App.state = {};
+        go('agent');
+      }, 'primary big'), button('退出代办员登录', () => endSession(), 'big'))
+      : h('div', { class: 'row' }, button('办完了，退出', () => endSession(), 'big')));
 }
 
 // --- agent --------------------------------------------------------------------------------------
@@ -255,7 +262,9 @@ async function evaluate() {
   const tags = await api('GET', '/api/evaluate/tags');
   st.tags = st.tags || [];
   const words = ['', '非常不满意', '不满意', '一般', '满意', '非常满意'];
-  const comment = h('textarea', { rows: 3, maxlength: 200, placeholder: '其他意见（可不填，最多 200 字）', 'aria-label': '其他意见' });
+  const comment = h('textarea', { rows: 3, maxlength: 200, placeholder: '其他意见（可不填，最多 200 字）', 'aria-label': '其他意见',
+    oninput: (e) => { st.comment = e.target.value; } });
+  comment.value = st.comment || '';
   return h('div', {}, title('满意度评价', '请为这次服务打分'),
     h('div', { class: 'stars' }, [1, 2, 3, 4, 5].map((n) => button(`${'★'.repeat(n)} ${n} 分 ${words[n]}`, () => { st.score = n; render(); }, st.score === n ? 'selected' : ''))),
     h('h3', {}, '选择标签（可多选）'),
@@ -295,7 +304,7 @@ async function maint() {
       h('tr', {}, h('th', {}, '扫码器'), h('td', {}, d.devices.scanner)),
       h('tr', {}, h('th', {}, '高拍仪'), h('td', {}, d.devices.camera)),
       h('tr', {}, h('th', {}, '平台连接'), h('td', {}, d.devices.online ? '在线' : '离线')),
-      h('tr', {}, h('th', {}, '待上报'), h('td', {}, JSON.stringify(d.sync.outbox || d.sync.outbox_depth || d.sync || {}))),
+      h('tr', {}, h('th', {}, '待上报'), h('td', {}, outboxText(d.sync))),
       h('tr', {}, h('th', {}, '事项目录版本'), h('td', {}, `${d.catalog.version}（${d.catalog.items} 项）`)),
       h('tr', {}, h('th', {}, '时钟'), h('td', {}, d.clock_ok === false ? '未校准' : '正常')),
       h('tr', {}, h('th', {}, '磁盘剩余'), h('td', {}, `${d.disk_free_mb} MB`)),
@@ -305,6 +314,13 @@ async function maint() {
       d.devices.locked ? button('解除锁定', act('/api/maint/unlock', '已解除锁定'), 'primary')
         : button('锁定终端', act('/api/maint/lock', '已锁定'), 'primary'),
       button('退出维护', () => endSession())));
+}
+
+function outboxText(sync) {
+  if (!sync || sync.error) return sync && sync.error ? `无法读取：${sync.error}` : '未连接同步服务';
+  const depth = typeof sync.outbox === 'object' && sync.outbox ? sync.outbox.depth : sync.outbox_total;
+  const oldest = sync.oldest_pending_s;
+  return `${depth ?? '?'} 条${oldest ? `（最早 ${formatAge(oldest)}）` : ''}${sync.last_ack ? ` ｜ 最近确认 ${sync.last_ack}` : ''}`;
 }
 
 function locked() {

@@ -1,0 +1,91 @@
+"""Evaluation after a finished case, the help call, the holder's own cases, and the technician's
+maintenance page (PIN, status, printer test, lock/unlock) in a real Chromium with the real stack."""
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+
+import pytest
+
+from tests.browser.test_flows_ui import fill_submission, keypad, read_card, shown_code
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+PIN = "246810"
+
+
+def test_evaluate_a_finished_case_and_see_my_cases(make_kiosk, page, stack_fast, artifacts_dir):
+    stack = stack_fast
+    kiosk = make_kiosk(stack.ports(), env={"KIOSK_SESSION_ACK_WAIT_S": "10"})
+    page.goto(kiosk.url + "#/item/511900-GG-0003")  # 生育登记: 全程网办
+    page.get_by_role("button", name="我要在这里申报").click()
+    read_card(stack, page, 0, "已读身份证：张*")
+    fill_submission(page, scan_first=False)
+    page.get_by_text("已提交，平台已受理").wait_for(timeout=30_000)
+    code = shown_code(page)
+
+    page.goto(kiosk.url + "#/mycases")
+    page.get_by_text("生育登记").first.wait_for(timeout=15_000)
+    page.screenshot(path=str(artifacts_dir / "01-my-cases.png"), full_page=True)
+    assert "138****0000" in page.locator("main").inner_text() or "张*" in page.locator("main").inner_text()
+
+    deadline = time.monotonic() + 30
+    while True:
+        page.goto(kiosk.url + "#/follow")
+        keypad(page, 0, code)
+        page.get_by_role("button", name="查询", exact=True).click()
+        page.locator("#progress").wait_for(timeout=15_000)
+        if page.get_by_role("button", name=re.compile("评价这次服务")).count():
+            break
+        assert time.monotonic() < deadline, page.locator("main").inner_text()
+        time.sleep(1)
+    page.screenshot(path=str(artifacts_dir / "02-finished.png"), full_page=True)
+    page.get_by_role("button", name=re.compile("评价这次服务")).click()
+    page.get_by_role("button", name=re.compile("5 分")).click()
+    page.get_by_role("button", name="办事快").click()
+    page.screenshot(path=str(artifacts_dir / "03-evaluate.png"), full_page=True)
+    page.get_by_role("button", name="提交评价").click()
+    page.get_by_text("感谢您的评价").wait_for()
+
+
+def test_help_call(make_kiosk, page, stack):
+    kiosk = make_kiosk(stack.ports())
+    page.goto(kiosk.url)
+    page.get_by_role("button", name="呼叫工作人员").click()
+    page.get_by_text("已通知工作人员").wait_for()
+
+
+def test_maintenance_page(make_kiosk, page, stack, artifacts_dir):
+    pin_hash = hashlib.sha256(PIN.encode()).hexdigest()
+    kiosk = make_kiosk(stack.ports(), env={"KIOSK_WEB_MAINTENANCE_PIN_SHA256": pin_hash})
+    page.goto(kiosk.url)
+    page.get_by_text("按窗口类别").wait_for()
+    for _ in range(5):
+        page.locator(".emblem").click()
+    page.get_by_text("仅限技术人员").wait_for()
+    keypad(page, 0, "111111")
+    page.get_by_role("button", name="进入").click()
+    page.get_by_text("维护密码不正确").wait_for()
+    page.get_by_role("button", name="清空").click()
+    keypad(page, 0, PIN)
+    page.get_by_role("button", name="进入").click()
+    page.get_by_text("事项目录版本").wait_for()
+    page.screenshot(path=str(artifacts_dir / "01-maintenance.png"), full_page=True)
+    jobs = len(stack.jobs())
+    page.get_by_role("button", name="打印测试页").click()
+    page.get_by_text("测试页已打印").wait_for(timeout=20_000)
+    deadline = time.monotonic() + 10
+    while len(stack.jobs()) == jobs:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    page.get_by_role("button", name="锁定终端").click()
+    page.get_by_text("本机暂停服务").wait_for()
+    page.goto(kiosk.url)
+    page.get_by_text("本机暂停服务").wait_for()
+    page.screenshot(path=str(artifacts_dir / "02-locked.png"))
+    page.goto(kiosk.url + "#/maint")
+    keypad(page, 0, PIN)
+    page.get_by_role("button", name="进入").click()
+    page.get_by_role("button", name="解除锁定").click()
+    page.get_by_role("button", name="返回首页").click()
+    page.get_by_text("按窗口类别").wait_for()
