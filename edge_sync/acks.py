@@ -6,11 +6,13 @@ import json
 import logging
 import queue
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from edge_sync.blobs import split_chunk_msg_id
+from edge_sync.blobs import BlobJob, split_chunk_msg_id
+from edge_sync.clock import Clock
+from edge_sync.config import SyncConfig
 from edge_sync.models import Ack, AckResult
-from edge_sync.store import BlobState, CaseState, Kind, RowState
+from edge_sync.store import BlobState, CaseState, Kind, RowState, Store
 
 log = logging.getLogger("edge_sync.drain")
 
@@ -18,8 +20,19 @@ DONE = (AckResult.ACCEPTED, AckResult.DUPLICATE)
 
 
 class AckHandling:
-    """Needs from the Drain: cfg, store, clock, _acks, _inflight, _jobs, _cursor, _alarm, _on_case_done,
-    _flush_pubacked, last_ack_at."""
+    """The Drain's ack side; the attributes below are the Drain's (set in its __init__)."""
+
+    cfg: SyncConfig
+    store: Store
+    clock: Clock
+    last_ack_at: Optional[float]
+    _acks: "queue.SimpleQueue[Ack]"
+    _inflight: dict[str, Any]
+    _jobs: dict[str, BlobJob]
+    _cursor: dict[Kind, int]
+    _alarm: Callable[[str, dict[str, Any]], None]
+    _on_case_done: Callable[[str], None]
+    _flush_pubacked: Callable[[], None]
 
     def _take_acks(self) -> None:
         batch: list[Ack] = []

@@ -147,7 +147,10 @@ class Downlink:
             raise Malformed(f"catalog manifest v{manifest.version}: {exc}") from None
         if manifest.version <= int(self.store.get("catalog.version", -1)):
             return
-        self.store.put("catalog.pending", obj)
+        with self.store.tx() as c:
+            self.store.put("catalog.pending", obj)
+            # Only the announced version is worth keeping parts of: stray parts cannot fill the disk.
+            c.execute("DELETE FROM catalog_parts WHERE version != ?", (manifest.version,))
         self._try_install(manifest.version)
 
     def _part(self, version: int, n: int, data: bytes) -> None:

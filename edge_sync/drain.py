@@ -11,6 +11,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from cryptography.exceptions import InvalidTag
+
 from edge_sync.acks import AckHandling
 from edge_sync.blobs import BlobJob, chunk_count
 from edge_sync.clock import Clock
@@ -56,7 +58,7 @@ class Drain(AckHandling):
         self._jobs: dict[str, BlobJob] = {}
         self._mids: dict[int, tuple[str, int, int]] = {}
         self._buffered = 0
-        self._too_big: set[str] = set()
+        self._alarmed: set[str] = set()     # rows and blobs already alarmed about (once each)
         self._thread: Optional[threading.Thread] = None
         self.last_ack_at: Optional[float] = None
         self.starved = False    # stopped by the broker's Receive Maximum: PUBACKs wake the loop
@@ -141,10 +143,18 @@ class Drain(AckHandling):
             for msg_id, seq, body, state in rows:
                 if state == RowState.BLOCKED.value:
                     break   # its blobs are not all stored yet; later rows wait to keep the order
-                payload = open_body(self.key, msg_id, body)
+                try:
+                    payload = open_body(self.key, msg_id, body)
+                except InvalidTag:
+                    # Wrong device key or a damaged row: it stays stored for a technician; the rest goes on.
+                    if msg_id not in self._alarmed:
+                        self._alarmed.add(msg_id)
+                        self._alarm("outbox_row_unreadable", {"msg_id": msg_id})
+                    self._cursor[kind] = seq
+                    continue
                 if len(payload) > max_payload:
-                    if msg_id not in self._too_big:
-                        self._too_big.add(msg_id)
+                    if msg_id not in self._alarmed:
+                        self._alarmed.add(msg_id)
                         self._alarm("message_too_large", {"msg_id": msg_id, "bytes": len(payload),
                                                           "max_payload": max_payload})
                     break
@@ -200,7 +210,7 @@ class Drain(AckHandling):
         rows = self.store.query(
             "SELECT blob_id, case_id, msg_prefix, size, sha256, mime, chunk_size, pubacked FROM blobs "
             f"WHERE state = ? {'AND blob_id NOT IN (' + marks + ')' if active else ''} ORDER BY ord LIMIT ?",
-            (BlobState.PENDING.value, *active, n + len(self._too_big)))
+            (BlobState.PENDING.value, *active, n + len(self._alarmed)))
         max_payload = self.session.limits.max_payload()
         for blob_id, case_id, prefix, size, sha, mime, chunk_size, pubacked in rows:
             if len(self._jobs) >= MAX_BLOB_JOBS:
@@ -212,8 +222,8 @@ class Drain(AckHandling):
                               (chunk_size, chunk_count(size, chunk_size), blob_id))
             elif chunk_size > max_payload:
                 # Chunks were cut for a larger limit; central holds part of them by that numbering.
-                if blob_id not in self._too_big:
-                    self._too_big.add(blob_id)
+                if blob_id not in self._alarmed:
+                    self._alarmed.add(blob_id)
                     self._alarm("blob_chunk_too_large", {"blob_id": blob_id, "chunk": chunk_size,
                                                          "max_payload": max_payload})
                 continue

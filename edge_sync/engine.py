@@ -298,6 +298,7 @@ def read_status(store: Store, *, running: bool, connected: bool,
                 last_ack_at: Optional[float] = None) -> dict[str, Any]:
     """Status from the store alone (works from another process: ``kiosk sync status``)."""
     session = store.get("session") or {}
+    alive = running
     if not running:
         # Another process may run the engine: trust its heartbeat only when fresh and alive.
         alive = bool(session) and time.time() - float(session.get("at", 0)) < 3 * HEARTBEAT_S \
@@ -306,7 +307,7 @@ def read_status(store: Store, *, running: bool, connected: bool,
     stats = outbox_stats(store)
     last = last_ack_at if last_ack_at is not None else store.get("last_ack_at")
     rejected = store.scalar("SELECT COUNT(*) FROM cases WHERE state = ?", (CaseState.REJECTED.value,))
-    return {"connected": connected, "epoch": int(store.get("epoch", 0)), "outbox": stats["depth"],
+    return {"connected": connected, "engine_running": alive, "epoch": int(store.get("epoch", 0)), "outbox": stats["depth"],
             "outbox_total": stats["total"], "oldest_pending_s": stats["oldest_s"],
             "last_ack": None if last is None else datetime.fromtimestamp(float(last)).astimezone()
             .isoformat(timespec="seconds"),

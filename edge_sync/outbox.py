@@ -62,8 +62,11 @@ def build_case(cfg: SyncConfig, fields: Mapping[str, Any],
         blob_id = att.blob_id or f"b-{uuid.uuid4().hex}"
         ref = {"id": blob_id, "sha256": hashlib.sha256(att.data).hexdigest(), "size": len(att.data),
                "pages": att.pages, "mime": att.mime}
-        target = next((m for m in materials if m.get("code") == att.material_code and m.get("source") == "scan"
-                       and not m.get("blob")), None)
+        # The material that names this blob id, else the first scan material of that code without one.
+        target = next((m for m in materials if att.blob_id and isinstance(m.get("blob"), dict)
+                       and m["blob"].get("id") == att.blob_id), None) or \
+            next((m for m in materials if m.get("code") == att.material_code and m.get("source") == "scan"
+                  and not m.get("blob")), None)
         if target is None:
             materials.append({"code": att.material_code, "source": "scan", "blob": ref})
         else:

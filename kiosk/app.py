@@ -257,19 +257,21 @@ def initial_catalog(config: KioskConfig, engine: Any, override: str | None = Non
     Raises CatalogError when there is none: the terminal cannot serve without a catalog."""
     from kiosk.catalog import CatalogError, load_catalog
 
+    # An installed version was fully checked when edge_sync handed it over (on_catalog): at start-up
+    # its situations are parsed on first use, which keeps the start fast for thousands of items.
     if override:
-        return load_catalog(override, pinyin_cache)
+        return load_catalog(override, pinyin_cache, lazy=True)
     if engine is not None:
         installed = engine.current_catalog()
         if installed is not None:
             try:
-                return Catalog(installed[1], PinyinCache(pinyin_cache))
+                return Catalog(installed[1], PinyinCache(pinyin_cache), lazy=True)
             except CatalogError as exc:
                 log.error("installed catalog %s unusable: %s", installed[0], exc)
     path = config.get("catalog", "file")
     if not path:
         raise CatalogError("no catalog installed and [catalog] file not set (KIOSK_CATALOG_FILE)")
-    return load_catalog(path, pinyin_cache)
+    return load_catalog(path, pinyin_cache, lazy=True)
 
 
 def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kiosk, Any]:

@@ -29,8 +29,9 @@ class Category:
 class Catalog:
     """One catalog version with its browse lists, search index and calendar."""
 
-    def __init__(self, raw: dict[str, Any], pinyin: PinyinCache | None = None) -> None:
-        """Raises CatalogError naming what is wrong. ``pinyin`` keeps computed pinyin between loads."""
+    def __init__(self, raw: dict[str, Any], pinyin: PinyinCache | None = None, lazy: bool = False) -> None:
+        """Raises CatalogError naming what is wrong. ``pinyin`` keeps computed pinyin between loads;
+        ``lazy`` checks situations and materials on first use only (for a catalog validated at install)."""
         if not isinstance(raw, dict):
             raise CatalogError("catalog: is not a JSON object")
         try:
@@ -54,7 +55,7 @@ class Catalog:
             raise CatalogError("catalog: field 'items' is missing or not a list")
         self.items: dict[str, Item] = {}
         for entry in items_raw:
-            item = parse_item(entry)
+            item = parse_item(entry, lazy)
             if item.code in self.items:
                 raise CatalogError(f"item {item.code}: appears twice")
             self.items[item.code] = item
@@ -65,8 +66,7 @@ class Catalog:
         cache.save()
 
     def _extra_texts(self, item: Item) -> list[str]:
-        texts = {s.name for s in item.situations}
-        texts.update(m.name for s in item.situations for m in s.materials)
+        texts = set(item.texts())
         texts.add(self.departments.get(item.department, ""))
         return sorted(t for t in texts if t)
 
@@ -123,13 +123,13 @@ class Catalog:
                 "themes": [{"code": t, "name": self.themes[t]["name"]} for t in item.themes if t in self.themes]}
 
 
-def load_catalog(path: str | Path, pinyin_cache: Path | None = None) -> Catalog:
-    """Read a catalog JSON file; ``pinyin_cache`` is a file keeping the index's pinyin between loads.
-    Raises CatalogError (also for unreadable or non-JSON files)."""
+def load_catalog(path: str | Path, pinyin_cache: Path | None = None, lazy: bool = False) -> Catalog:
+    """Read a catalog JSON file; ``pinyin_cache`` is a file keeping the index's pinyin between loads;
+    ``lazy`` as for Catalog. Raises CatalogError (also for unreadable or non-JSON files)."""
     try:
         raw = json.loads(Path(path).read_bytes())
     except OSError as exc:
         raise CatalogError(f"catalog file {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise CatalogError(f"catalog file {path}: not JSON ({exc})") from None
-    return Catalog(raw, PinyinCache(pinyin_cache) if pinyin_cache else None)
+    return Catalog(raw, PinyinCache(pinyin_cache) if pinyin_cache else None, lazy)

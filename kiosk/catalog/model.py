@@ -1,7 +1,7 @@
 """The catalog of items (事项目录) as typed values, parsed from the JSON central publishes (contract §9)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -59,9 +59,10 @@ class Situation:
                 "materials": [m.to_dict() for m in self.materials]}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(eq=False)
 class Item:
-    """An administrative item (事项) of the catalog."""
+    """An administrative item (事项) of the catalog. Its situations may be parsed on first use (a catalog
+    already validated at install loads faster that way); ``situations`` then raises CatalogError."""
 
     code: str
     name: str
@@ -78,8 +79,27 @@ class Item:
     agent_allowed: bool
     pickup_methods: tuple[str, ...]
     steps: tuple[dict[str, Any], ...]
-    situations: tuple[Situation, ...]
     faq: tuple[dict[str, str], ...]
+    raw_situations: list[Any] = field(default_factory=list, repr=False)
+    parsed: tuple[Situation, ...] | None = field(default=None, repr=False)
+
+    @property
+    def situations(self) -> tuple[Situation, ...]:
+        if self.parsed is None:
+            self.parsed = parse_situations(self.raw_situations, f"item {self.code}")
+        return self.parsed
+
+    def texts(self) -> list[str]:
+        """Situation and material names (for the search index) without parsing the situations."""
+        out: list[str] = []
+        for s in self.raw_situations:
+            if isinstance(s, dict):
+                if isinstance(s.get("name"), str):
+                    out.append(s["name"])
+                for m in s.get("materials") or ():
+                    if isinstance(m, dict) and isinstance(m.get("name"), str):
+                        out.append(m["name"])
+        return out
 
     @property
     def self_service(self) -> bool:
@@ -143,23 +163,42 @@ def parse_material(raw: dict[str, Any], where: str) -> Material:
                     note[:500] if type(note) is str else str(note)[:500])
 
 
-def parse_item(raw: dict[str, Any]) -> Item:
-    """Build an Item from its JSON object. Raises CatalogError naming the item and field at fault."""
-    where = f"item {raw.get('code', '?') if isinstance(raw, dict) else '?'}"
+def _int(value: Any, where: str, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise CatalogError(f"{where}: field {name!r} is not a whole number")
+    try:
+        return int(value)
+    except ValueError:
+        raise CatalogError(f"{where}: field {name!r} is not a whole number") from None
+
+
+def parse_situations(raw: Any, where: str) -> tuple[Situation, ...]:
+    """Situations with their materials. Raises CatalogError naming the item, situation and field."""
+    if not isinstance(raw, list) or not raw:
+        raise CatalogError(f"{where}: has no situation")
     situations = []
-    for s in _field(raw, "situations", list, where):
+    for s in raw:
         s_where = f"{where} situation {s.get('code', '?') if isinstance(s, dict) else '?'}"
         materials = tuple(parse_material(m, f"{s_where} material") for m in _field(s, "materials", list, s_where))
         situations.append(Situation(code=_text(s, "code", s_where, 20), name=_text(s, "name", s_where, 200),
                                     conditions=str(s.get("conditions", ""))[:2000], materials=materials))
-    if not situations:
+    return tuple(situations)
+
+
+def parse_item(raw: dict[str, Any], lazy: bool = False) -> Item:
+    """Build an Item from its JSON object; with ``lazy`` the situations are checked only on first use.
+    Raises CatalogError naming the item and field at fault."""
+    where = f"item {raw.get('code', '?') if isinstance(raw, dict) else '?'}"
+    raw_situations = _field(raw, "situations", list, where)
+    parsed = None if lazy else parse_situations(raw_situations, where)
+    if lazy and not raw_situations:
         raise CatalogError(f"{where}: has no situation")
     steps = tuple({"code": str(st.get("code", "")), "name": str(st.get("name", ""))[:100],
-                   "limit_days": int(st.get("limit_days", 0))}
+                   "limit_days": _int(st.get("limit_days", 0), where, "limit_days")}
                   for st in _field(raw, "steps", list, where) if isinstance(st, dict))
     faq = tuple({"q": str(f.get("q", ""))[:500], "a": str(f.get("a", ""))[:2000]}
-                for f in raw.get("faq", []) if isinstance(f, dict))
-    fees = tuple(f for f in raw.get("fees", []) if isinstance(f, dict))
+                for f in _list(raw, "faq") if isinstance(f, dict))
+    fees = tuple(f for f in _list(raw, "fees") if isinstance(f, dict))
     statutory = _field(raw, "statutory_days", int, where)
     promised = _field(raw, "promised_days", int, where)
     if not 0 <= promised <= statutory <= 3650:
@@ -167,11 +206,16 @@ def parse_item(raw: dict[str, Any]) -> Item:
     return Item(code=_text(raw, "code", where, 64), name=_text(raw, "name", where, 200),
                 kind=str(raw.get("kind", "")), department=_text(raw, "department", where, 40),
                 category=_text(raw, "category", where, 10),
-                themes=tuple(str(t) for t in raw.get("themes", [])),
-                legal_basis=tuple(str(b)[:500] for b in raw.get("legal_basis", [])),
+                themes=tuple(str(t) for t in _list(raw, "themes")),
+                legal_basis=tuple(str(b)[:500] for b in _list(raw, "legal_basis")),
                 statutory_days=statutory, promised_days=promised, fees=fees,
                 online_level=str(raw.get("online_level", "窗口办理")),
-                visits_required=int(raw.get("visits_required", 1)),
+                visits_required=_int(raw.get("visits_required", 1), where, "visits_required"),
                 agent_allowed=bool(raw.get("agent_allowed", False)),
-                pickup_methods=tuple(str(p) for p in raw.get("pickup_methods", ["window"])),
-                steps=steps, situations=tuple(situations), faq=faq)
+                pickup_methods=tuple(str(p) for p in _list(raw, "pickup_methods") or ["window"]),
+                steps=steps, faq=faq, raw_situations=raw_situations, parsed=parsed)
+
+
+def _list(raw: dict[str, Any], name: str) -> list[Any]:
+    value = raw.get(name)
+    return value if isinstance(value, list) else []

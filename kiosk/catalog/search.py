@@ -2,6 +2,7 @@
 index computed once at load so that a query is a scan of plain strings."""
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import os
@@ -10,7 +11,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from pypinyin import lazy_pinyin
 
@@ -82,29 +83,44 @@ class IndexEntry:
 
 
 class _Column:
-    """One searchable field of every item joined into one string ("\n" between items), so that a query
-    is a handful of C-speed ``str.find`` calls instead of a Python loop over the items."""
+    """One searchable field of every item in one string, each value between "\n"s, so that a query is a
+    few C-speed ``str.find`` calls instead of a Python loop over the items."""
 
     def __init__(self, values: list[str]) -> None:
-        self.text = "\n".join(values)
+        self.text = "\n" + "\n".join(values) + "\n"
         self.starts: list[int] = []
-        self.ends: list[int] = []
-        pos = 0
+        pos = 1
         for value in values:
             self.starts.append(pos)
-            pos += len(value)
-            self.ends.append(pos)
-            pos += 1
+            pos += len(value) + 1
 
-    def hits(self, q: str) -> Iterable[tuple[int, bool, bool]]:
-        """(item index, at the start of the field, the whole field) for each item containing ``q``."""
-        text, starts, ends = self.text, self.starts, self.ends
-        pos = text.find(q)
+    def hits(self, q: str, mode: str) -> Iterator[int]:
+        """Indexes (catalog order) of the items whose value equals ("whole"), starts with ("prefix") or
+        contains ("any") ``q``; each item once."""
+        needle = {"whole": f"\n{q}\n", "prefix": f"\n{q}", "any": q}[mode]
+        shift = 0 if mode == "any" else 1  # the needle starts at the "\n" before the value
+        text, starts = self.text, self.starts
+        pos = text.find(needle)
         while pos >= 0:
-            i = bisect_right(starts, pos) - 1
-            at_start = pos == starts[i]
-            yield i, at_start, at_start and pos + len(q) == ends[i]
-            pos = text.find(q, ends[i])  # next item: one hit per item is enough
+            i = bisect_right(starts, pos + shift) - 1
+            yield i
+            next_start = starts[i + 1] if i + 1 < len(starts) else len(text)
+            pos = text.find(needle, next_start - shift)
+
+
+class _Extra:
+    """A column of distinct texts whose hits are the items using those texts, in catalog order."""
+
+    def __init__(self, column: _Column, users: list[list[int]]) -> None:
+        self.column = column
+        self.users = users
+
+    def hits(self, q: str, mode: str) -> Iterator[int]:
+        last = -1
+        for i in heapq.merge(*(self.users[d] for d in self.column.hits(q, mode))):
+            if i != last:
+                last = i
+                yield i
 
 
 class SearchIndex:
@@ -114,12 +130,24 @@ class SearchIndex:
         self._entries = list(entries)
         e = self._entries
         self._codes = [x.code for x in e]
-        self._name = _Column([x.name.lower() for x in e])
-        self._name_py = _Column([x.name_pinyin for x in e])
-        self._name_ini = _Column([x.name_initials for x in e])
-        self._extra = _Column([x.extra.lower() for x in e])
-        self._extra_py = _Column([x.extra_pinyin for x in e])
-        self._extra_ini = _Column([x.extra_initials for x in e])
+        name = _Column([x.name.lower() for x in e])
+        name_py = _Column([x.name_pinyin for x in e])
+        name_ini = _Column([x.name_initials for x in e])
+        # Situation and material names repeat across items: search each distinct one once, then map
+        # it to the items that use it (item lists are in catalog order).
+        users: dict[tuple[str, str, str], list[int]] = {}
+        for i, x in enumerate(e):
+            if x.extra:
+                for key in zip(x.extra.split("|"), x.extra_pinyin.split("|"), x.extra_initials.split("|")):
+                    users.setdefault(key, []).append(i)
+        self._users = list(users.values())
+        extra = _Extra(_Column([k[0].lower() for k in users]), self._users)
+        extra_py = _Extra(_Column([k[1] for k in users]), self._users)
+        extra_ini = _Extra(_Column([k[2] for k in users]), self._users)
+        # Passes in falling score order: (column, match mode, score).
+        self._hanzi_plan = [(name, "whole", 100), (name, "prefix", 90), (name, "any", 70), (extra, "any", 30)]
+        self._latin_plan = [(name_ini, "prefix", 80), (name_py, "prefix", 80), (name_ini, "any", 60),
+                            (name_py, "any", 60), (extra_ini, "any", 20), (extra_py, "any", 20)]
 
     @classmethod
     def build(cls, items: Iterable[tuple[str, str, Iterable[str]]],
@@ -139,32 +167,25 @@ class SearchIndex:
         return len(self._entries)
 
     def search(self, query: str, limit: int = 30) -> list[str]:
-        """Item codes best first (then in catalog order). Latin queries match pinyin and initials;
+        """Item codes best first, then in catalog order. Latin queries match pinyin and initials;
         Chinese ones match text. Name matches rank above matches in situations and materials."""
         q = normalise_query(query)
         if not q:
             return []
-        if _LATIN.fullmatch(q):
-            # (column, score at the start of the field, score elsewhere)
-            plan = [(self._name_ini, 80, 60), (self._name_py, 80, 60), (self._extra_ini, 20, 20),
-                    (self._extra_py, 20, 20)]
-        else:
-            plan = [(self._name, 90, 70), (self._extra, 30, 30)]
+        plan = self._latin_plan if _LATIN.fullmatch(q) else self._hanzi_plan
         best: dict[int, int] = {}
-        for n, (column, start_score, score) in enumerate(plan):
-            flat = start_score == score  # every hit scores the same: hits come in catalog order, so the
-            wanted = limit - len(best)   # first new ones are the best and the rest can be skipped
-            for i, at_start, whole in column.hits(q):
-                value = 100 if whole and column is self._name else start_score if at_start else score
-                if value > best.get(i, 0):
-                    if flat and i not in best:
-                        wanted -= 1
-                    best[i] = value
-                    if flat and wanted <= 0:
+        for n, (column, mode, score) in enumerate(plan):
+            # Every hit of a pass scores the same and comes in catalog order: the first new ones are
+            # the best of the pass, so a pass stops once the page could be full.
+            wanted = limit
+            for i in column.hits(q, mode):
+                if i not in best:
+                    best[i] = score
+                    wanted -= 1
+                    if wanted <= 0:
                         break
-            # Later columns score lower than anything found so far: stop once the page is full.
-            later = max((p[1] for p in plan[n + 1:]), default=0)
-            if sum(1 for v in best.values() if v > later) >= limit:
+            next_score = plan[n + 1][2] if n + 1 < len(plan) else -1
+            if len(best) >= limit and next_score < score:
                 break
         ranked = sorted(best, key=lambda i: (-best[i], i))[:limit]
         return [self._codes[i] for i in ranked]

@@ -66,10 +66,9 @@ def _selftest(config: SyncConfig, count: int, timeout: float) -> int:
             running = read_status(store, running=False, connected=False)
         finally:
             store.close()
-        session = running.get("connected")
-        if session:
-            print("kiosk sync selftest: the kiosk service holds the MQTT session of this device; "
-                  "stop it first (a second client with the same id would take over its session)", file=sys.stderr)
+        if running.get("engine_running"):
+            print("kiosk sync selftest: the kiosk service runs the sync engine of this device; stop it first "
+                  "(a second engine would take over its MQTT session and share its outbox)", file=sys.stderr)
             return 2
     started = time.monotonic()
     engine = SyncEngine(config).start()

@@ -82,12 +82,13 @@ class Morning:
         self.say(f"— {name}")
         try:
             self.control.remove_card()
+            self.screen.reset_between_visitors()
             self.screen.home()
             record.detail = scene(record)
             record.ok = True
             self.say(f"  ✓ {record.detail}")
         except Exception as exc:  # one broken scene must not hide the others
-            record.detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            record.detail = describe_failure(exc)
             self.say(f"  ✗ {record.detail}")
             try:
                 self.screen.shot(f"failed-scene-{name[0]}")
@@ -115,28 +116,7 @@ class Morning:
 
     def agent_submits(self, record: Scene) -> str:
         s, control = self.screen, self.control
-        s.tap_tile("代办员登录")
-        s.see("请代办员把本人身份证放在读卡区")
-        control.present(AGENT_CARD)
-        s.see("第二步：输入工号")
-        s.keypad(AGENT_NUMBER, 0)
-        s.keypad(AGENT_PIN, 1)
-        s.shot("agent-login")
-        s.tap("登录")
-        try:
-            s.see_heading("代办员工作台", timeout_ms=5_000)
-        except Exception:
-            # Known UI race (reported): the page may render before the agent.login event updated its
-            # session and show the login form again although the header says the agent is logged in.
-            # A person would tap home and the agent tile again; so does the script, and notes it.
-            if "代办员" not in s.text_of("#who"):
-                raise
-            record.notes.append("agent desk not shown after login; reopened it from home")
-            s.tap("返回首页", exact=False)
-            s.tap_tile("代办员登录")
-            s.see_heading("代办员工作台")
-        control.remove_card()  # the agent keeps their own card
-        s.shot("agent-desk")
+        self.agent_login(record)
         s.tap_tile("为群众申报")
         query, item, situation = AGENT_ITEM
         s.search(query)
@@ -152,9 +132,51 @@ class Morning:
         record.receipts.append(job.n)
         record.codes.append(code)
         case = self.wait_synced(code)
-        s.end_session("办完了，退出")
-        control.remove_card()
-        return f"{item} for a resident, notice #{job.n}, case {case['case_no']} ({format_query_code(code)})"
+        self.village_cases_and_logout(code)
+        return (f"{item} for a resident, notice #{job.n}, case {case['case_no']} ({format_query_code(code)}), "
+                "listed in the village's cases")
+
+    def agent_login(self, record: Scene) -> None:
+        """Card of the agent, 工号 and PIN on the keypads → the agent's desk; the agent's card comes out."""
+        s = self.screen
+        s.tap_tile("代办员登录")
+        s.see("请代办员把本人身份证放在读卡区")
+        self.control.present(AGENT_CARD)
+        s.see("第二步：输入工号")
+        s.keypad(AGENT_NUMBER, 0)
+        s.keypad(AGENT_PIN, 1)
+        s.shot("agent-login")
+        s.tap("登录")
+        try:
+            s.see_heading("代办员工作台", timeout_ms=5_000)
+        except Exception:
+            # Known UI race (reported): the page may render before the agent.login event updated its
+            # session and show the login form again although the header says the agent is logged in.
+            # A person would tap home and the agent tile again; so does the script, and notes it.
+            if "代办员" not in s.text_of("#who"):
+                raise
+            record.notes.append("agent desk not shown after login; reopened it from home")
+            self.agent_desk()
+        self.control.remove_card()  # the agent keeps their own card
+        s.shot("agent-desk")
+
+    def agent_desk(self) -> None:
+        self.screen.tap("返回首页", exact=False)
+        self.screen.tap_tile("代办员登录")
+        self.screen.see_heading("代办员工作台")
+
+    def village_cases_and_logout(self, code: str) -> None:
+        """Next resident → the village's cases list the one just submitted → the agent logs out."""
+        s = self.screen
+        s.tap("为下一位群众办理")
+        self.control.remove_card()  # the resident takes their card back
+        s.see_heading("代办员工作台")
+        s.tap_tile("本村办件")
+        s.see_heading("本村办件")
+        s.see(format_query_code(code))
+        s.shot("village-cases")
+        self.agent_desk()
+        s.end_session("退出登录", tile=True)
 
     def materials(self, capture: bool) -> None:
         """Each material: photographed with the document camera (``capture``), else kept as the platform's
@@ -210,7 +232,16 @@ class Morning:
         if shown.replace("-", "").strip() != notices[0]:
             raise AssertionError(f"progress page shows code {shown!r}, not the scanned notice's")
         s.shot("progress")
-        return f"scanned notice #{job.n}, progress page of {shown}"
+        # The same resident then reads their card: 我的办件 shows their own cases.
+        s.tap("返回首页", exact=False)
+        s.tap_tile("我的办件")
+        s.page.locator("#wait-card").wait_for()
+        self.control.present(RESIDENT_CARD)
+        s.see_heading("我的办件")
+        s.see(AGENT_ITEM[1])
+        s.shot("my-cases")
+        self.control.remove_card()
+        return f"scanned notice #{job.n}, progress page of {shown}; the card showed 我的办件"
 
     def queue_ticket(self, record: Scene) -> str:
         s = self.screen
@@ -254,6 +285,14 @@ class Morning:
             control.act("broker", "start")
         case = self.wait_synced(code)
         return f"offline notice #{job.n}; synced after the broker returned as case {case['case_no']}"
+
+
+def describe_failure(exc: Exception) -> str:
+    """One line: the error and, for a Playwright timeout, what it was waiting for."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = f"{type(exc).__name__}: {lines[0] if lines else ''}"
+    waiting = next((line for line in lines[1:] if line.startswith("waiting for")), None)
+    return f"{text} ({waiting})" if waiting else text
 
 
 def run_morning(control: HallControl, say: Say, executable: Optional[str] = None) -> dict[str, Any]:

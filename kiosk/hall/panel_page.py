@@ -103,32 +103,42 @@ document.addEventListener("click", (e) => {
   if (b) act(b.dataset.act, b.dataset.value);
 });
 $("scanbtn").addEventListener("click", () => act("scanner scan", $("scantext").value));
-let shown = "";
+const shown = {};
+// Replace a part of the page only when its data changed, so that a button is not swapped under a finger.
+function update(part, data, draw) {
+  const key = JSON.stringify(data);
+  if (shown[part] === key) return;
+  shown[part] = key;
+  draw(data);
+}
 async function refresh() {
   let s;
   try { s = await (await fetch("/api/state")).json(); } catch (e) { $("msg").textContent = "控制台已停止 · hall stopped"; return; }
-  const key = JSON.stringify(s);
-  if (key === shown) return;
-  shown = key;
-  const t = $("terminal"); t.textContent = s.terminal || "（未启动 not running）"; t.href = s.terminal || "#";
-  const ts = s.terminal_status;
-  $("tstatus").textContent = !ts ? "（无应答 not answering）" :
-    `平台 ${ts.online ? "在线 online" : "离线 offline"} ｜ 读卡器 reader ${ts.idcard} ｜ 扫码器 scanner ${ts.scanner}` +
-    ` ｜ 打印机 printer ${ts.printer && ts.printer.installed ? ts.printer.paper + "/" + ts.printer.cover : "—"}` +
-    ` ｜ 灯 light ${ts.light || "—"}${ts.locked ? " ｜ 已锁定 locked" : ""}`;
-  $("broker").textContent = s.broker.running ? "在线 running" : "已断开 stopped";
-  $("broker").className = "state " + (s.broker.running ? "good" : "bad");
-  $("cards").replaceChildren(...s.identities.map((i) =>
-    button(`放卡 ${i.index + 1} · ${i.name}`, `present card ${i.index + 1} · ${i.kind}`, "idcard present", String(i.index))));
-  $("casecodes").replaceChildren(...s.cases.map((c) =>
-    button(`扫 ${c.case_no}`, `scan notice QR · ${c.item_code}`, "scanner scan", c.url)));
-  $("cases").replaceChildren(...s.cases.map((c) =>
-    el("tr", {}, el("td", {}, c.case_no), el("td", {}, c.item_code), el("td", {}, c.status), el("td", {}, c.code))));
-  if (s.receipts.length) {
-    $("receipts").replaceChildren(...s.receipts.slice().reverse().map((r) =>
+  update("terminal", s.terminal, (url) => { const t = $("terminal"); t.textContent = url || "（未启动 not running）"; t.href = url || "#"; });
+  update("tstatus", s.terminal_status, (ts) => {
+    $("tstatus").textContent = !ts ? "（无应答 not answering）" :
+      `平台 ${ts.online ? "在线 online" : "离线 offline"} ｜ 读卡器 reader ${ts.idcard} ｜ 扫码器 scanner ${ts.scanner}` +
+      ` ｜ 打印机 printer ${ts.printer && ts.printer.installed ? ts.printer.paper + "/" + ts.printer.cover : "—"}` +
+      ` ｜ 灯 light ${ts.light || "—"}${ts.locked ? " ｜ 已锁定 locked" : ""}`;
+  });
+  update("broker", s.broker, (b) => {
+    $("broker").textContent = b.running ? "在线 running" : "已断开 stopped";
+    $("broker").className = "state " + (b.running ? "good" : "bad");
+  });
+  update("cards", s.identities, (ids) => $("cards").replaceChildren(...ids.map((i) =>
+    button(`放卡 ${i.index + 1} · ${i.name}`, `present card ${i.index + 1} · ${i.kind}`, "idcard present", String(i.index)))));
+  update("cases", s.cases, (cases) => {
+    $("casecodes").replaceChildren(...cases.map((c) =>
+      button(`扫 ${c.case_no}`, `scan notice QR · ${c.item_code}`, "scanner scan", c.url)));
+    $("cases").replaceChildren(...cases.map((c) =>
+      el("tr", {}, el("td", {}, c.case_no), el("td", {}, c.item_code), el("td", {}, c.status), el("td", {}, c.code))));
+  });
+  update("receipts", s.receipts, (receipts) => {
+    if (!receipts.length) return;
+    $("receipts").replaceChildren(...receipts.slice().reverse().map((r) =>
       el("div", {}, el("a", {href: "/receipts/" + r.png, target: "_blank"}, `#${r.n} ${r.title}`),
          ...r.qr.map((q) => button("扫这张小票", "scan this receipt's QR", "scanner scan", q)))));
-  }
+  });
 }
 refresh();
 setInterval(refresh, 2000);

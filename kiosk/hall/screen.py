@@ -61,14 +61,24 @@ class Screen:
                 self.page.goto(self.url)
                 break
             except PlaywrightError as exc:
-                if "ERR_ABORTED" not in str(exc) or attempt == 2:
+                if not ("ERR_ABORTED" in str(exc) or "interrupted by another navigation" in str(exc)) \
+                        or attempt == 2:
                     raise
                 self.page.wait_for_load_state()
         self.see_heading(HOME_HEADING)
 
-    def end_session(self, label: str) -> None:
-        """Taps the button that ends the visit and waits for the page's reset to show home again."""
-        self.tap(label)
+    def reset_between_visitors(self) -> None:
+        """Ends whatever session the terminal still holds, as its inactivity timeout would, so that one
+        scene's visitor (say, an agent left logged in by a failed scene) never leaks into the next."""
+        self.page.goto("about:blank")  # no page listening: no reset reload racing the next navigation
+        self.page.request.post(self.url + "api/session/end", data={})
+
+    def end_session(self, label: str, tile: bool = False) -> None:
+        """Taps the button (or tile) that ends the visit and waits for the page's reset to show home."""
+        if tile:
+            self.tap_tile(label)
+        else:
+            self.tap(label)
         self.see_heading(HOME_HEADING)
 
     def tap(self, label: str, exact: bool = True, within: Any = None) -> None:

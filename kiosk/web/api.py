@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from kiosk.catalog import CatalogError
 from kiosk.services import ServiceError
 from kiosk.services.bundle import Services
 from kiosk.session import EndReason
 
+log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 LOCKED_MESSAGE = "本机暂停服务，请到人工窗口办理。给您带来不便，敬请谅解。"
 
@@ -67,6 +70,9 @@ class Api:
                 result = await fn(request, data)
             except ServiceError as exc:
                 return error(exc.code, exc.message, exc.status)
+            except CatalogError as exc:  # a faulty entry of a lazily checked catalog: that item only
+                log.error("catalog entry unusable: %s", exc)
+                return error("catalog_error", "这个事项的信息暂时有误，请到窗口咨询，给您带来不便敬请谅解。", 500)
             return result if isinstance(result, web.StreamResponse) else ok(result)
         return handler
 

@@ -17,7 +17,7 @@ from simulators.central.catalog import Catalog
 from simulators.central.commands import build_command, known_name, publish_command, send_once
 from simulators.central.context import Context, Controls, SimClock
 from simulators.central.requests import load_agents
-from simulators.central.service import CentralService, parse_broker
+from simulators.central.service import CentralService, TlsFiles, parse_broker
 from simulators.central.signing import CATALOG_KEY, COMMAND_KEY, DEFAULT_KEYS_DIR, KeyRing
 from simulators.link import emit, print_ready, run_stdin_commands
 
@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pace", type=float, default=None,
                         help="share of each step's limit every step takes (default: mixed 0.5/0.9/1.3 per case)")
     parser.add_argument("--client-id", help="MQTT client id; given, the session persists across restarts")
+    _add_tls_arguments(parser, None)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     cmd = sub.add_parser("cmd", help="sign and publish one command (§8) and exit")
@@ -43,9 +44,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cmd.add_argument("--args", default="{}", help="command arguments as a JSON object")
     cmd.add_argument("--broker", default=argparse.SUPPRESS)
     cmd.add_argument("--keys", default=argparse.SUPPRESS)
+    _add_tls_arguments(cmd, argparse.SUPPRESS)
     cmd.add_argument("--expires-in", type=float, default=300.0, help="seconds until it expires (negative: expired)")
     cmd.add_argument("--cmd-id", help="reuse a cmd_id (to play a replay)")
     cmd.add_argument("--sig", choices=("good", "none", "bad"), default="good", help="signature to send")
+
+
+def _add_tls_arguments(parser: argparse.ArgumentParser, default: Optional[str]) -> None:
+    """``--ca/--cert/--key``, on the main parser and again on ``cmd`` (default SUPPRESS there, so that
+    they may be written before or after the sub-action without one hiding the other)."""
+    parser.add_argument("--ca", default=default, metavar="FILE",
+                        help="mqtts://: CA certificate that signed the broker's (default: the system CAs)")
+    parser.add_argument("--cert", default=default, metavar="FILE",
+                        help="mqtts://: central's client certificate; its CN is central's user name")
+    parser.add_argument("--key", default=default, metavar="FILE", help="mqtts://: the private key of --cert")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,15 +67,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         keys = KeyRing(keys_dir).ensure(COMMAND_KEY, CATALOG_KEY)
         broker = parse_broker(args.broker)
+        tls_files = TlsFiles(args.ca, args.cert, args.key)
+        tls_files.check_for(broker[2])
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.action == "cmd":
-        return run_cmd(args, keys, broker)
-    return run_central(args, keys)
+        return run_cmd(args, keys, broker, tls_files)
+    return run_central(args, keys, tls_files)
 
 
-def run_cmd(args: argparse.Namespace, keys: KeyRing, broker: tuple[str, int, bool]) -> int:
+def run_cmd(args: argparse.Namespace, keys: KeyRing, broker: tuple[str, int, bool], tls_files: TlsFiles) -> int:
     try:
         cmd_args = json.loads(args.args)
         if not isinstance(cmd_args, dict):
@@ -71,7 +85,7 @@ def run_cmd(args: argparse.Namespace, keys: KeyRing, broker: tuple[str, int, boo
         command = build_command(keys, args.name, cmd_args, args.expires_in, args.cmd_id, args.sig)
         if not known_name(args.name):
             log.warning("command name %r is not in the contract's list; sending it anyway", args.name)
-        send_once(broker, args.device, command)
+        send_once(broker, args.device, command, tls_files=tls_files)
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -79,7 +93,7 @@ def run_cmd(args: argparse.Namespace, keys: KeyRing, broker: tuple[str, int, boo
     return 0
 
 
-def run_central(args: argparse.Namespace, keys: KeyRing) -> int:
+def run_central(args: argparse.Namespace, keys: KeyRing, tls_files: TlsFiles) -> int:
     temp_db: Optional[str] = None
     db = args.db
     if not db:
@@ -89,7 +103,7 @@ def run_central(args: argparse.Namespace, keys: KeyRing) -> int:
     try:
         ctx = Context(catalog=Catalog.load(args.catalog), keys=keys, agents=load_agents(args.agents),
                       clock=SimClock(args.speed), controls=Controls(), pace=args.pace)
-        service = CentralService(ctx, args.broker, db, args.client_id)
+        service = CentralService(ctx, args.broker, db, args.client_id, tls_files)
         service.start()
     except (OSError, ValueError, TimeoutError) as exc:
         print(f"error: central could not start: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.central.contract import COMMAND_NAMES, DEVICE_RE, down_topic
+from simulators.central.service import TlsFiles
 from simulators.central.signing import COMMAND_KEY, KeyRing
 from simulators.central.workdays import CHINA_TZ, iso
 
@@ -44,13 +45,23 @@ def publish_command(client: mqtt.Client, device: str, command: dict, timeout: fl
         raise RuntimeError("broker did not acknowledge the command")
 
 
-def send_once(broker: tuple[str, int, bool], device: str, command: dict, timeout: float = 10.0) -> None:
-    """Connects, publishes one command, disconnects. Raises OSError when the broker is unreachable."""
+def send_once(broker: tuple[str, int, bool], device: str, command: dict, timeout: float = 10.0,
+              tls_files: Optional[TlsFiles] = None) -> None:
+    """Connects, publishes one command, disconnects. ``tls_files`` are used for an ``mqtts://`` broker
+    (its CA, central's client certificate and key). Raises OSError when the broker is unreachable or a
+    TLS file is unusable, ValueError when TLS files are given for a plain broker, RuntimeError when the
+    broker did not take the command."""
     host, port, tls = broker
+    tls_files = tls_files or TlsFiles()
+    tls_files.check_for(tls)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"central-cmd-{uuid.uuid4().hex[:12]}",
                          protocol=mqtt.MQTTv5)
     if tls:
-        client.tls_set()
+        tls_files.apply(client)
+    # A broker with ACLs answers a publish it does not allow (e.g. a certificate whose CN is not a
+    # central user) with a failing PUBACK reason code, which paho still counts as "published".
+    refusals: list = []
+    client.on_publish = lambda _c, _u, _mid, reason, _p: refusals.append(reason) if reason.is_failure else None
     client.connect(host, port, keepalive=30)
     client.loop_start()
     try:
@@ -58,6 +69,8 @@ def send_once(broker: tuple[str, int, bool], device: str, command: dict, timeout
     finally:
         client.disconnect()
         client.loop_stop()
+    if refusals:
+        raise RuntimeError(f"broker refused the command: {refusals[0]}")
 
 
 def known_name(name: str) -> bool:

@@ -10,6 +10,7 @@ import secrets
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable, Optional
 from urllib.parse import urlparse
 
@@ -52,11 +53,46 @@ def parse_broker(url: str) -> tuple[str, int, bool]:
     return parsed.hostname, parsed.port or (8883 if tls else 1883), tls
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """Files for ``mqtts://``: the CA that signed the broker's certificate (None: the system CAs) and
+    central's own client certificate and key (None: no client certificate). A broker with
+    ``require_certificate`` needs the pair; its ACL then knows central by the certificate's CN."""
+
+    ca: Optional[str] = None
+    cert: Optional[str] = None
+    key: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("--cert and --key go together (central's TLS client certificate)")
+
+    @property
+    def empty(self) -> bool:
+        return self.ca is None and self.cert is None
+
+    def check_for(self, tls: bool) -> None:
+        """Raises ValueError when files are given for a plain ``mqtt://`` broker (they would be ignored
+        silently, and central would talk in clear to a broker meant to be reached over TLS)."""
+        if not tls and not self.empty:
+            raise ValueError("--ca/--cert/--key need an mqtts:// broker URL")
+
+    def apply(self, client: mqtt.Client) -> None:
+        """Turns TLS on for ``client``. Raises OSError (ssl.SSLError, FileNotFoundError) when a file is
+        missing or not a certificate/key, before any connection is tried."""
+        for option, path in (("--ca", self.ca), ("--cert", self.cert), ("--key", self.key)):
+            if path is not None and not os.path.isfile(path):
+                raise FileNotFoundError(f"{option} {path}: no such file")
+        client.tls_set(ca_certs=self.ca, certfile=self.cert, keyfile=self.key)
+
+
 class CentralService:
-    def __init__(self, ctx: Context, broker_url: str, db_path: str, client_id: Optional[str] = None) -> None:
+    def __init__(self, ctx: Context, broker_url: str, db_path: str, client_id: Optional[str] = None,
+                 tls_files: Optional[TlsFiles] = None) -> None:
         self.ctx = ctx
         self.broker_url = broker_url
         self.db_path = db_path
+        self.tls_files = tls_files or TlsFiles()
         self.persistent = client_id is not None
         self.client_id = client_id or f"central-sim-{os.getpid()}-{secrets.token_hex(3)}"
         self.stopping = threading.Event()
@@ -85,10 +121,12 @@ class CentralService:
 
     def start(self, ready_timeout: float = 15.0) -> None:
         """Connects, subscribes, publishes the catalog and starts the worker. Raises TimeoutError when
-        the broker did not grant the subscriptions in time, OSError when it cannot be reached."""
+        the broker did not grant the subscriptions in time, OSError when it cannot be reached or a TLS
+        file is unusable, ValueError when TLS files are given for a plain ``mqtt://`` URL."""
         host, port, tls = parse_broker(self.broker_url)
+        self.tls_files.check_for(tls)
         if tls:
-            self.client.tls_set()
+            self.tls_files.apply(self.client)
         props = Properties(PacketTypes.CONNECT)
         if self.persistent:
             props.SessionExpiryInterval = 86400  # a named instance keeps its queue across restarts

@@ -206,3 +206,17 @@ def test_interrupted_upload_resumes_with_only_the_missing_chunks(broker, make_en
         assert peer.stored_blobs["b-x"] == data
         # One probe (the last chunk) then exactly the chunks central lacked.
         assert peer.chunk_log[first:] == [("b-x", 11)] + [("b-x", i) for i in range(5, 11)]
+
+
+def test_unreadable_outbox_row_raises_an_alarm_and_stays(broker, peer, make_engine):
+    engine = make_engine(broker.url, start=False)
+    subs = [engine.submit_case(sample_case(i)) for i in range(3)]
+    with engine.store.tx() as c:       # a damaged row (or a replaced key file)
+        body = c.execute("SELECT body FROM outbox WHERE msg_id = ?", (subs[1].msg_id,)).fetchone()[0]
+        c.execute("UPDATE outbox SET body = ? WHERE msg_id = ?", (body[:-1] + bytes([body[-1] ^ 1]), subs[1].msg_id))
+    engine.start()
+    for s in (subs[0], subs[2]):
+        assert engine.wait_case_ack(s.case_id, 20)["result"] == "accepted"
+    status = engine.status()
+    assert status["outbox"]["case"] == 1 and status["alarms"][-1]["reason"] == "outbox_row_unreadable"
+    assert subs[1].case_id not in peer.cases

@@ -63,6 +63,8 @@ def test_happy_path_catalog_and_command_with_real_central(broker, central, make_
     wait_until(lambda: catalogs, 15, "catalog from central installed")
     status = json.loads(_cli(["status"], engine.config.data_dir, broker.url).stdout)   # another process
     assert status["connected"] is True and status["catalog_version"] == catalogs[0]
+    refused = _cli(["selftest", "--count", "1"], engine.config.data_dir, broker.url)
+    assert refused.returncode == 2 and "stop it first" in refused.stderr
     answer = engine.query_case(subs[0].query_code, timeout=5)
     assert answer and answer["found"] is True and not answer.cached
     out = subprocess.run([sys.executable, "-m", "simulators", "central", "cmd", "lock", "--device", DEVICE,

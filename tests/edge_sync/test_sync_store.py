@@ -2,6 +2,8 @@
 retention purge, and configuration from TOML and environment."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import stat
 import time
@@ -9,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from edge_sync import InvalidCase, StorageFull, SyncConfig, SyncConfigError
+from edge_sync import Attachment, InvalidCase, StorageFull, SyncConfig, SyncConfigError
 from edge_sync.engine import purge_expired
+from edge_sync.outbox import open_body
 from edge_sync.store import Store
 from tests.edge_sync.conftest import DEVICE, ID_NUMBERS, SITE, sample_case
 
@@ -138,3 +141,22 @@ def test_engine_restart_keeps_epoch_and_seq(make_engine):
     assert again.store.bump_epoch() == epoch + 1
     again.store.close()
     assert os.path.exists(again.config.db_path)
+
+
+def test_attachments_fill_their_materials(make_engine):
+    engine = make_engine(OFFLINE, start=False)
+    fields = sample_case(materials=[
+        {"code": "M01", "source": "shared"},
+        {"code": "M02", "source": "scan", "blob": {"id": "b-app", "mime": "image/jpeg", "pages": 2}},
+        {"code": "M03", "source": "scan"}])
+    sub = engine.submit_case(fields, [Attachment("M02", b"a" * 10, "image/jpeg", pages=2, blob_id="b-app"),
+                                      Attachment("M03", b"b" * 20, "application/pdf")])
+    body = engine.store.query("SELECT msg_id, body FROM outbox WHERE case_id = ?", (sub.case_id,))[0]
+    env = json.loads(open_body(engine.key, body[0], body[1]))
+    by_code = {m["code"]: m for m in env["materials"]}
+    assert len(env["materials"]) == 3 and "blob" not in by_code["M01"]
+    assert by_code["M02"]["blob"] == {"id": "b-app", "sha256": hashlib.sha256(b"a" * 10).hexdigest(), "size": 10,
+                                      "pages": 2, "mime": "image/jpeg"}
+    assert by_code["M03"]["blob"]["size"] == 20 and by_code["M03"]["blob"]["id"].startswith("b-")
+    assert engine.status()["outbox"]["blob"] == 2
+    engine.store.close()

@@ -82,6 +82,23 @@ def test_signal_stops_every_process_of_the_hall(tmp_path: Path, sig: int):
                 os.kill(pid, signal.SIGKILL)
 
 
+def test_children_die_with_the_hall_even_on_sigkill(tmp_path: Path):
+    hall = HallCommand("--port", str(free_port()), "--workdir", str(tmp_path))
+    children: set[int] = set()
+    try:
+        hall.wait_line(r"Hall control panel:\s+(http://\S+)", 60)
+        children = descendants(hall.proc.pid)
+        assert len(children) >= 7
+        hall.proc.kill()  # no clean-up code runs: the kernel's parent-death signal does the work
+        hall.proc.wait(10)
+        wait_until(lambda: not [pid for pid in children if alive(pid)], 20, "orphans gone")
+    finally:
+        hall.kill()
+        for pid in children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_temporary_workdir_is_removed_unless_kept(tmp_path: Path):
     hall = HallCommand("--devices-only")
     try:

@@ -123,3 +123,14 @@ def test_panel_page_buttons_drive_the_devices(running_hall):
             page.locator("#tstatus").get_by_text("在线 online").wait_for()  # the terminal's own view
     finally:
         stream.close()
+
+
+def test_printed_receipts_are_listed_and_served(running_hall):
+    terminal = running_hall.hall.terminal_url
+    status, body = post_json(terminal + "api/checklist/print", {"item": "511900-GG-0002", "situation": "S01"})
+    assert status == 200, body
+    receipt = wait_until(lambda: next((r for r in running_hall.state()["receipts"]
+                                       if r["title"] == "一次性告知单"), None), 30, "the checklist in the panel")
+    assert receipt["qr"] == ["https://zwfw.example.gov.cn/item/511900-GG-0002"]
+    with urllib.request.urlopen(running_hall.panel_url + "receipts/" + receipt["png"], timeout=5) as response:
+        assert response.headers["Content-Type"] == "image/png" and response.read(8) == b"\x89PNG\r\n\x1a\n"

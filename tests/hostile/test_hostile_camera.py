@@ -67,7 +67,7 @@ def test_random_bytes(data, fn):
     check(fn, data)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.sampled_from(sorted(SEEDS)), st.data(), st.sampled_from(ENTRY_POINTS))
 def test_mutated_images_of_every_format(fmt, data, fn):
     count("camera.mutated")

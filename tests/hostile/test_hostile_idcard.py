@@ -86,16 +86,24 @@ def test_random_bytes_give_no_identity_and_no_other_exception(stream, cuts):
     assert identities(within(5, parse_all, stream, cuts)) == []
 
 
+def xor_collision(stream: bytes) -> bool:
+    """Whether the parser accepts a frame from ``stream`` that is not the good reply: damage the 8-bit XOR
+    checksum cannot see (about 1 in 256 multi-byte changes). The protocol cannot tell; counted, not failed."""
+    return any(protocol.encode_reply(r.sw3, r.data, r.sw1, r.sw2) != GOOD for r in FrameParser().feed(stream))
+
+
 @settings(max_examples=PARSER_CASES, deadline=None)
 @given(mutated_reply(), st.lists(st.integers(0, 1400), max_size=6))
 def test_mutated_reply_is_never_a_wrong_identity(mutation, cuts):
     count("idcard.parser.mutated")
     how, frame = mutation
     assume(frame != GOOD)
-    found = identities(within(5, parse_all, frame, cuts))
-    # The true identity can only come back when the glued pieces happen to rebuild the exact frame.
-    assert all(i == TRUE_IDENTITY for i in found), how
-    assert found == [] or GOOD in frame
+    results = within(5, parse_all, frame, cuts)  # raises anything but IdCardError
+    if xor_collision(frame):
+        count("idcard.parser.xor_collisions")
+        return
+    # Only glued pieces that rebuilt the exact frame can give an identity, and then the card's own.
+    assert identities(results) == [TRUE_IDENTITY] * frame.count(GOOD), how
 
 
 @settings(max_examples=200, deadline=None)
@@ -207,7 +215,7 @@ FIND, SELECT, READ = (0x20, 0x01), (0x20, 0x02), (0x30, 0x01)
 def test_reader_over_pty_with_a_hostile_read_reply(mutation, cuts, before):
     count("idcard.reader.hostile")
     how, frame = mutation
-    assume(frame != GOOD)
+    assume(frame != GOOD and not xor_collision(frame))  # collisions: counted by the parser test above
     result = read_through({FIND: [FIND_OK], SELECT: [SELECT_OK], READ: [before] + chunks(frame, cuts)})
     assert isinstance(result, IdCardError) or result == TRUE_IDENTITY, (how, result)
     if not isinstance(result, IdCardError):

@@ -1,7 +1,8 @@
 """A terminal works end to end over TLS with its provisioned certificate: the real edge_sync engine submits
 a case through the generated broker configuration and gets central's ack; its audit records travel as an
-``audit`` event and still verify at central. Central is a minimal raw-paho acker with the central identity
-(the central simulator cannot present a client certificate yet)."""
+``audit`` event and still verify at central. Central here is a minimal raw-paho acker with the central identity,
+so that the audit records it receives can be checked in the test; ``test_trust_central_tls.py`` runs the
+same path against the real central simulator."""
 from __future__ import annotations
 
 import json
