@@ -41,9 +41,6 @@ class SyncEngine:
         self.store = Store(config.db_path)
         self.clock = Clock(self.store, config.clock_tolerance_s)
         self.booted_at = now_iso()
-        self.on_notify: Optional[Callable[[dict[str, Any]], None]] = None
-        self.on_command: Optional[Callable[[dict[str, Any]], tuple[bool, Any]]] = None
-        self.on_catalog: Optional[Callable[[int, dict[str, Any]], None]] = None
         self.on_alarm: Optional[Callable[[str, dict[str, Any]], None]] = None
         self._waiters: dict[str, list[threading.Event]] = {}
         self._waiters_lock = threading.Lock()
@@ -61,11 +58,33 @@ class SyncEngine:
                                  config.catalog_keys, put_ack=self.drain.put_ack,
                                  take_reply=self.requests.take_reply, send_event=self._send_event_forced)
 
+    # -- application callbacks (kept by the downlink; may be set before or after start) -------------
+    @property
+    def on_notify(self) -> Optional[Callable[[dict[str, Any]], None]]:
+        return self.downlink.on_notify
+
+    @on_notify.setter
+    def on_notify(self, fn: Optional[Callable[[dict[str, Any]], None]]) -> None:
+        self.downlink.on_notify = fn
+
+    @property
+    def on_command(self) -> Optional[Callable[[dict[str, Any]], tuple[bool, Any]]]:
+        return self.downlink.on_command
+
+    @on_command.setter
+    def on_command(self, fn: Optional[Callable[[dict[str, Any]], tuple[bool, Any]]]) -> None:
+        self.downlink.on_command = fn
+
+    @property
+    def on_catalog(self) -> Optional[Callable[[int, dict[str, Any]], None]]:
+        return self.downlink.on_catalog
+
+    @on_catalog.setter
+    def on_catalog(self, fn: Optional[Callable[[int, dict[str, Any]], None]]) -> None:
+        self.downlink.on_catalog = fn
+
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "SyncEngine":
-        self.downlink.on_notify = self.on_notify
-        self.downlink.on_command = self.on_command
-        self.downlink.on_catalog = self.on_catalog
         self._running = True
         self._stop.clear()
         self.drain.start()

@@ -65,19 +65,22 @@ class Kiosk:
 
     def __init__(self, config: KioskConfig, catalog: Catalog, ports: Ports, *,
                  clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], datetime] | None = None,
-                 tick_s: float = 0.5, ledger_path: Path | None = None, pinyin_cache: Path | None = None) -> None:
+                 tick_s: float = 0.5, ledger_path: Path | None = None, pinyin_cache: Path | None = None,
+                 audit: Callable[[str, str, str], Any] | None = None) -> None:
+        """``audit(actor, action, subject)`` receives every auditable action (e.g. ``AuditLog.append``)."""
         self.config = config
         self.ports = ports
         self.pinyin_cache = pinyin_cache
         self._catalog = catalog
         self.bus = EventBus()
-        self.sessions = SessionManager(timeouts_from(config), self.bus.publish, clock)
+        self._audit_sink = audit
+        self.sessions = SessionManager(timeouts_from(config), self._emit, clock)
         self.devices = Devices(self.bus.publish, printer=ports.printer, receipts=ports.receipts,
                                camera=ports.camera, ioboard=ports.ioboard, has_reader=ports.idreader is not None,
                                has_scanner=ports.scanner is not None,
                                print_timeout=config.get("printer", "timeout_s"))
         ctx = Context(settings=settings_from(config), sessions=self.sessions, devices=self.devices, sync=ports.sync,
-                      catalog=lambda: self._catalog, emit=self.bus.publish)
+                      catalog=lambda: self._catalog, emit=self.bus.publish, audit=self.audit)
         if wall_clock is not None:
             ctx.wall_clock = wall_clock
         self.services: Services = build_services(ctx, ledger_path)
@@ -86,6 +89,31 @@ class Kiosk:
         self._runner: web.AppRunner | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self.url = ""
+
+    # Audit trail ---------------------------------------------------------------------------------
+    def audit(self, actor: str, action: str, subject: str = "") -> None:
+        """Record an action; a failing audit store is logged, it never stops the service."""
+        if self._audit_sink is None:
+            return
+        try:
+            self._audit_sink(actor, action, subject)
+        except Exception as exc:
+            log.error("audit record not written (%s %s): %s", action, subject, type(exc).__name__)
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        """Session events go to the page and, for the actions the design names, to the audit trail."""
+        self.bus.publish(event)
+        kind = event.get("type")
+        if kind == "session.started":
+            self.audit("kiosk", "session.start", str(event.get("source", "")))
+        elif kind == "session.reset":
+            self.audit("kiosk", "session.end", str(event.get("reason", "")))
+        elif kind == "card.present":
+            agent = (event.get("session") or {}).get("agent")
+            self.audit(f"agent:{agent['agent_id']}" if agent else "citizen", "card.read", "card read")
+        elif kind == "agent.login":
+            agent = (event.get("session") or {}).get("agent") or {}
+            self.audit(f"agent:{agent.get('agent_id', '?')}", "agent.login", "")
 
     # Catalog and downlink ----------------------------------------------------------------------
     @property
@@ -113,6 +141,11 @@ class Kiosk:
 
     def on_command(self, name: str, args: dict[str, Any]) -> tuple[bool, str]:
         """A verified command from central (edge_sync checked signature, expiry and replay)."""
+        ok, detail = self._command(name, args)
+        self.audit("central", "cmd.executed", f"{name}: {'ok' if ok else 'refused'}")
+        return ok, detail
+
+    def _command(self, name: str, args: dict[str, Any]) -> tuple[bool, str]:
         maint = self.services.maintenance
         if name == "lock":
             maint.set_locked(str(args.get("reason") or "平台锁定"))
@@ -148,6 +181,7 @@ class Kiosk:
         self.devices.set_io(kind, value)
         sync = self.ports.sync
         if kind == "tamper":
+            self.audit("kiosk", "tamper", value)
             if sync is not None:
                 sync.send_event("tamper", {"state": value})
             if value == "open":

@@ -112,14 +112,14 @@ def _start_panel(control: HallControl, args: argparse.Namespace) -> Panel:
     return panel
 
 
-def _wait_forever(hall: Hall) -> int:
+def _wait_forever(control: HallControl) -> int:
     """Until Ctrl-C/SIGTERM (KeyboardInterrupt); 1 if the terminal ends by itself."""
     while True:
         time.sleep(0.5)
-        term = hall.terminal
-        if term is not None and term.proc is not None and term.proc.poll() is not None:
-            print(f"kiosk hall: the terminal stopped (exit {term.proc.returncode}); "
-                  f"see {term.log_path}", file=sys.stderr)
+        code = control.terminal_exit_code()
+        if code is not None:
+            print(f"kiosk hall: the terminal stopped (exit {code}); see "
+                  f"{control.hall.logs_dir / 'terminal.log'}", file=sys.stderr)
             return 1
 
 
@@ -138,7 +138,7 @@ def _full_hall(control: HallControl, port: int, args: argparse.Namespace) -> int
             return _headless(control)
         say("")
         say("Open the terminal in a browser; press Ctrl-C to stop everything.")
-        return _wait_forever(hall)
+        return _wait_forever(control)
     finally:
         panel.stop()
 
@@ -171,7 +171,7 @@ def _devices_only(control: HallControl, args: argparse.Namespace) -> int:
     try:
         say(f"  大厅控制台 Hall control panel: {panel.url}")
         say("Play the devices from the panel; events appear here. Ctrl-C stops everything.")
-        return _wait_forever(control.hall)
+        return _wait_forever(control)
     finally:
         watch.stop()
         panel.stop()

@@ -14,7 +14,7 @@ from typing import Any, Optional
 from drivers.masking import mask_name
 from drivers.scanner.receipt_code import format_query_code, receipt_url
 from kiosk.hall.outputs import central_cases, printed_jobs
-from kiosk.hall.stack import Hall
+from kiosk.hall.stack import Hall, restart_terminal
 
 MAX_SCAN_CHARS = 200
 CARD_TYPES = {"": "居民身份证", "J": "港澳台居民居住证", "I": "外国人永久居留身份证", "Y": "外国人永久居留身份证"}
@@ -30,6 +30,7 @@ class Device(StrEnum):
     PRINTER = "printer"
     IOBOARD = "ioboard"
     BROKER = "broker"
+    TERMINAL = "terminal"
 
 
 # (device, action) → allowed values (None: no value; "int"/"text": checked separately).
@@ -44,6 +45,7 @@ ACTIONS: dict[tuple[str, str], Any] = {
     ("ioboard", "press"): ("help",),
     ("broker", "stop"): None,
     ("broker", "start"): None,
+    ("terminal", "restart"): None,
 }
 
 
@@ -104,6 +106,12 @@ class HallControl:
         with self._lock:
             if device == Device.BROKER:
                 return self._broker(action)
+            if device == Device.TERMINAL:
+                try:
+                    restart_terminal(self.hall)
+                except RuntimeError as exc:
+                    raise ActionError(f"the terminal did not come back: {exc}") from exc
+                return "terminal restarted"
             if not self.hall.send(device, command):
                 raise ActionError(f"the {device} simulator is not running")
         if device == Device.IDCARD and action == "present":
@@ -119,6 +127,15 @@ class HallControl:
         elif not broker.running:
             broker.start()
         return f"broker {action}: {'running' if broker.running else 'stopped'}"
+
+    def terminal_exit_code(self) -> Optional[int]:
+        """The terminal's exit status if it ended by itself; None while it runs (or is being restarted
+        from the panel: the lock is held for the whole restart)."""
+        with self._lock:
+            term = self.hall.terminal
+            if term is None or term.proc is None:
+                return None
+            return term.proc.poll()
 
     # Shortcuts for scripts ---------------------------------------------------------------------
     def present(self, index: int) -> str:

@@ -67,6 +67,9 @@ PAGE = """<!doctype html>
     <button data-act="broker stop" class="warn">断网<span class="en">stop broker (outage)</span></button>
     <button data-act="broker start">恢复网络<span class="en">start broker</span></button>
   </section>
+  <section><h2>终端服务 <span class="en">Terminal service</span></h2>
+    <button data-act="terminal restart" class="warn">重启终端服务<span class="en">restart the terminal (the page reconnects by itself)</span></button>
+  </section>
   <section><h2>已打印的小票 <span class="en">Printed receipts</span></h2>
     <div id="receipts"><small>还没有 · none yet</small></div>
   </section>

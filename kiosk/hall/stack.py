@@ -150,6 +150,18 @@ def start_hall(workdir: Path, catalog: Optional[Path] = None, identities: Option
     return hall
 
 
+def restart_terminal(hall: Hall) -> Terminal:
+    """Stops the terminal (SIGTERM) and starts it again with the same configuration and port, as a
+    service restart would: the open page must reconnect by itself. Raises RuntimeError as start does."""
+    if hall.config_path is None:
+        raise RuntimeError("the terminal was never started")
+    if hall.terminal is not None:
+        hall.terminal.stop()
+    hall.terminal = Terminal(hall.config_path, hall.logs_dir)
+    hall.terminal.start()
+    return hall.terminal
+
+
 def start_terminal(hall: Hall, port: int, camera: str = "sim:page", ack_wait_s: float = 5.0) -> Terminal:
     """Writes the terminal's configuration for this hall and starts ``kiosk run`` on ``port``; returns
     once it serves. Raises RuntimeError (with the end of its log) when it does not come up."""

@@ -49,6 +49,8 @@ class Context:
     sync: SyncPort | None
     catalog: Callable[[], Catalog]
     emit: Callable[[dict[str, Any]], None] = field(default=lambda event: None)
+    # audit(actor, action, subject): the tamper-evident trail (issue 7); never identity data in it.
+    audit: Callable[[str, str, str], None] = field(default=lambda actor, action, subject: None)
     wall_clock: Callable[[], datetime] = field(default=lambda: datetime.now(CHINA_TZ))
 
     def trusted_now(self) -> datetime | None:
@@ -61,6 +63,13 @@ class Context:
         if self.sync is None:
             raise ServiceError("no_sync", "终端暂时无法连接政务服务平台，请到人工窗口办理。", 503)
         return self.sync
+
+
+def actor_of(session: Session | None) -> str:
+    """Who acts, for the audit trail: a role or an agent id, never a person's identity."""
+    if session is not None and session.agent is not None:
+        return f"agent:{session.agent.agent_id}"
+    return "citizen" if session is not None and session.card is not None else "anonymous"
 
 
 def require_session(ctx: Context) -> Session:
@@ -98,5 +107,5 @@ def clean_text(value: Any, limit: int) -> str:
     return text.strip()[:limit]
 
 
-__all__ = ["ServiceError", "Settings", "Context", "require_session", "require_card", "require_agent",
+__all__ = ["ServiceError", "Settings", "Context", "actor_of", "require_session", "require_card", "require_agent",
            "applicant_of", "clean_text"]

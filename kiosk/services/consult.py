@@ -87,5 +87,7 @@ class ConsultService:
         try:
             devices.print(document)
         except PrintFailed as exc:
+            self.ctx.audit("kiosk", "print", f"checklist {code} failed: {exc.code}")
             raise ServiceError(exc.code, print_message(exc.code), 503) from None
+        self.ctx.audit("kiosk", "print", f"checklist {code}")
         return {"printed": True}

@@ -41,10 +41,12 @@ class MaintenanceService:
                 self._failures = 0
                 self._locked_out_until = time.monotonic() + LOCKOUT_S
             log.warning("maintenance login refused")
+            self.ctx.audit("technician", "maintenance", "login refused")
             raise ServiceError("denied", "维护密码不正确。", 403)
         self._failures = 0
         require_session(self.ctx).flow[MAINT] = {"since": time.monotonic()}
         log.info("maintenance login")
+        self.ctx.audit("technician", "maintenance", "login")
         return self.status()
 
     def _require(self) -> None:
@@ -78,7 +80,9 @@ class MaintenanceService:
         try:
             devices.print(devices.receipts.test_page())
         except PrintFailed as exc:
+            self.ctx.audit("technician", "print", f"test page failed: {exc.code}")
             raise ServiceError(exc.code, print_message(exc.code), 503) from None
+        self.ctx.audit("technician", "print", "test page")
         return {"printed": True}
 
     def lock(self, reason: str = "维护") -> dict[str, Any]:
@@ -94,6 +98,7 @@ class MaintenanceService:
     def set_locked(self, reason: str | None) -> None:
         """Lock (with a reason) or unlock the terminal; locking ends any session (also from commands)."""
         self.ctx.devices.set_locked(reason)
+        self.ctx.audit("kiosk", "maintenance", f"lock: {reason}" if reason else "unlock")
         if reason:
             log.info("terminal locked")
             self.ctx.sessions.end(EndReason.LOCKED)

@@ -52,6 +52,7 @@ class QueueService:
         try:
             devices.print(devices.receipts.queue_ticket(ticket))
             result["printed"] = True
+            self.ctx.audit("kiosk", "print", f"ticket {ticket['number']}")
         except PrintFailed as exc:
             # The number is taken either way: show it big on screen instead.
             result["print_message"] = print_message(exc.code) + " 请记住屏幕上的号码。"

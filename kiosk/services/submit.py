@@ -17,7 +17,7 @@ from drivers.masking import mask_name, mask_phone
 from drivers.scanner.receipt_code import format_query_code, mint_query_code, parse_receipt_code, receipt_url
 from kiosk.catalog.model import PICKUP_LABELS
 from kiosk.ports import CaptureRejected, PrintFailed, Reply, StorageFull
-from kiosk.services import Context, ServiceError, applicant_of, require_card, require_session
+from kiosk.services import Context, ServiceError, actor_of, applicant_of, require_card, require_session
 from kiosk.services.consult import print_message
 from kiosk.session import Role, Session, wipe_container
 
@@ -289,6 +289,7 @@ class SubmitService:
         session.flow.pop(DRAFT, None)
         wipe_container(draft)
         log.info("case committed: channel=%s item=%s", fields["channel"], item.code)
+        self.ctx.audit(actor_of(session), "case.submit", submitted.case_id)
         ack = sync.wait_case_ack(submitted.case_id, timeout=self.ctx.settings.ack_wait_s)
         if ack is not None and ack.result == "rejected":
             return {"status": "rejected", "query_code": query_code, "printed": False,
@@ -325,7 +326,9 @@ class SubmitService:
             devices.print(devices.receipts.acceptance_notice(data))
         except PrintFailed as exc:
             log.warning("acceptance notice not printed: %s", exc.code)
+            self.ctx.audit("kiosk", "print", f"notice {data['query_code']} failed: {exc.code}")
             return {"printed": False, "print_error": exc.code, "print_message": print_message(exc.code)}
+        self.ctx.audit("kiosk", "print", f"notice {data['query_code']}")
         return {"printed": True}
 
     def reprint(self, text_code: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import pytest
 from drivers.scanner.receipt_code import parse_receipt_code
 from kiosk.ports import CaseAck, PrinterState
 from kiosk.services import ServiceError
-from kiosk.session import AgentLogin
 from tests.app.doubles import ALICE, BOB
 
 ITEM, SITUATION = "511900-XK-0004", "S01"  # 食品经营许可: 网上预审, 5 days, agent allowed

@@ -35,6 +35,8 @@ def fill_submission(page, *, scan_first: bool) -> None:
         page.get_by_role("button", name="拍一页").wait_for()
         page.get_by_role("button", name="拍一页").click()
         page.get_by_role("img", name="第 1 页").wait_for(timeout=20_000)
+        from tests.browser.test_consult_ui import CONTRAST, MEASURE
+        assert page.evaluate(MEASURE)["small"] == [] and page.evaluate(CONTRAST) == []
     for i in range(cards.count()):
         card = page.locator("main .card").nth(i)
         if card.locator(".btn.selected").count() == 0:
@@ -149,6 +151,8 @@ def test_queue_ticket(make_kiosk, page, stack, artifacts_dir):
     assert re.fullmatch(r"[A-Z]\d{3}", number), number
     page.get_by_text("号票已打印").wait_for()
     page.screenshot(path=str(artifacts_dir / "ticket.png"), full_page=True)
+    from tests.browser.test_consult_ui import CONTRAST
+    assert page.evaluate(CONTRAST) == []
     assert any(number in "\n".join(j["text"]) for j in stack.jobs())
 
 

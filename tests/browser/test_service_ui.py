@@ -8,6 +8,9 @@ import time
 
 import pytest
 
+from drivers.scanner.receipt_code import receipt_url
+
+from tests.browser.test_consult_ui import CONTRAST, MEASURE
 from tests.browser.test_flows_ui import fill_submission, keypad, read_card, shown_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -29,6 +32,12 @@ def test_evaluate_a_finished_case_and_see_my_cases(make_kiosk, page, stack_fast,
     page.screenshot(path=str(artifacts_dir / "01-my-cases.png"), full_page=True)
     assert "138****0000" in page.locator("main").inner_text() or "张*" in page.locator("main").inner_text()
 
+    page.goto(kiosk.url + "#/pickup")
+    page.get_by_text("已读身份证：张*").first.wait_for()
+    stack.scanner.send(f"scan {receipt_url(code)}")
+    page.get_by_text(re.compile("可以领取了|还没有办好")).wait_for(timeout=15_000)
+    page.screenshot(path=str(artifacts_dir / "02-pickup.png"))
+
     deadline = time.monotonic() + 30
     while True:
         page.goto(kiosk.url + "#/follow")
@@ -39,11 +48,12 @@ def test_evaluate_a_finished_case_and_see_my_cases(make_kiosk, page, stack_fast,
             break
         assert time.monotonic() < deadline, page.locator("main").inner_text()
         time.sleep(1)
-    page.screenshot(path=str(artifacts_dir / "02-finished.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / "03-finished.png"), full_page=True)
     page.get_by_role("button", name=re.compile("评价这次服务")).click()
     page.get_by_role("button", name=re.compile("5 分")).click()
     page.get_by_role("button", name="办事快").click()
-    page.screenshot(path=str(artifacts_dir / "03-evaluate.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / "04-evaluate.png"), full_page=True)
+    assert page.evaluate(MEASURE)["small"] == [] and page.evaluate(CONTRAST) == []
     page.get_by_role("button", name="提交评价").click()
     page.get_by_text("感谢您的评价").wait_for()
 
@@ -71,6 +81,7 @@ def test_maintenance_page(make_kiosk, page, stack, artifacts_dir):
     page.get_by_role("button", name="进入").click()
     page.get_by_text("事项目录版本").wait_for()
     page.screenshot(path=str(artifacts_dir / "01-maintenance.png"), full_page=True)
+    assert page.evaluate(CONTRAST) == []
     jobs = len(stack.jobs())
     page.get_by_role("button", name="打印测试页").click()
     page.get_by_text("测试页已打印").wait_for(timeout=20_000)

@@ -10,6 +10,7 @@ import pytest
 from kiosk.adapters import IdReaderAdapter, PrinterAdapter, ReceiptsAdapter
 from kiosk.app import Ports
 from tests.app.doubles import FakeClock
+from tests.browser.test_consult_ui import CONTRAST, MEASURE
 from tests.support.simproc import SimProcess
 
 pytestmark = pytest.mark.browser
@@ -76,6 +77,7 @@ def test_countdown_then_reset_leaves_nothing_of_the_person(make_kiosk, page, bro
     page.get_by_role("button", name="下一步").click()
     page.get_by_text("请核对后提交").wait_for()
     page.screenshot(path=str(artifacts_dir / "01-confirm.png"), full_page=True)
+    assert page.evaluate(MEASURE)["small"] == [] and page.evaluate(CONTRAST) == []
     before = page.evaluate(PAGE_DUMP, baseline_globals(browser))
     assert "张*" in before["text"] and "138****0000" in before["text"]
     assert "511902198806120319" not in before["html"] and "张伟" not in before["html"]  # masked even now
@@ -83,6 +85,7 @@ def test_countdown_then_reset_leaves_nothing_of_the_person(make_kiosk, page, bro
     clock.advance(46)
     page.get_by_text("您还在办理吗？").wait_for()
     page.screenshot(path=str(artifacts_dir / "02-countdown.png"))
+    assert page.evaluate(MEASURE)["small"] == []
     clock.advance(15)
     page.get_by_text("按窗口类别").wait_for(timeout=15_000)
     after = page.evaluate(PAGE_DUMP, baseline_globals(browser))

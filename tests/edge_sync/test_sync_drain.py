@@ -12,7 +12,7 @@ import pytest
 
 from edge_sync import Attachment
 from tests.edge_sync.central_peer import CentralPeer
-from tests.edge_sync.conftest import DEVICE, sample_case, wait_until
+from tests.edge_sync.conftest import DEVICE, ID_NUMBERS, sample_case, wait_until
 from tests.support.broker import Broker
 
 pytestmark = pytest.mark.integration
@@ -51,6 +51,8 @@ def test_happy_path_cases_attachment_birth_and_status(broker, peer, make_engine)
     assert births and births[0]["epoch"] >= 1 and "outbox" in births[0] and births[0]["sw"]
     status = wait_until(lambda: (st := engine.status())["outbox_total"] == 0 and st, 10, "empty outbox")
     assert status["connected"] and status["last_ack"] and status["epoch"] >= 1
+    raw = b"".join(p.read_bytes() for p in engine.config.data_dir.glob("sync.db*"))
+    assert not any(n.encode() in raw for n in ID_NUMBERS)      # also after acks, cache and birth
 
 
 def test_broker_stopped_and_restarted_mid_drain(broker, peer, make_engine):

@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import socket
+import sys
 import threading
 import time
 import urllib.request
@@ -19,6 +20,18 @@ from kiosk.hall.control import HallControl
 from kiosk.hall.net import free_port
 from kiosk.hall.panel import Panel
 from kiosk.hall.stack import start_hall, start_terminal
+
+
+# ``kiosk …`` under the interpreter running the tests (no dependence on PATH or the entry-point script).
+KIOSK = [sys.executable, "-c", "import sys; from kiosk.cli.main import main; sys.exit(main())"]
+
+
+def require_chromium() -> None:
+    """Skips a browser test on a machine without Debian's chromium (./run-tests installs it)."""
+    from kiosk.hall.screen import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
 
 
 def descendants(pid: int) -> set[int]:

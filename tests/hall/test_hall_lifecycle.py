@@ -7,7 +7,6 @@ import queue
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -17,10 +16,9 @@ import pytest
 
 from kiosk.hall.net import free_port
 from kiosk.hall.stack import start_hall, start_terminal
-from tests.hall.conftest import alive, descendants, get_json, wait_until
+from tests.hall.conftest import KIOSK, alive, descendants, get_json, wait_until
 
 pytestmark = pytest.mark.integration
-KIOSK = [sys.executable, "-c", "import sys; from kiosk.cli.main import main; sys.exit(main())"]
 
 
 class HallCommand:

@@ -8,7 +8,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,9 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 
 from drivers.scanner.receipt_code import parse_receipt_code, receipt_url
-from tests.hall.conftest import alive
+from tests.hall.conftest import KIOSK, alive, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.integration]
-KIOSK = [sys.executable, "-c", "import sys; from kiosk.cli.main import main; sys.exit(main())"]
 
 
 def decoded_qr(png: Path) -> list[str]:
@@ -28,8 +26,7 @@ def decoded_qr(png: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def morning(tmp_path_factory) -> dict:
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
+    require_chromium()
     workdir = tmp_path_factory.mktemp("morning")
     proc = subprocess.Popen([*KIOSK, "hall", "--headless", "--workdir", str(workdir)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

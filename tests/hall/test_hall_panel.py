@@ -1,15 +1,18 @@
 """The control panel plays the devices of a running hall, and the terminal sees it through its real
 drivers: a card on the reader shows in its session, a scan reaches its event stream, paper out and a
-broker outage reach its status."""
+broker outage reach its status; the IO board's presence, tamper and help reach it and central."""
 from __future__ import annotations
 
+import sqlite3
 import urllib.request
+from contextlib import closing
 
 import pytest
 
 from drivers.scanner import mint_query_code, receipt_url
 from kiosk.hall.control import HallControl
-from tests.hall.conftest import EventStream, get_json, post_json, wait_until
+from kiosk.hall.terminal_config import MAINTENANCE_PIN
+from tests.hall.conftest import EventStream, get_json, post_json, require_chromium, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -104,6 +107,7 @@ def test_receipt_files_are_served_by_name_only(running_hall):
 def test_panel_page_buttons_drive_the_devices(running_hall):
     from kiosk.hall.screen import open_browser
 
+    require_chromium()
     terminal = running_hall.hall.terminal_url
     masked = running_hall.state()["identities"][3]["name"]
     stream = EventStream(terminal)
@@ -134,3 +138,41 @@ def test_printed_receipts_are_listed_and_served(running_hall):
     assert receipt["qr"] == ["https://zwfw.example.gov.cn/item/511900-GG-0002"]
     with urllib.request.urlopen(running_hall.panel_url + "receipts/" + receipt["png"], timeout=5) as response:
         assert response.headers["Content-Type"] == "image/png" and response.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_io_board_events_reach_the_terminal_and_central(running_hall):
+    terminal = running_hall.hall.terminal_url
+
+    def io(kind: str) -> str | None:
+        return get_json(terminal + "api/status").get("io", {}).get(kind)
+
+    assert act(running_hall, "ioboard", "presence", "on")[0] == 200
+    wait_until(lambda: io("presence") == "on", 20, "presence on at the terminal")
+    assert act(running_hall, "ioboard", "tamper", "open")[0] == 200
+    try:
+        wait_until(lambda: io("tamper") == "open" and get_json(terminal + "api/status")["locked"], 20,
+                   "terminal locked by the open enclosure")
+    finally:
+        act(running_hall, "ioboard", "tamper", "closed")
+        wait_until(lambda: io("tamper") == "closed", 20, "tamper closed")
+        # Closing the enclosure does not unlock: a technician does, on the maintenance page.
+        assert post_json(terminal + "api/maint/login", {"pin": MAINTENANCE_PIN})[0] == 200
+        assert post_json(terminal + "api/maint/unlock", {})[0] == 200
+    wait_until(lambda: not get_json(terminal + "api/status")["locked"], 20, "terminal unlocked")
+    assert act(running_hall, "ioboard", "press", "help")[0] == 200
+
+    def help_events() -> int:
+        with closing(sqlite3.connect(f"file:{running_hall.hall.central_db}?mode=ro", uri=True)) as conn:
+            return conn.execute("SELECT COUNT(*) FROM events WHERE type = 'help.requested'").fetchone()[0]
+    wait_until(lambda: help_events() >= 1, 30, "the help call at central")
+
+
+def test_terminal_restart_from_the_panel_serves_again_on_the_same_url(running_hall):
+    terminal = running_hall.hall.terminal_url
+    before = get_json(terminal + "api/status")["boot"]
+    old_pid = running_hall.hall.terminal.proc.pid
+    status, body = act(running_hall, "terminal", "restart")
+    assert status == 200, body
+    assert running_hall.hall.terminal_url == terminal and running_hall.hall.terminal.proc.pid != old_pid
+    assert get_json(terminal + "api/status")["boot"] != before  # a new service: pages reset themselves
+    assert running_hall.terminal_exit_code() is None

@@ -136,7 +136,8 @@ def test_duplicate_codes_and_absurd_limits_are_named(raw):
 
 
 def test_missing_top_level_fields_and_non_objects(raw, tmp_path):
-    for case in ({}, {"items": None}, {"items": {}}, {"items": [None]}, {"items": ["x"]}, {"items": [{}]}, [], "x", None):
+    for case in ({}, {"items": None}, {"items": {}}, {"items": [None]}, {"items": ["x"]}, {"items": [{}]},
+                 [], "x", None):
         count("catalog.cases")
         with pytest.raises(CatalogError):
             Catalog(case)  # type: ignore[arg-type]

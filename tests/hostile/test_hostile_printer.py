@@ -200,7 +200,8 @@ def test_checklist_and_ticket_from_hostile_strings(name, situations, extra):
     within(60, render_and_print, ticket)
 
 
-@pytest.mark.parametrize("query_code", ["", "x" * 10000, CODE.lower() + "\x00", "https://evil/q/" + CODE, CODE[:-1] + "0"])
+@pytest.mark.parametrize("query_code", ["", "x" * 10000, CODE.lower() + "\x00", "https://evil/q/" + CODE,
+                                        CODE[:-1] + "0"])
 def test_bad_query_code_on_a_notice_is_a_clear_value_error(query_code):
     count("printer.receipts.bad_code")
     with pytest.raises(ValueError, match="query code"):

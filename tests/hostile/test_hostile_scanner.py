@@ -6,13 +6,15 @@ valid code after them still arrives."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.scanner import PayloadTooLong, Scanner, ScanKind, make_scan
+from drivers.scanner import PayloadTooLong, Scanner, ScanKind, ScannerWatcher, make_scan
 from drivers.scanner.receipt_code import (ALPHABET, CHECK_ALPHABET, NOTICE_URL_PREFIX, RejectCause, check_symbol,
                                           classify, code_from_value, receipt_url)
 from simulators.link import open_link
@@ -143,3 +145,33 @@ def test_nasty_payloads_over_a_pty_are_each_other_and_nothing_is_lost():
     assert [s.raw for s in scans[:-1]] == lines
     assert all(s.kind is ScanKind.OTHER for s in scans[:-1])
     assert scans[-1].kind is ScanKind.RECEIPT_CODE and scans[-1].code == CODE
+
+
+def test_watcher_keeps_delivering_after_hostile_bursts():
+    """The reconnecting watcher thread: broken payloads go to ``on_error``, every nasty line to ``on_scan`` as
+    "other", and the valid code sent last is delivered — the thread survives all of it."""
+    scans, errors, done = [], [], threading.Event()
+
+    def on_scan(scan):
+        scans.append(scan)
+        if scan.code == CODE:
+            done.set()
+
+    lines = [raw for raw in NASTY[:60] if raw and b"\r" not in raw and b"\n" not in raw]
+    link = open_link("pty")
+    watcher = ScannerWatcher(link.port, on_scan, on_error=errors.append, dedup_window=0, idle_gap=0.2)
+    try:
+        watcher.start()
+        deadline = time.monotonic() + 10
+        while watcher.state is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        link.write_raw(b"\x00" * 4000 + b"\r\n" + b"".join(line + b"\r\n" for line in lines) + b"half a line")
+        time.sleep(0.5)  # silence: the half line is given up as truncated
+        link.write_raw(URL.encode() + b"\r\n")
+        assert done.wait(10), f"valid code not delivered ({len(scans)} scans, {len(errors)} errors)"
+    finally:
+        watcher.stop()
+        link.close()
+    count("scanner.watcher", len(lines) + 3)
+    assert [type(e).__name__ for e in errors] == ["PayloadTooLong", "PayloadTruncated"]
+    assert [s.raw for s in scans[:-1]] == lines and all(s.kind is ScanKind.OTHER for s in scans[:-1])

@@ -52,6 +52,7 @@ export async function render() {
   }
   const { name, param } = route();
   const screen = screens[name] || screens.home;
+  App.scanHandler = null;
   const node = await screen(param);
   clear(main).append(node);
   if (App.flash) { toast(App.flash, 'info'); App.flash = null; }
@@ -206,11 +207,12 @@ function applySession(session) {
   setWho();
 }
 
-// A scanned receipt code opens its progress page from any screen that does not wait for one itself.
+// A scanned receipt code opens its progress page, unless the screen waits for a code itself
+// (App.scanHandler, set by that screen and cleared at every render).
 document.addEventListener('kiosk:scan', (e) => {
   const ev = e.detail;
   if (ev.kind !== 'receipt_code') { toast(ev.message || '这不是受理通知书上的二维码。'); return; }
-  if (App.state.wantsScan) return;
+  if (App.scanHandler) { App.scanHandler(ev.code); return; }
   App.state.query = { code: ev.code };
   go('case');
 });

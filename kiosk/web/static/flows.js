@@ -240,15 +240,13 @@ async function queue() {
 // --- pickup check -------------------------------------------------------------------------------
 async function pickup() {
   const st = App.state.pickup || (App.state.pickup = {});
-  App.state.wantsScan = true;
   if (st.result) return h('div', {}, title('取件核验'), h('div', { class: 'card' }, h('p', { class: 'message' }, st.result.result === 'ok' ? '✔ ' : '⚠ ', st.result.message)),
     button('完成', () => endSession(), 'primary big'));
   const verify = async (code) => {
     const res = await post('/api/pickup', { code });
     if (res.ok) { st.result = res.data; render(); }
   };
-  const onScan = (e) => { if (e.detail.kind === 'receipt_code' && document.getElementById('pickup')) verify(e.detail.code); };
-  document.addEventListener('kiosk:scan', onScan, { once: true });
+  App.scanHandler = verify;
   const cardState = App.session && App.session.card ? h('p', { class: 'message' }, `✔ 已读身份证：${App.session.card.name}`) : waitForCard('请把领取人的身份证放在读卡区。');
   return h('div', { id: 'pickup' }, title('取件核验', '扫描受理通知书二维码，并刷申请人身份证'), cardState,
     h('div', { class: 'card' }, h('p', { class: 'message' }, '请扫描受理通知书上的二维码。')), codeEntry(verify, '核验'));

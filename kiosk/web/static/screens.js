@@ -133,7 +133,6 @@ function codeEntry(onSubmit, label = '查询') {
 }
 
 async function follow() {
-  App.state.wantsScan = false;
   return h('div', {}, title('查询办件进度'),
     h('div', { class: 'card' }, h('p', { class: 'message' }, '请把受理通知书上的二维码对准下方扫描窗口。'),
       h('p', { class: 'muted' }, '也可以刷身份证查看本人的全部办件。'),

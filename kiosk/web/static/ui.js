@@ -80,8 +80,8 @@ export function keypad({ keys, maxLength, mask = false, wide = false, onchange, 
 }
 
 export const DIGITS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0'];
-// Crockford base32 as printed on notices (no I, L, O, U).
-export const CODE_KEYS = [...'0123456789ABCDEFGHJKMNPQRSTVWXYZ'];
+// Crockford base32 as printed on notices (no I, L, O, U), plus the last symbol's check characters.
+export const CODE_KEYS = [...'0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U'];
 
 export function formatAge(seconds) {
   if (seconds === null || seconds === undefined) return '';

@@ -1,0 +1,118 @@
+"""The composition root's event wiring over port doubles: IO board events, central's commands, a new
+catalog version, case notifications, and building the ports from a configuration."""
+from __future__ import annotations
+
+import pytest
+
+from kiosk.app import Kiosk, Ports, build_ports
+from kiosk.config import load_config
+from kiosk.ports import CardEvent
+from tests.app.doubles import ALICE, FakePrinter, FakeReader, FakeReceipts, FakeSync
+
+
+class FakeIo:
+    def __init__(self) -> None:
+        self.lights: list[tuple[str, str]] = []
+        self.buzzes: list[str] = []
+
+    def start(self, on_event) -> None:
+        self.on_event = on_event
+
+    def stop(self) -> None:
+        pass
+
+    def set_light(self, color: str, pattern: str) -> None:
+        self.lights.append((color, pattern))
+
+    def buzz(self, pattern: str) -> None:
+        self.buzzes.append(pattern)
+
+    def heartbeat(self) -> None:
+        pass
+
+
+@pytest.fixture
+def kiosk(sample_catalog, tmp_path):
+    config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path)})
+    ports = Ports(sync=FakeSync(), idreader=FakeReader(), printer=FakePrinter(), receipts=FakeReceipts(),
+                  ioboard=FakeIo())
+    return Kiosk(config, sample_catalog, ports)
+
+
+def test_tamper_locks_and_reports(kiosk):
+    kiosk.on_card_event(CardEvent("card_present", ALICE))
+    kiosk.on_io_event("tamper", "open")
+    assert kiosk.devices.locked and kiosk.sessions.current is None
+    assert ("tamper", {"state": "open"}) in kiosk.ports.sync.events
+    assert kiosk.ports.ioboard.lights[-1] == ("red", "blink")
+    kiosk.on_card_event(CardEvent("card_present", ALICE))
+    assert kiosk.sessions.current is None  # a locked terminal starts no session
+
+
+def test_help_button_and_presence(kiosk):
+    kiosk.on_io_event("help", "pressed")
+    assert kiosk.ports.sync.events[-1] == ("help.requested", {"source": "button"})
+    assert kiosk.ports.ioboard.buzzes == ["double"]
+
+
+def test_commands_from_central(kiosk):
+    assert kiosk.on_command("lock", {"reason": "维护"}) == (True, "locked")
+    assert kiosk.devices.locked == "维护"
+    assert kiosk.on_command("unlock", {}) == (True, "unlocked")
+    assert kiosk.on_command("print_test", {}) == (True, "printed")
+    assert kiosk.ports.printer.printed[-1] == {"receipt": "test"}
+    ok, detail = kiosk.on_command("reboot", {})
+    assert not ok and "not supported" in detail
+
+
+def test_new_catalog_version_is_swapped_in_and_a_bad_one_kept_out(kiosk, catalog_file):
+    import json
+
+    raw = json.loads(catalog_file.read_text("utf-8"))
+    raw["version"] = 2
+    kiosk.on_catalog(2, raw)
+    assert kiosk.catalog.version == 2
+    kiosk.on_catalog(3, {"version": 3, "items": "nope"})
+    assert kiosk.catalog.version == 2
+
+
+def test_card_reader_lost_and_back(kiosk):
+    kiosk.on_card_event(CardEvent("reader_lost"))
+    assert kiosk.devices.card_block()
+    kiosk.on_card_event(CardEvent("reader_back"))
+    assert kiosk.devices.card_block() is None
+
+
+def test_build_ports_skips_what_is_not_configured(tmp_path):
+    config = load_config(None, env={"KIOSK_SYNC_ENABLED": "false", "KIOSK_DEVICES_CAMERA": "sim:page",
+                                    "KIOSK_DEVICES_PRINTER": "/dev/does-not-exist"})
+    ports, engine = build_ports(config)
+    assert engine is None and ports.sync is None and ports.idreader is None and ports.scanner is None
+    assert ports.camera is not None and ports.printer is not None and ports.receipts is not None
+
+
+def test_audit_trail_gets_every_action_and_no_identity(sample_catalog, tmp_path):
+    trail: list[tuple[str, str, str]] = []
+    config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path)})
+    sync = FakeSync()
+    k = Kiosk(config, sample_catalog, Ports(sync=sync, idreader=FakeReader(), printer=FakePrinter(),
+                                            receipts=FakeReceipts(), ioboard=FakeIo()),
+              audit=lambda actor, action, subject: trail.append((actor, action, subject)))
+    k.on_card_event(CardEvent("card_present", ALICE))
+    k.services.consult.print_checklist("511900-XK-0001", None)
+    k.on_command("lock", {"reason": "维护"})
+    k.on_io_event("tamper", "open")
+    actions = [a for _, a, _ in trail]
+    for expected in ("session.start", "card.read", "print", "cmd.executed", "maintenance", "session.end", "tamper"):
+        assert expected in actions, (expected, actions)
+    text = repr(trail)
+    assert ALICE.id_number not in text and ALICE.name not in text and "张*" not in text
+
+
+def test_a_failing_audit_store_does_not_stop_the_service(sample_catalog, tmp_path):
+    def broken(*args):
+        raise OSError("disk")
+    config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path)})
+    k = Kiosk(config, sample_catalog, Ports(idreader=FakeReader()), audit=broken)
+    k.on_card_event(CardEvent("card_present", ALICE))
+    assert k.sessions.current.card is ALICE
