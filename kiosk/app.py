@@ -32,6 +32,7 @@ from kiosk.session import EndReason, SessionManager, Timeouts
 from kiosk.web.server import create_app, start_site
 
 log = logging.getLogger(__name__)
+AUDIT_SHIP_S = 30.0
 
 
 @dataclass
@@ -66,14 +67,18 @@ class Kiosk:
     def __init__(self, config: KioskConfig, catalog: Catalog, ports: Ports, *,
                  clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], datetime] | None = None,
                  tick_s: float = 0.5, ledger_path: Path | None = None, pinyin_cache: Path | None = None,
-                 audit: Callable[[str, str, str], Any] | None = None) -> None:
-        """``audit(actor, action, subject)`` receives every auditable action (e.g. ``AuditLog.append``)."""
+                 audit: Callable[[str, str, str], Any] | None = None,
+                 audit_shipper: Callable[[], Any] | None = None) -> None:
+        """``audit(actor, action, subject)`` receives every auditable action (e.g. ``AuditLog.append``);
+        ``audit_shipper()`` is called every ``AUDIT_SHIP_S`` off the loop to send the trail to central."""
         self.config = config
         self.ports = ports
         self.pinyin_cache = pinyin_cache
         self._catalog = catalog
         self.bus = EventBus()
         self._audit_sink = audit
+        self._audit_shipper = audit_shipper
+        self.closers: list[Callable[[], Any]] = []  # resources to release at stop (audit store …)
         self.sessions = SessionManager(timeouts_from(config), self._emit, clock)
         self.devices = Devices(self.bus.publish, printer=ports.printer, receipts=ports.receipts,
                                camera=ports.camera, ioboard=ports.ioboard, has_reader=ports.idreader is not None,
@@ -217,7 +222,13 @@ class Kiosk:
 
     async def _feed_watchdog(self) -> None:
         interval = watchdog_interval() or 5.0
+        loop = asyncio.get_running_loop()
+        next_ship = loop.time() + 2.0
+        shipping: asyncio.Future[Any] | None = None
         while True:
+            if self._audit_shipper is not None and loop.time() >= next_ship and (shipping is None or shipping.done()):
+                next_ship = loop.time() + AUDIT_SHIP_S
+                shipping = loop.run_in_executor(None, self._ship_audit)
             if self.healthy():
                 notify("WATCHDOG=1")
                 if self.ports.ioboard is not None:
@@ -229,6 +240,12 @@ class Kiosk:
                 if sync is not None:
                     self.devices.set_online(sync.connected())
             await asyncio.sleep(min(interval, 5.0))
+
+    def _ship_audit(self) -> None:
+        try:
+            self._audit_shipper()
+        except Exception as exc:  # e.g. storage full: the records stay and go next time
+            log.warning("audit records not shipped yet: %s", type(exc).__name__)
 
     async def stop(self) -> None:
         notify("STOPPING=1")
@@ -244,6 +261,11 @@ class Kiosk:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        for close in self.closers:
+            try:
+                close()
+            except Exception as exc:
+                log.warning("resource not closed cleanly: %s", exc)
 
 
 # --- building from the configuration ------------------------------------------------------------------
@@ -308,6 +330,17 @@ def initial_catalog(config: KioskConfig, engine: Any, override: str | None = Non
     return load_catalog(path, pinyin_cache, lazy=True)
 
 
+def _open_audit(path: Path) -> Any:
+    """The audit trail's store (kiosk.audit), or None when it cannot be opened (logged: the terminal runs)."""
+    try:
+        from kiosk.audit import AuditLog
+
+        return AuditLog(path)
+    except Exception as exc:
+        log.error("audit trail unavailable at %s: %s", path, exc)
+        return None
+
+
 def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kiosk, Any]:
     """The whole terminal from its configuration: (kiosk, sync engine or None), callbacks wired."""
     ports, engine = build_ports(config)
@@ -316,7 +349,13 @@ def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kios
     pinyin = data_dir / "pinyin-cache.json" if writable else None
     catalog = initial_catalog(config, engine, catalog_file, pinyin)
     ledger = data_dir / "agent-cases.json" if writable else None
-    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, pinyin_cache=pinyin)
+    audit_log = _open_audit(data_dir / "audit.db") if writable else None
+    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, pinyin_cache=pinyin,
+                  audit=(lambda actor, action, subject: audit_log.append(actor, action, subject, on_identity="mask"))
+                  if audit_log else None,
+                  audit_shipper=(lambda: audit_log.ship(ports.sync.send_event)) if audit_log and ports.sync else None)
+    if audit_log is not None:
+        kiosk.closers.append(audit_log.close)
     if engine is not None:
         engine.on_notify = kiosk.on_notify
         engine.on_catalog = kiosk.on_catalog

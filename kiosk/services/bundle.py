@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from drivers.scanner.receipt_code import classify
 from kiosk.ports import ScanEvent
 from kiosk.services import Context
 from kiosk.services.agent import AgentService, CaseLedger
@@ -29,16 +30,15 @@ class Services:
 
     def on_scan(self, scan: ScanEvent) -> None:
         """A scanner payload: only a receipt code goes anywhere; anything else gets a message."""
+        if self.ctx.devices.locked:
+            return  # a locked terminal starts no session
         self.ctx.sessions.activity("scan")
         if scan.kind == "receipt_code" and scan.code:
             self.ctx.emit({"type": "scan", "kind": "receipt_code", "code": scan.code})
         else:
-            try:
-                self.query.parse(scan.text)
-                message = "这不是受理通知书上的二维码。"
-            except Exception as exc:  # ServiceError carries the villager message
-                message = getattr(exc, "message", "这不是受理通知书上的二维码。")
-            self.ctx.emit({"type": "scan", "kind": "other", "message": message})
+            # The text itself never leaves the terminal, not even to the page: only why it was refused.
+            reason = classify(scan.text).reason or "这不是受理通知书上的二维码。"
+            self.ctx.emit({"type": "scan", "kind": "other", "message": reason})
 
 
 def build_services(ctx: Context, ledger_path: Path | None = None) -> Services:

@@ -14,7 +14,8 @@ from aiohttp import web
 from kiosk import __version__
 from kiosk.events import EventBus
 from kiosk.services.bundle import Services
-from kiosk.web.api import Api, error
+from kiosk.web.api import Api, dumps, error
+from kiosk.web.openapi import openapi
 from kiosk.web.stream import STREAMS, close_streams, event_stream
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,12 @@ def create_app(services: Services, bus: EventBus, *, boot_id: str | None = None,
     async def get_status(request: web.Request) -> web.Response:
         return web.json_response({"boot": boot, **status()}, headers={"Cache-Control": "no-store"})
 
+    async def get_openapi(request: web.Request) -> web.Response:
+        return web.json_response(openapi(), dumps=dumps)
+
     api = Api(services)
     app.add_routes([web.get("/", _index), web.get("/api/events", stream), web.get("/api/status", get_status),
+                    web.get("/api/openapi.json", get_openapi),
                     *api.routes(), web.static("/static", STATIC, append_version=False)])
 
     async def ticker(app: web.Application) -> AsyncIterator[None]:

@@ -37,8 +37,16 @@ def test_run_serves_notifies_systemd_and_stops_on_sigterm(tmp_path, catalog_file
         with urllib.request.urlopen(ready["url"] + "api/status", timeout=5) as resp:
             assert json.loads(resp.read())["catalog_version"] == 1
         assert (tmp_path / "pinyin-cache.json").exists()
+        touch = urllib.request.Request(ready["url"] + "api/session/touch", data=b"{}", method="POST",
+                                       headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(touch, timeout=5).close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
+        from kiosk.audit import AuditLog
+
+        with AuditLog(tmp_path / "audit.db", readonly=True) as trail:
+            assert [r.action for r in trail.records()] == ["session.start", "session.end"]
+            assert trail.verify().ok
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from drivers.scanner.receipt_code import mint_query_code
 from kiosk.app import Kiosk, Ports
@@ -121,3 +122,32 @@ def test_event_stream_carries_hello_card_and_reset(server):
     finally:
         stream.close()
         sock.close()
+
+
+def test_openapi_describes_every_route(server):
+    status, spec = call(server, "GET", "/api/openapi.json")
+    assert status == 200 and spec["openapi"].startswith("3.")
+    described = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    served = {(r.method, r.resource.canonical) for r in server.kiosk.app.router.routes()
+              if r.resource is not None and r.resource.canonical.startswith("/api/") and r.method != "HEAD"}
+    assert served - described == {("GET", "/api/openapi.json")}
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
+                                                                                       max_size=3), max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_json_body_gets_an_answer_never_a_crash(server, data):
+    from kiosk.web.openapi import ROUTES
+
+    posts = [(path, body) for method, path, _, body, _ in ROUTES if method == "post" and "{" not in path]
+    path, props = data.draw(st.sampled_from(posts))
+    keys = list(props or {}) + ["x"]
+    body = data.draw(st.dictionaries(st.sampled_from(keys), JSON_VALUES, max_size=4) | JSON_VALUES)
+    status, answer = call(server, "POST", path, body)
+    assert status != 500, (path, body, answer)  # 503/507 are refusals with a message; 500 would be a bug
+    if status >= 400:
+        assert answer["error"] and answer["message"]

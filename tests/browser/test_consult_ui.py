@@ -113,3 +113,16 @@ def test_page_reconnects_after_the_service_restarts(make_kiosk, page):
     page.get_by_role("searchbox").fill("jhdj")
     page.keyboard.press("Enter")
     page.get_by_role("button", name=re.compile("结婚登记")).wait_for()
+
+
+def test_code_keypad_can_type_every_check_symbol(make_kiosk, page, artifacts_dir):
+    kiosk = make_kiosk()
+    page.goto(kiosk.url + "#/follow")
+    pad = page.locator(".keypad").first
+    for key in "0Z*~$=U":
+        pad.get_by_role("button", name=key, exact=True).click()
+    assert page.locator(".entry").first.inner_text() == "0Z*~-$=U"
+    for letter in "ILO":  # not in Crockford's alphabet: no key, so no mistyped code
+        assert pad.get_by_role("button", name=letter, exact=True).count() == 0
+    page.screenshot(path=str(artifacts_dir / "follow.png"), full_page=True)
+    assert page.evaluate(MEASURE)["small"] == [] and page.evaluate(CONTRAST) == []

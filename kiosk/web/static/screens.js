@@ -127,7 +127,9 @@ async function item(code) {
 }
 
 function codeEntry(onSubmit, label = '查询') {
-  const pad = keypad({ keys: CODE_KEYS, maxLength: 17, wide: true, label: '查询码' });
+  // Shown in groups of four like the printed code (7KQ2-M9XD-PA4T-H6WR-P), so it is easy to compare.
+  const pad = keypad({ keys: CODE_KEYS, maxLength: 17, wide: true, label: '查询码',
+    display: (v) => v.replace(/(.{4})(?=.)/g, '$1-') });
   return h('div', { class: 'card' }, h('h3', {}, '或者输入受理通知书上的查询码（17 位，不用输入横线）'), pad.el,
     button(label, () => onSubmit(pad.value), 'primary big'));
 }

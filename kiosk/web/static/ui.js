@@ -60,11 +60,12 @@ export async function api(method, path, body) {
 }
 
 // A keypad that edits a value shown in an entry box. keys: list of key labels; onchange(value).
-export function keypad({ keys, maxLength, mask = false, wide = false, onchange, initial = '', label = '' }) {
+export function keypad({ keys, maxLength, mask = false, wide = false, onchange, initial = '', label = '', display }) {
   let value = initial;
   const entry = h('div', { class: 'entry', 'aria-label': label, role: 'textbox' });
   const render = () => {
-    entry.textContent = mask ? '●'.repeat(value.length) : (value || '\u00a0');
+    const shown = display ? display(value) : value;
+    entry.textContent = mask ? '●'.repeat(value.length) : (shown || '\u00a0');
     onchange && onchange(value);
   };
   const press = (key) => {
