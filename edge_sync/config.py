@@ -21,6 +21,8 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 DEVICE_ID_RE = re.compile(r"^[A-Z]{3}-[0-9]{6}-[0-9]{4}$")
+KEY_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+KEY_TABLES = ("command_keys", "catalog_keys")
 
 # key → (env variable, TOML section). Short names are shared with the kiosk's own config.
 _ENV_NAMES = {"device_id": "KIOSK_DEVICE_ID", "site_id": "KIOSK_SITE_ID", "mqtt_url": "KIOSK_MQTT_URL",
@@ -85,18 +87,7 @@ class SyncConfig:
         Keys come from ``[sync]`` and from ``[device]`` (``id``, ``site_id``, ``data_dir``) or, in a
         file without tables, from the top level under their own names (``device_id`` …).
         Raises SyncConfigError on a missing or invalid value or an unreadable file."""
-        raw: dict[str, Any] = {}
-        if path is not None:
-            try:
-                doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise SyncConfigError(f"cannot read config file {path}: {exc}") from exc
-            raw.update({k: v for k, v in doc.items() if not isinstance(v, dict)})
-            device = doc.get("device", {})
-            for key, name in _DEVICE_KEYS.items():
-                if name in device:
-                    raw[key] = device[name]
-            raw.update(doc.get("sync", {}))
+        raw = {} if path is None else _read_toml(path)
         return cls.from_mapping(raw, env=os.environ if env is None else env, **overrides)
 
     @classmethod
@@ -127,6 +118,54 @@ class SyncConfig:
 
     def with_(self, **changes: Any) -> "SyncConfig":
         return replace(self, **changes)
+
+
+def read_key_tables(path: str | Path, env: Mapping[str, str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """(command_keys, catalog_keys) as a restart would read them: from the TOML file ``path``, then
+    ``KIOSK_SYNC_COMMAND_KEYS`` / ``KIOSK_SYNC_CATALOG_KEYS``; a table absent from both is empty.
+    Other settings in the file are not looked at. Raises SyncConfigError on an unreadable file or a
+    malformed key id or key."""
+    raw = _read_toml(path)
+    env = os.environ if env is None else env
+    tables = []
+    for name in KEY_TABLES:
+        var = f"KIOSK_SYNC_{name.upper()}"
+        tables.append(_from_env(name, env[var], var) if var in env else raw.get(name, {}))
+    command_keys, catalog_keys = tables
+    return check_key_table("command_keys", command_keys), check_key_table("catalog_keys", catalog_keys)
+
+
+def check_key_table(name: str, keys: Any) -> dict[str, str]:
+    """A copy of ``keys`` ({key_id: base64 of a raw 32-byte Ed25519 public key}, ids of 1-64 letters,
+    digits, '.', '_' or '-'). Raises SyncConfigError naming the first bad entry."""
+    if not isinstance(keys, Mapping):
+        raise SyncConfigError(f"{name}: expected a table {{key_id = base64 public key}}")
+    for key_id, b64 in keys.items():
+        if not isinstance(key_id, str) or not KEY_ID_RE.fullmatch(key_id):
+            raise SyncConfigError(f"{name}: key id {str(key_id)[:70]!r} is not 1-64 letters, digits, '.', '_' or '-'")
+        try:
+            ok = isinstance(b64, str) and len(base64.b64decode(b64, validate=True)) == 32
+        except ValueError:
+            ok = False
+        if not ok:
+            raise SyncConfigError(f"{name}.{key_id}: expected base64 of a raw 32-byte Ed25519 public key")
+    return dict(keys)
+
+
+def _read_toml(path: str | Path) -> dict[str, Any]:
+    """The plain keys of a kiosk TOML file: top-level scalars, ``[device]`` under their field names, ``[sync]``."""
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SyncConfigError(f"cannot read config file {path}: {exc}") from exc
+    raw: dict[str, Any] = {k: v for k, v in doc.items() if not isinstance(v, dict) or k in KEY_TABLES}
+    device = doc.get("device", {})
+    for key, name in _DEVICE_KEYS.items():
+        if isinstance(device, dict) and name in device:
+            raw[key] = device[name]
+    sync = doc.get("sync", {})
+    raw.update(sync if isinstance(sync, dict) else {})
+    return raw
 
 
 def _from_env(name: str, text: str, var: str) -> Any:
@@ -163,17 +202,10 @@ def _validate(cfg: SyncConfig) -> None:
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or not port_ok or parts.path not in ("", "/"):
         raise SyncConfigError(f"mqtt_url {cfg.mqtt_url!r}: expected mqtt://host:port or mqtts://host:port "
                               "(KIOSK_MQTT_URL)")
-    for name in ("command_keys", "catalog_keys"):
-        keys = getattr(cfg, name)
-        if not isinstance(keys, dict):
+    for name in KEY_TABLES:
+        if not isinstance(getattr(cfg, name), dict):
             raise SyncConfigError(f"{name}: expected a table {{key_id = base64 public key}}")
-        for key_id, b64 in keys.items():
-            try:
-                ok = len(base64.b64decode(b64, validate=True)) == 32
-            except (ValueError, TypeError):
-                ok = False
-            if not ok:
-                raise SyncConfigError(f"{name}.{key_id}: expected base64 of a raw 32-byte Ed25519 public key")
+        check_key_table(name, getattr(cfg, name))
     if parts.scheme == "mqtts" and bool(cfg.cert_file) != bool(cfg.key_file):
         raise SyncConfigError("cert_file and key_file go together (TLS client certificate)")
     for name in ("ack_timeout_s", "reconnect_min_s", "reconnect_max_s", "clock_tolerance_s"):

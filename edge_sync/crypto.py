@@ -7,7 +7,9 @@ import hashlib
 import hmac
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from cryptography.exceptions import InvalidSignature
@@ -19,6 +21,24 @@ _NONCE = 12
 
 class SignatureError(ValueError):
     """A signed downlink message has no signature, an unknown key id, or a signature that does not verify."""
+
+
+class UnknownKey(SignatureError):
+    """Signed by a key id that is not (or not yet) among the accepted keys."""
+
+
+@dataclass(frozen=True)
+class AcceptedKeys:
+    """The public keys central's signatures are checked against. Replaced whole, never changed in place,
+    so that a reader holding one instance sees one consistent pair of sets."""
+
+    command: Mapping[str, Ed25519PublicKey]
+    catalog: Mapping[str, Ed25519PublicKey]
+
+    @classmethod
+    def load(cls, command_keys: Mapping[str, str], catalog_keys: Mapping[str, str]) -> "AcceptedKeys":
+        """From ``{key_id: base64 raw 32 bytes}`` tables. Raises ValueError on a malformed key."""
+        return cls(MappingProxyType(load_public_keys(command_keys)), MappingProxyType(load_public_keys(catalog_keys)))
 
 
 class DeviceKey:
@@ -82,12 +102,13 @@ def load_public_keys(keys: Mapping[str, str]) -> dict[str, Ed25519PublicKey]:
 def verify_signed(obj: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]) -> str:
     """Checks ``obj['sig']`` by ``keys[obj['key_id']]`` over the canonical JSON; returns the key id.
 
-    Raises SignatureError when unsigned, signed by an unknown key, or when the signature is wrong."""
+    Raises SignatureError when unsigned or when the signature is wrong, UnknownKey (a SignatureError)
+    when signed by a key id not in ``keys``."""
     sig, key_id = obj.get("sig"), obj.get("key_id")
     if not isinstance(sig, str) or not sig:
         raise SignatureError("unsigned")
     if not isinstance(key_id, str) or key_id not in keys:
-        raise SignatureError(f"unknown key id {str(key_id)[:40]!r}")
+        raise UnknownKey(f"unknown key id {str(key_id)[:40]!r}")
     try:
         raw = base64.b64decode(sig, validate=True)
         keys[key_id].verify(raw, canonical_json(obj))

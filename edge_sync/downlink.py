@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 import time
 import zlib
 from datetime import datetime
@@ -15,14 +16,17 @@ from typing import Any, Callable, Optional
 from pydantic import ValidationError
 
 from edge_sync.clock import Clock
-from edge_sync.crypto import DeviceKey, SignatureError, load_public_keys, verify_signed
+from edge_sync.crypto import AcceptedKeys, DeviceKey, SignatureError, UnknownKey, verify_signed
 from edge_sync.models import Ack, CatalogManifest, Command, Notify
 from edge_sync.store import Store
 
 log = logging.getLogger("edge_sync.downlink")
 
 MAX_CATALOG_BYTES = 64 * 1024 * 1024   # a gzip bomb must not take the kiosk down
+MAX_HELD_MANIFEST = 16 * 1024          # a manifest is ~300 bytes; anything far bigger is not worth keeping
 _PART_RE = re.compile(r"^gov/v1/catalog/(\d{1,9})/part/(\d{1,5})$")
+# A JSON escape of a UTF-16 surrogate (\ud800-\udfff): the only way a lone one gets into decoded text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class Malformed(ValueError):
@@ -30,13 +34,25 @@ class Malformed(ValueError):
 
 
 def parse_json(payload: bytes) -> dict[str, Any]:
-    """UTF-8 JSON object or Malformed."""
+    """UTF-8 JSON object or Malformed (also when a string in it cannot be written back as UTF-8)."""
     try:
-        obj = json.loads(payload.decode("utf-8"))
+        obj = loads_utf8(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Malformed(f"not UTF-8 JSON ({type(exc).__name__})") from None
     if not isinstance(obj, dict):
         raise Malformed("not a JSON object")
+    return obj
+
+
+def loads_utf8(text: str) -> Any:
+    """``json.loads`` that also refuses lone surrogates. JSON allows ``"\\ud800"``, but such a string
+    cannot be encoded as UTF-8, so it would fail later wherever it is stored, sealed or shown.
+
+    Raises ValueError (UnicodeEncodeError for a lone surrogate) or RecursionError."""
+    obj = json.loads(text)
+    if _SURROGATE_ESCAPE.search(text):
+        # Paired surrogates were joined by the decoder; whatever is still a surrogate fails here.
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
     return obj
 
 
@@ -58,14 +74,47 @@ class Downlink:
                  send_event: Callable[[str, dict[str, Any]], Any]) -> None:
         self.down = f"gov/v1/down/{device_id}/"
         self.store, self.key, self.clock = store, key, clock
-        self.command_keys = load_public_keys(command_keys)
-        self.catalog_keys = load_public_keys(catalog_keys)
+        self._keys = AcceptedKeys.load(command_keys, catalog_keys)
+        # Manifests, parts and the retry of a held manifest touch the same rows: one at a time.
+        self._catalog_lock = threading.RLock()
         self.put_ack, self.take_reply, self.send_event = put_ack, take_reply, send_event
         self.on_notify: Optional[Callable[[dict[str, Any]], None]] = None
         self.on_command: Optional[Callable[[dict[str, Any]], tuple[bool, Any]]] = None
         self.on_catalog: Optional[Callable[[int, dict[str, Any]], None]] = None
         self.dropped = 0
         self._mismatch_logged: set[int] = set()
+
+    # -- accepted keys --------------------------------------------------------------------------------
+    @property
+    def command_keys(self) -> Any:
+        """{key_id: Ed25519PublicKey} accepted for commands now (read-only)."""
+        return self._keys.command
+
+    @property
+    def catalog_keys(self) -> Any:
+        """{key_id: Ed25519PublicKey} accepted for catalog manifests now (read-only)."""
+        return self._keys.catalog
+
+    def set_keys(self, command_keys: dict[str, str], catalog_keys: dict[str, str]) -> None:
+        """Replaces both accepted key sets at once: one reference swap, so a message being verified
+        meanwhile is checked against the old pair or the new pair, never a mix; every message handled
+        after this returns uses the new pair. Raises ValueError on a malformed key (nothing changed)."""
+        self._keys = AcceptedKeys.load(command_keys, catalog_keys)
+
+    def retry_held_manifest(self) -> None:
+        """Handles again the newest manifest refused only because its key id was not accepted (kept in the
+        store), once that key is accepted: the retained manifest is not sent again on our subscription."""
+        with self._catalog_lock:
+            held = self.store.get("catalog.held")
+            if not isinstance(held, dict) or held.get("key_id") not in self._keys.catalog:
+                return
+            with self.store.tx() as c:
+                c.execute("DELETE FROM meta WHERE key = 'catalog.held'")
+            pending = self.store.get("catalog.pending")
+            if isinstance(pending, dict) and pending.get("version", -1) >= held.get("version", -1):
+                return      # central has announced a newer one since, with a key we accepted
+            log.info("catalog manifest v%s: its key %s is accepted now", held.get("version"), str(held["key_id"])[:64])
+            self.handle("gov/v1/catalog/manifest", json.dumps(held, ensure_ascii=False).encode("utf-8"))
 
     # -- entry point --------------------------------------------------------------------------------
     def handle(self, topic: str, payload: bytes, correlation: Optional[bytes] = None) -> None:
@@ -94,9 +143,11 @@ class Downlink:
             else:
                 raise Malformed("unknown down topic")
         elif topic == "gov/v1/catalog/manifest":
-            self._manifest(parse_json(payload))
+            with self._catalog_lock:
+                self._manifest(parse_json(payload), len(payload))
         elif (m := _PART_RE.match(topic)) is not None:
-            self._part(int(m.group(1)), int(m.group(2)), payload)
+            with self._catalog_lock:
+                self._part(int(m.group(1)), int(m.group(2)), payload)
         elif topic.startswith("gov/v1/site/"):
             log.debug("site message ignored: %s", topic[:120])
         else:
@@ -139,19 +190,41 @@ class Downlink:
         return self.key.open_json(rows[0][0], key.encode()), max(0.0, time.time() - rows[0][1])
 
     # -- catalog ------------------------------------------------------------------------------------
-    def _manifest(self, obj: dict[str, Any]) -> None:
+    def _manifest(self, obj: dict[str, Any], size: int) -> None:
         manifest = _model(CatalogManifest, obj)
         try:
-            verify_signed(obj, self.catalog_keys)
+            verify_signed(obj, self._keys.catalog)
+        except UnknownKey as exc:
+            held = self._hold(manifest, obj, size)
+            raise Malformed(f"catalog manifest v{manifest.version}: {exc}"
+                            + (" (kept until that key is accepted)" if held else "")) from None
         except SignatureError as exc:
             raise Malformed(f"catalog manifest v{manifest.version}: {exc}") from None
         if manifest.version <= int(self.store.get("catalog.version", -1)):
             return
+        held = self._held_version()
         with self.store.tx() as c:
             self.store.put("catalog.pending", obj)
-            # Only the announced version is worth keeping parts of: stray parts cannot fill the disk.
-            c.execute("DELETE FROM catalog_parts WHERE version != ?", (manifest.version,))
+            if held <= manifest.version:
+                c.execute("DELETE FROM meta WHERE key = 'catalog.held'")
+                held = manifest.version
+            # Only the announced (and a newer held) version is worth keeping parts of: stray parts
+            # cannot fill the disk.
+            c.execute("DELETE FROM catalog_parts WHERE version NOT IN (?, ?)", (manifest.version, held))
         self._try_install(manifest.version)
+
+    def _held_version(self) -> int:
+        held = self.store.get("catalog.held")
+        return int(held.get("version", -1)) if isinstance(held, dict) else -1
+
+    def _hold(self, manifest: CatalogManifest, obj: dict[str, Any], size: int) -> bool:
+        """Keeps a manifest signed by a key not accepted yet (a rotation whose new key reaches this
+        terminal after central's first publication with it); only the newest, only if newer than installed."""
+        newest = max(int(self.store.get("catalog.version", -1)), self._held_version())
+        if size > MAX_HELD_MANIFEST or manifest.version <= newest:
+            return False
+        self.store.put("catalog.held", obj)
+        return True
 
     def _part(self, version: int, n: int, data: bytes) -> None:
         if version <= int(self.store.get("catalog.version", -1)):
@@ -199,7 +272,7 @@ class Downlink:
         cmd_id = obj.get("cmd_id") if isinstance(obj.get("cmd_id"), str) else None
         try:
             cmd = _model(Command, obj)
-            verify_signed(obj, self.command_keys)
+            verify_signed(obj, self._keys.command)
             self._check_fresh(cmd)
         except (Malformed, SignatureError) as exc:
             log.warning("command %s refused: %s", (cmd_id or "?")[:64], exc)
@@ -251,8 +324,8 @@ def _gunzip_json(blob: bytes) -> dict[str, Any]:
         raw = inflater.decompress(blob, MAX_CATALOG_BYTES)
         if inflater.unconsumed_tail:
             raise Malformed("catalog larger than allowed")
-        catalog = json.loads(raw.decode("utf-8"))
-    except (zlib.error, UnicodeDecodeError, ValueError) as exc:
+        catalog = loads_utf8(raw.decode("utf-8"))
+    except (zlib.error, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Malformed(f"catalog is not gzip JSON ({type(exc).__name__})") from None
     if not isinstance(catalog, dict):
         raise Malformed("catalog is not a JSON object")

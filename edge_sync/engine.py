@@ -8,12 +8,13 @@ import os
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 import paho.mqtt.client as mqtt
 
 from edge_sync.clock import Clock
-from edge_sync.config import SyncConfig
+from edge_sync.config import SyncConfig, SyncConfigError, check_key_table, read_key_tables
 from edge_sync.crypto import DeviceKey
 from edge_sync.downlink import Downlink
 from edge_sync.drain import Drain
@@ -45,6 +46,7 @@ class SyncEngine:
         self._waiters: dict[str, list[threading.Event]] = {}
         self._waiters_lock = threading.Lock()
         self._storage_alarm = False
+        self._keys_lock = threading.Lock()
         self._running = False
         self._stop = threading.Event()
         self._housekeeper: Optional[threading.Thread] = None
@@ -83,10 +85,48 @@ class SyncEngine:
     def on_catalog(self, fn: Optional[Callable[[int, dict[str, Any]], None]]) -> None:
         self.downlink.on_catalog = fn
 
+    # -- accepted signing keys (rotation without restart) -------------------------------------------
+    def set_accepted_keys(self, command_keys: Mapping[str, str], catalog_keys: Mapping[str, str]) -> None:
+        """Replaces the public keys central's commands and catalog manifests are verified with
+        (``{key_id: base64 of the raw 32-byte Ed25519 key}`` each), while running: every message handled
+        after this returns is checked against the new sets. A rotation is two calls: old and new keys
+        together while central switches over, then the new key alone to retire the old one.
+
+        A catalog manifest that arrived signed by a key not accepted then is installed now if its key
+        is accepted (its parts were kept). Thread-safe. Raises SyncConfigError on a malformed key id or
+        key, in which case the accepted keys stay as they were."""
+        command = check_key_table("command_keys", command_keys)
+        catalog = check_key_table("catalog_keys", catalog_keys)
+        with self._keys_lock:
+            try:
+                self.downlink.set_keys(command, catalog)
+            except ValueError as exc:      # 32 bytes, but not a key the library accepts
+                raise SyncConfigError(f"accepted keys not changed: {exc}") from None
+            self.config = self.config.with_(command_keys=command, catalog_keys=catalog)
+        log.info("accepted signing keys: commands %s, catalog %s", sorted(command) or "none", sorted(catalog) or "none")
+        for name, table in (("command", command), ("catalog", catalog)):
+            if not table:
+                log.warning("no %s signing key accepted: every %s from central will be refused", name, name)
+        self.downlink.retry_held_manifest()
+
+    def reload_keys_from(self, path: str | Path) -> None:
+        """:meth:`set_accepted_keys` with the key tables of the TOML file ``path`` as a restart would read
+        them (``[sync.command_keys]`` / ``[sync.catalog_keys]``, then ``KIOSK_SYNC_…_KEYS``; a table
+        absent from both means none accepted). Raises SyncConfigError on an unreadable file or a bad
+        key; the accepted keys then stay as they were."""
+        self.set_accepted_keys(*read_key_tables(path))
+
+    def accepted_key_ids(self) -> dict[str, list[str]]:
+        """``{"command_keys": [...], "catalog_keys": [...]}``: the key ids accepted now."""
+        keys = self.config
+        return {"command_keys": sorted(keys.command_keys), "catalog_keys": sorted(keys.catalog_keys)}
+
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "SyncEngine":
         self._running = True
         self._stop.clear()
+        # A manifest kept for a key the configuration accepts since this start (callbacks are set now).
+        self.downlink.retry_held_manifest()
         self.drain.start()
         self.session.start()
         self._housekeeper = threading.Thread(target=self._housekeeping, name="edge-sync-housekeeping", daemon=True)

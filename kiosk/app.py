@@ -52,7 +52,8 @@ def settings_from(config: KioskConfig) -> Settings:
     d, s, w = config.section("device"), config.section("session"), config.section("web")
     return Settings(device_id=d["id"], site_id=d["site_id"], site_name=d["site_name"], hotline=d["hotline"],
                     self_service=d["self_service"], ack_wait_s=s["ack_wait_s"],
-                    request_timeout_s=s["request_timeout_s"], maintenance_pin_sha256=w["maintenance_pin_sha256"])
+                    request_timeout_s=s["request_timeout_s"], maintenance_pin_sha256=w["maintenance_pin_sha256"],
+                    mode=d["mode"])
 
 
 def timeouts_from(config: KioskConfig) -> Timeouts:

@@ -37,6 +37,7 @@ class Settings:
     request_timeout_s: float = 3.0
     maintenance_pin_sha256: str = ""
     consent_version: str = "2026-01"
+    mode: str = "hall"  # hall | village (a village service point, mostly used by its agent)
 
 
 @dataclass

@@ -58,7 +58,7 @@ def create_app(services: Services, bus: EventBus, *, boot_id: str | None = None,
 
     def hello() -> dict[str, Any]:
         return {"boot": boot, "version": __version__, "status": status(), "session": ctx.sessions.state(),
-                "site_name": ctx.settings.site_name, "hotline": ctx.settings.hotline}
+                "site_name": ctx.settings.site_name, "hotline": ctx.settings.hotline, "mode": ctx.settings.mode}
 
     def status() -> dict[str, Any]:
         data = ctx.devices.status()

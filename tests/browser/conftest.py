@@ -111,6 +111,19 @@ class Stack:
 
         return [json.loads(p.read_text("utf-8")) for p in sorted(self.receipts.glob("job-*.json"))]
 
+    def job_with_qr(self, payload: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The printed job whose QR carries ``payload`` (the simulator writes a job once it is cut)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [job for job in self.jobs() if payload in job.get("qr", [])]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no printed job with QR {payload!r}: {self.jobs()}")
+            time.sleep(0.2)
+
     def close(self) -> None:
         if self.engine is not None:
             self.engine.stop()
@@ -119,29 +132,18 @@ class Stack:
         self.broker.cleanup()
 
 
-@pytest.fixture
-def stack(tmp_path, catalog_file, identities_file):
-    s = Stack(tmp_path, catalog_file, identities_file)
-    try:
-        yield s
-    finally:
-        s.close()
+def _stack_fixture(doc: str, **options: Any):
+    def fixture(tmp_path, catalog_file, identities_file):
+        s = Stack(tmp_path, catalog_file, identities_file, **options)
+        try:
+            yield s
+        finally:
+            s.close()
+    fixture.__doc__ = doc
+    return pytest.fixture(fixture)
 
 
-@pytest.fixture
-def stack_fast(tmp_path, catalog_file, identities_file):
-    """Central finishes every case within moments (for evaluation after a finished case)."""
-    s = Stack(tmp_path, catalog_file, identities_file, pace="0.00001")
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def stack_no_paper(tmp_path, catalog_file, identities_file):
-    s = Stack(tmp_path, catalog_file, identities_file, paper_state="out")
-    try:
-        yield s
-    finally:
-        s.close()
+stack = _stack_fixture("The whole simulated stack, paper loaded.")
+stack_fast = _stack_fixture("Central finishes every case within moments (evaluation of a finished case).",
+                            pace="0.00001")
+stack_no_paper = _stack_fixture("The printer simulator starts out of paper.", paper_state="out")

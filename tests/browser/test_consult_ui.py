@@ -16,7 +16,13 @@ MEASURE = """() => {
     if (r.width === 0 || r.height === 0) continue;
     if (r.height < 60 || r.width < 60) small.push(el.textContent.trim().slice(0, 20) + ' ' + r.width + 'x' + r.height);
   }
-  return {small, body: parseFloat(getComputedStyle(document.body).fontSize)};
+  const tiny = [];  // text smaller than the body minimum of 24 px
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (own && el.getBoundingClientRect().width > 0 && parseFloat(getComputedStyle(el).fontSize) < 24)
+      tiny.push(el.textContent.trim().slice(0, 20));
+  }
+  return {small, tiny, body: parseFloat(getComputedStyle(document.body).fontSize)};
 }"""
 
 # Contrast of text against its nearest opaque background, for every element with its own text.
@@ -64,7 +70,8 @@ def test_consult_search_and_item_page(make_kiosk, page, artifacts_dir):
     assert "免提交" in page.locator("table").inner_text() or page.locator("table tr").count() > 1
     page.get_by_role("tab").nth(1).click()
     page.screenshot(path=str(artifacts_dir / "03-item.png"), full_page=True)
-    assert page.evaluate(MEASURE)["small"] == []
+    measured = page.evaluate(MEASURE)
+    assert measured["small"] == [] and measured["tiny"] == []
     assert page.evaluate(CONTRAST) == []
 
     page.get_by_role("button", name="返回首页").click()
@@ -87,7 +94,7 @@ def test_large_text_mode_and_touch_targets(make_kiosk, page, artifacts_dir):
     page.goto(kiosk.url)
     page.get_by_text("按窗口类别").wait_for()
     normal = page.evaluate(MEASURE)
-    assert normal["body"] >= 24 and normal["small"] == []
+    assert normal["body"] >= 24 and normal["small"] == [] and normal["tiny"] == []
     page.get_by_role("button", name=re.compile("大字模式")).click()
     large = page.evaluate(MEASURE)
     assert large["body"] >= 32 and large["small"] == []
@@ -125,4 +132,4 @@ def test_code_keypad_can_type_every_check_symbol(make_kiosk, page, artifacts_dir
     for letter in "ILO":  # not in Crockford's alphabet: no key, so no mistyped code
         assert pad.get_by_role("button", name=letter, exact=True).count() == 0
     page.screenshot(path=str(artifacts_dir / "follow.png"), full_page=True)
-    assert page.evaluate(MEASURE)["small"] == [] and page.evaluate(CONTRAST) == []
+    assert page.evaluate(MEASURE) | {"body": 0} == {"small": [], "tiny": [], "body": 0} and page.evaluate(CONTRAST) == []

@@ -4,6 +4,7 @@ nothing of that person is left in the page: DOM, storage, JS globals. Card remov
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -11,6 +12,7 @@ from kiosk.adapters import IdReaderAdapter, PrinterAdapter, ReceiptsAdapter
 from kiosk.app import Ports
 from tests.app.doubles import FakeClock
 from tests.browser.test_consult_ui import CONTRAST, MEASURE
+from tests.browser.test_flows_ui import fill_submission
 from tests.support.simproc import SimProcess
 
 pytestmark = pytest.mark.browser
@@ -36,11 +38,6 @@ def devices(identities_file, tmp_path):
         yield idcard, printer
 
 
-def press_digits(page, digits: str) -> None:
-    for d in digits:
-        page.get_by_role("button", name=d, exact=True).click()
-
-
 def baseline_globals(browser) -> list[str]:
     context = browser.new_context()
     blank = context.new_page()
@@ -61,23 +58,9 @@ def test_countdown_then_reset_leaves_nothing_of_the_person(make_kiosk, page, bro
     page.get_by_text("请把申请人的身份证放在读卡区").wait_for()
     idcard.send("present 0")  # 张伟 511902198806120319
     page.get_by_text("已读身份证：张*").wait_for(timeout=15_000)
-    page.get_by_role("button", name="从事食品销售").first.or_(page.locator(".item-link").first).first.click()
-    page.get_by_text("请为每份材料选择提交方式").wait_for()
-    for button in page.get_by_role("button", name="带原件到窗口").all():
-        button.click()
-        page.get_by_text("请为每份材料选择提交方式").wait_for()
-    page.get_by_role("button", name="下一步").click()
-    page.get_by_text("请输入联系电话").wait_for()
-    press_digits(page, "13800000000")
-    page.get_by_role("button", name="下一步").click()
-    page.get_by_text("办好后怎么领取").wait_for()
-    page.locator(".row .btn.big").first.click()
-    page.get_by_role("button", name="下一步").click()
-    page.get_by_role("button", name="我已了解并同意").click()
-    page.get_by_role("button", name="下一步").click()
-    page.get_by_text("请核对后提交").wait_for()
+    fill_submission(page, scan_first=False, commit=False)
     page.screenshot(path=str(artifacts_dir / "01-confirm.png"), full_page=True)
-    assert page.evaluate(MEASURE)["small"] == [] and page.evaluate(CONTRAST) == []
+    assert page.evaluate(MEASURE) | {"body": 0} == {"small": [], "tiny": [], "body": 0} and page.evaluate(CONTRAST) == []
     before = page.evaluate(PAGE_DUMP, baseline_globals(browser))
     assert "张*" in before["text"] and "138****0000" in before["text"]
     assert "511902198806120319" not in before["html"] and "张伟" not in before["html"]  # masked even now
@@ -112,3 +95,16 @@ def test_card_removal_ends_the_card_flow(make_kiosk, page, devices):
     page.get_by_text("身份证已取走").wait_for(timeout=15_000)
     page.get_by_text("按窗口类别").wait_for()
     assert "欧**雯" not in page.locator("body").inner_text()
+
+
+def test_reader_missing_is_said_and_consultation_goes_on(make_kiosk, page, tmp_path, artifacts_dir):
+    kiosk = make_kiosk(Ports(idreader=IdReaderAdapter(str(tmp_path / "no-such-reader"))))
+    page.goto(kiosk.url)
+    page.get_by_text("身份证读卡器暂时不能使用").first.wait_for(timeout=15_000)
+    page.get_by_role("button", name="我的办件").click()
+    page.locator("main").get_by_text("需要刷身份证的业务请到人工窗口办理").wait_for()
+    page.screenshot(path=str(artifacts_dir / "reader-missing.png"))
+    page.get_by_role("button", name="返回首页").click()
+    page.get_by_role("searchbox").fill("hkqy")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name=re.compile("户口迁移")).wait_for()

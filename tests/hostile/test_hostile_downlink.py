@@ -178,9 +178,6 @@ def test_the_handler_still_works_after_the_random_payloads(harness):
     b'{"type":"notify","query_code":"\\udfff","case":{"x":1}}',
     b'{"type":"notify","case_id":"c1","case":{"note":"\\ud83d"}}',
 ])
-@pytest.mark.xfail(strict=True, reason="edge_sync/downlink.py: a notify with a lone surrogate (valid JSON escape "
-                   "\\ud800) raises UnicodeEncodeError in DeviceKey.seal_json and is dropped through the "
-                   "internal-error path (log.exception with traceback) instead of as Malformed")
 def test_notify_with_a_lone_surrogate_is_malformed_not_an_internal_error(harness, payload):
     count("downlink.surrogate")
     dropped = harness.downlink.dropped

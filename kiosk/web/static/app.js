@@ -150,7 +150,9 @@ function connect() {
       resetPage('restart');
       return;
     }
+    const modeChanged = App.mode !== hello.mode;
     App.boot = hello.boot;
+    App.mode = hello.mode;
     App.connected = true;
     retryDelay = 1000;
     App.status = hello.status;
@@ -158,14 +160,15 @@ function connect() {
     document.getElementById('site-name').textContent = hello.site_name || '政务服务自助终端';
     document.getElementById('hotline').textContent = hello.hotline ? `服务热线 ${hello.hotline}` : '';
     renderBanners();
-    if (hello.status && hello.status.locked) render();
+    if ((hello.status && hello.status.locked) || (modeChanged && hello.mode === 'village')) render();
   });
   const on = (type, fn) => source.addEventListener(type, (e) => fn(JSON.parse(e.data)));
   on('status', (ev) => {
-    const wasLocked = App.status && App.status.locked;
+    const before = App.status || {};
     App.status = ev.status;
     renderBanners();
-    if (Boolean(wasLocked) !== Boolean(ev.status.locked)) render();
+    const readerChanged = before.idcard !== ev.status.idcard && document.getElementById('wait-card');
+    if (Boolean(before.locked) !== Boolean(ev.status.locked) || readerChanged) render();
   });
   on('session.started', () => { App.lastActivity = Date.now(); });
   on('session.warning', (ev) => showCountdown(ev.seconds_left));

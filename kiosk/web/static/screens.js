@@ -35,6 +35,18 @@ function tile(icon, text, desc, onclick, cls = '') {
     h('span', { class: 'words' }, h('span', { class: 't' }, text), desc ? h('span', { class: 'd' }, desc) : null));
 }
 
+function actionTiles() {
+  const tiles = [
+    tile('查', '查询办件进度', '扫描受理通知书二维码', () => go('follow'), 'action'),
+    tile('我', '我的办件', '刷身份证查看本人办件', () => go('mycases'), 'action'),
+    tile('号', '取号排队', '选择窗口类别取号', () => go('queue'), 'action'),
+    tile('取', '取件核验', '证件办好了吗？', () => go('pickup'), 'action'),
+    tile('代', '代办员登录', '村（社区）代办员使用', () => go('agent'), 'action'),
+  ];
+  // At a village service point the agent is the main user: their entry comes first.
+  return App.mode === 'village' ? [tiles[4], ...tiles.slice(0, 4)] : tiles;
+}
+
 async function home() {
   const res = await api('GET', '/api/home');
   if (!res.ok) return errorBox(res);
@@ -42,12 +54,7 @@ async function home() {
   return h('div', {},
     h('h1', {}, '您好！请问要办什么事？'),
     searchBox(),
-    h('div', { class: 'tiles' },
-      tile('查', '查询办件进度', '扫描受理通知书二维码', () => go('follow'), 'action'),
-      tile('我', '我的办件', '刷身份证查看本人办件', () => go('mycases'), 'action'),
-      tile('号', '取号排队', '选择窗口类别取号', () => go('queue'), 'action'),
-      tile('取', '取件核验', '证件办好了吗？', () => go('pickup'), 'action'),
-      tile('代', '代办员登录', '村（社区）代办员使用', () => go('agent'), 'action')),
+    h('div', { class: 'tiles' }, actionTiles()),
     h('h2', {}, '按窗口类别'),
     h('div', { class: 'tiles' }, d.categories.map((c) =>
       tile(CATEGORY_ICON[c.code] || c.name.slice(0, 1), c.name, `${c.floor} 楼 ｜ ${c.count} 个事项`, () => go('list', `category:${c.code}`)))),
@@ -180,6 +187,11 @@ async function caseScreen() {
 }
 
 export function waitForCard(text) {
+  const st = App.status;
+  if (st && st.idcard !== 'ok' && st.blocks && st.blocks.card) {
+    // No working reader: say so instead of asking for a card that cannot be read.
+    return h('div', { class: 'card', id: 'wait-card' }, h('p', { class: 'message' }, '⚠ ', st.blocks.card));
+  }
   return h('div', { class: 'card', id: 'wait-card' }, h('p', { class: 'message' }, text || '请把身份证放在读卡区，读卡完成前不要拿开。'),
     h('p', { class: 'muted' }, '读卡后会自动继续。'));
 }
