@@ -4,10 +4,12 @@ flat table of the same keys), every key overridable by a ``KIOSK_…`` environme
 Where each key comes from (later wins): ``[device] id / site_id / data_dir`` → ``device_id / site_id /
 data_dir``; every other field of :class:`SyncConfig` from ``[sync]`` under its own name (e.g.
 ``ack_timeout_s = 20``; ``[sync.command_keys]`` and ``[sync.catalog_keys]`` are tables
-``key_id = "<base64 raw 32-byte Ed25519 public key>"``); in a file without tables, top-level keys under
-the field names. Then the environment: ``KIOSK_DEVICE_ID``, ``KIOSK_SITE_ID``, ``KIOSK_MQTT_URL``,
-``KIOSK_DATA_DIR``, and ``KIOSK_SYNC_<FIELD>`` for any field (``KIOSK_SYNC_ACK_TIMEOUT_S=5``; key tables
-as JSON objects). ``KIOSK_CONFIG`` names the TOML file for :meth:`SyncConfig.from_env`."""
+``key_id = "<base64 raw 32-byte Ed25519 public key>"``, key ids of 1-64 letters, digits, '.', '_' or '-';
+a running engine takes new tables with ``SyncEngine.set_accepted_keys`` / ``reload_keys_from``); in a
+file without tables, top-level keys under the field names. Then the environment: ``KIOSK_DEVICE_ID``,
+``KIOSK_SITE_ID``, ``KIOSK_MQTT_URL``, ``KIOSK_DATA_DIR``, and ``KIOSK_SYNC_<FIELD>`` for any field
+(``KIOSK_SYNC_ACK_TIMEOUT_S=5``; key tables as JSON objects). ``KIOSK_CONFIG`` names the TOML file
+for :meth:`SyncConfig.from_env`."""
 from __future__ import annotations
 
 import base64

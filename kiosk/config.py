@@ -3,6 +3,7 @@ environment variable ``KIOSK_<SECTION>_<KEY>`` (plus the short names the sync en
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import tomllib
@@ -19,6 +20,16 @@ ENV_ALIASES = {
 }
 # Sections read by other components (edge_sync owns [sync] beyond mqtt_url): unknown keys pass there.
 OPEN_SECTIONS = {"sync"}
+# Central's ``set_config`` command writes here (in the data dir); ``load_config`` applies it over the file
+# and under the environment, so a value set remotely survives a restart but a local variable still wins.
+OVERRIDE_FILE = "config-override.json"
+# Keys central may set remotely: the ones the running application applies at once. Identity, devices,
+# network and paths stay local (a wrong remote value there could cut the terminal off for good).
+SETTABLE = frozenset({
+    "device.site_name", "device.hotline", "device.self_service", "device.mode",
+    "session.warn_after_s", "session.reset_after_s", "session.agent_warn_after_s", "session.agent_reset_after_s",
+    "session.ack_wait_s", "session.request_timeout_s", "printer.timeout_s", "web.maintenance_pin_sha256",
+})
 
 
 class ConfigError(ValueError):
@@ -225,7 +236,14 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
                 values[section][key] = _coerce(spec.kind, given[key], f"{section}.{key}", spec, file_label, False)
             else:
                 values[section][key] = spec.default
-    for (section, key), (text, var) in _env_overrides(env).items():
+    overrides = _env_overrides(env)
+    data_dir = overrides.get(("device", "data_dir"), (values["device"]["data_dir"], ""))[0]
+    override_path = Path(str(data_dir)) / OVERRIDE_FILE
+    for name, value in read_overrides(override_path).items():
+        section, _, key = name.partition(".")
+        spec = SCHEMA[section][key]
+        values[section][key] = _coerce(spec.kind, value, name, spec, str(override_path), False)
+    for (section, key), (text, var) in overrides.items():
         spec = SCHEMA[section][key]
         values[section][key] = _coerce(spec.kind, text, f"{section}.{key}", spec, var, True)
     for section, keys in SCHEMA.items():
@@ -249,3 +267,52 @@ def _check_relations(values: dict[str, dict[str, Any]]) -> None:
     if session["agent_reset_after_s"] < session["reset_after_s"]:
         raise ConfigError("session.agent_reset_after_s", "is shorter than session.reset_after_s",
                           "agent mode to have the longer timeout")
+
+
+def read_overrides(path: Path) -> dict[str, Any]:
+    """The settable keys stored by ``set_config`` (``{"section.key": value}``); a missing file is empty.
+    Raises ConfigError when the file is unreadable or holds a key that may not be set remotely."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError("(override)", f"{path} is unreadable: {type(exc).__name__}", "a JSON object") from None
+    if not isinstance(data, dict):
+        raise ConfigError("(override)", f"{path} is not a JSON object", '{"section.key": value}')
+    for name in data:
+        if name not in SETTABLE:
+            raise ConfigError(name, "may not be set remotely", "one of " + ", ".join(sorted(SETTABLE)), str(path))
+    return data
+
+
+def with_setting(config: KioskConfig, name: str, value: Any) -> KioskConfig:
+    """``config`` with ``name`` (``section.key``, one of SETTABLE) set to ``value`` (a JSON value; an int
+    counts as a float where the key is a float), checked like the file would be. Raises ConfigError
+    naming the key and the problem; ``config`` is never changed."""
+    if name not in SETTABLE:
+        raise ConfigError(name, "is not a key central may set", "one of " + ", ".join(sorted(SETTABLE)), "set_config")
+    section, _, key = name.partition(".")
+    spec = SCHEMA[section][key]
+    value = _coerce(spec.kind, value, name, spec, "set_config", False)
+    problem = spec.check(value) if spec.check else None
+    if problem:
+        raise ConfigError(name, problem, spec.expected, "set_config")
+    values = {sec: dict(body) for sec, body in config.values.items()}
+    values[section][key] = value
+    _check_relations(values)
+    raw = {sec: dict(body) for sec, body in config.raw.items()}
+    raw.setdefault(section, {})[key] = value
+    return KioskConfig(values=values, raw=raw, path=config.path)
+
+
+def save_override(config: KioskConfig, name: str, value: Any) -> Path:
+    """Persist one remotely set key in the data dir's override file (atomic replace), keeping the others.
+    Raises OSError when the data dir is not writable, ConfigError when the present file is unusable."""
+    path = config.data_dir / OVERRIDE_FILE
+    data = read_overrides(path)
+    data[name] = value
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), "utf-8")
+    os.replace(tmp, path)
+    return path

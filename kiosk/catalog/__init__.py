@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.catalog.model import CatalogError, Item, Situation, parse_item
+from kiosk.catalog.model import CatalogError, Item, Situation, label, parse_item
 from kiosk.catalog.search import PinyinCache, SearchIndex
 from kiosk.catalog.workdays import CalendarGap, WorkCalendar
 
@@ -36,20 +36,24 @@ class Catalog:
             raise CatalogError("catalog: is not a JSON object")
         try:
             self.version = int(raw.get("version", 0))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise CatalogError("catalog: version is not a number") from None
         self.published_at = str(raw.get("published_at", ""))
-        self.region = dict(raw.get("region") or {})
+        region = raw.get("region") or {}
+        if not isinstance(region, dict):
+            raise CatalogError(f"catalog: region is a {type(region).__name__}, not an object")
+        self.region = dict(region)
         try:
             self.categories = {c["code"]: Category(str(c["code"]), str(c["name"]), int(c.get("floor", 1)),
                                                    tuple(int(w) for w in c.get("windows", [])),
                                                    str(c.get("description", "")))
                                for c in raw.get("categories", [])}
             self.departments = {d["code"]: str(d["name"]) for d in raw.get("departments", [])}
-            self.themes = {t["code"]: {"code": t["code"], "name": str(t["name"]), "items": list(t.get("items", []))}
+            self.themes = {t["code"]: {"code": t["code"], "name": str(t["name"]), "items": _codes(t.get("items"))}
                            for t in raw.get("themes", [])}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CatalogError(f"catalog: category, department or theme malformed ({exc!r})") from None
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise CatalogError(f"catalog: category, department or theme malformed ({label(repr(exc), 120)})"
+                               ) from None
         items_raw = raw.get("items")
         if not isinstance(items_raw, list):
             raise CatalogError("catalog: field 'items' is missing or not a list")
@@ -57,7 +61,7 @@ class Catalog:
         for entry in items_raw:
             item = parse_item(entry, lazy)
             if item.code in self.items:
-                raise CatalogError(f"item {item.code}: appears twice")
+                raise CatalogError(f"item {label(item.code)}: appears twice")
             self.items[item.code] = item
         self.calendar = WorkCalendar.from_catalog(raw.get("calendars") or raw.get("calendar") or [])
         cache = pinyin or PinyinCache()
@@ -123,6 +127,16 @@ class Catalog:
                 "themes": [{"code": t, "name": self.themes[t]["name"]} for t in item.themes if t in self.themes]}
 
 
+def _codes(value: Any) -> list[str]:
+    """A theme's item codes. Raises TypeError (reported as a malformed theme) for anything but a list of
+    strings: a list or object among them would make every home screen fail later."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise TypeError("theme items must be a list of item codes")
+    return list(value)
+
+
 def load_catalog(path: str | Path, pinyin_cache: Path | None = None, lazy: bool = False) -> Catalog:
     """Read a catalog JSON file; ``pinyin_cache`` is a file keeping the index's pinyin between loads;
     ``lazy`` as for Catalog. Raises CatalogError (also for unreadable or non-JSON files)."""
@@ -131,5 +145,7 @@ def load_catalog(path: str | Path, pinyin_cache: Path | None = None, lazy: bool 
     except OSError as exc:
         raise CatalogError(f"catalog file {path}: {exc.strerror}") from None
     except ValueError as exc:
-        raise CatalogError(f"catalog file {path}: not JSON ({exc})") from None
+        raise CatalogError(f"catalog file {path}: not JSON ({label(str(exc), 120)})") from None
+    except RecursionError:
+        raise CatalogError(f"catalog file {path}: nested too deeply") from None
     return Catalog(raw, PinyinCache(pinyin_cache) if pinyin_cache else None, lazy)

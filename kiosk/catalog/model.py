@@ -10,6 +10,18 @@ class CatalogError(ValueError):
     """The catalog JSON is not usable: the message names the item and field at fault."""
 
 
+LABEL_MAX = 40
+
+
+def label(value: Any, limit: int = LABEL_MAX) -> str:
+    """A catalog value as it may appear in an error message: control characters escaped and cut to
+    ``limit`` characters, so a hostile 100 000-character code cannot flood the log (or drive the terminal)."""
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+                   for c in text[:limit + 1])
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class MaterialForm(StrEnum):
     """How a material is handed in: 原件 (original) or 复印件 (copy)."""
 
@@ -178,7 +190,7 @@ def parse_situations(raw: Any, where: str) -> tuple[Situation, ...]:
         raise CatalogError(f"{where}: has no situation")
     situations = []
     for s in raw:
-        s_where = f"{where} situation {s.get('code', '?') if isinstance(s, dict) else '?'}"
+        s_where = f"{where} situation {label(s.get('code', '?')) if isinstance(s, dict) else '?'}"
         materials = tuple(parse_material(m, f"{s_where} material") for m in _field(s, "materials", list, s_where))
         situations.append(Situation(code=_text(s, "code", s_where, 20), name=_text(s, "name", s_where, 200),
                                     conditions=str(s.get("conditions", ""))[:2000], materials=materials))
@@ -188,7 +200,7 @@ def parse_situations(raw: Any, where: str) -> tuple[Situation, ...]:
 def parse_item(raw: dict[str, Any], lazy: bool = False) -> Item:
     """Build an Item from its JSON object; with ``lazy`` the situations are checked only on first use.
     Raises CatalogError naming the item and field at fault."""
-    where = f"item {raw.get('code', '?') if isinstance(raw, dict) else '?'}"
+    where = f"item {label(raw.get('code', '?')) if isinstance(raw, dict) else '?'}"
     raw_situations = _field(raw, "situations", list, where)
     parsed = None if lazy else parse_situations(raw_situations, where)
     if lazy and not raw_situations:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from kiosk.catalog.model import CatalogError
+from kiosk.catalog.model import CatalogError, label
 
 # Service halls run on Beijing time whatever the Pi's zone is set to.
 CHINA_TZ = timezone(timedelta(hours=8))
@@ -27,6 +27,8 @@ class WorkCalendar:
     @classmethod
     def from_catalog(cls, raw: dict[str, Any] | Iterable[dict[str, Any]]) -> "WorkCalendar":
         """Build from the catalog's ``calendar`` object (one year) or a list of them. Raises CatalogError."""
+        if not isinstance(raw, (dict, list, tuple)):
+            raise CatalogError(f"calendar: is a {type(raw).__name__}, not an object or a list")
         parts = [raw] if isinstance(raw, dict) else list(raw)
         years: set[int] = set()
         holidays: set[date] = set()
@@ -36,8 +38,8 @@ class WorkCalendar:
                 year = int(part["year"])
                 holidays.update(date.fromisoformat(d) for d in part.get("holidays", []))
                 adjusted.update(date.fromisoformat(d) for d in part.get("adjusted_workdays", []))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise CatalogError(f"calendar: {exc}") from None
+            except (KeyError, TypeError, ValueError, OverflowError) as exc:
+                raise CatalogError(f"calendar: {label(str(exc), 120)}") from None
             years.add(year)
         return cls(frozenset(years), frozenset(holidays), frozenset(adjusted))
 

@@ -94,7 +94,7 @@ class HallControl:
         if allowed is None:
             command = action
         elif allowed == "int":
-            if not value.isdigit() or int(value) >= len(self.identities):
+            if not (value.isascii() and value.isdigit()) or int(value) >= len(self.identities):
                 raise ActionError(f"no sample identity {value!r} (0..{len(self.identities) - 1})")
             command = f"{action} {int(value)}"
         elif allowed == "text":
@@ -125,7 +125,10 @@ class HallControl:
         if action == "stop":
             broker.stop()
         elif not broker.running:
-            broker.start()
+            try:
+                broker.start()
+            except RuntimeError as exc:  # e.g. its port was taken meanwhile
+                raise ActionError(str(exc)) from exc
         return f"broker {action}: {'running' if broker.running else 'stopped'}"
 
     def terminal_exit_code(self) -> Optional[int]:

@@ -19,6 +19,7 @@ from kiosk.catalog.model import PICKUP_LABELS
 from kiosk.ports import CaptureRejected, PrintFailed, Reply, StorageFull
 from kiosk.services import Context, ServiceError, actor_of, applicant_of, require_card, require_session
 from kiosk.services.consult import print_message
+from kiosk.services.gate import CommitGate
 from kiosk.session import Role, Session, wipe_container
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class SubmitService:
         self.mint = mint
         self.on_committed = on_committed
         self.notices = NoticeArchive()
+        self.gate = CommitGate()  # closed by a reboot command: never restart in the middle of a commit
 
     # Draft ----------------------------------------------------------------------------------------
     def _draft(self) -> tuple[Session, dict[str, Any]]:
@@ -251,7 +253,12 @@ class SubmitService:
 
     def commit(self) -> dict[str, Any]:
         """Commit durably through edge_sync, wait briefly for central's ack, print the notice.
-        Raises ServiceError before the commit (nothing submitted); after it the result says what happened."""
+        Raises ServiceError before the commit (nothing submitted; also "paused" while a reboot is pending);
+        after it the result says what happened."""
+        with self.gate.commit():
+            return self._commit()
+
+    def _commit(self) -> dict[str, Any]:
         session, draft = self._draft()
         self._check_complete(draft)
         block = self.ctx.devices.notice_block()

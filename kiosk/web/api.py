@@ -37,7 +37,9 @@ async def body(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         data = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    # RecursionError: JSON nested thousands deep fits in the size limit; LookupError: an unknown charset
+    # in the Content-Type (aiohttp decodes with it). Both are a bad request, not a server fault.
+    except (ValueError, UnicodeDecodeError, RecursionError, LookupError):
         raise ServiceError("bad_request", "请求格式不对，请返回首页重试。", 400) from None
     if not isinstance(data, dict):
         raise ServiceError("bad_request", "请求格式不对，请返回首页重试。", 400)
@@ -149,9 +151,10 @@ class Api:
 
 
 def _int(value: Any, default: int) -> int:
+    """``value`` as an int; ``default`` for anything else, including NaN and ±infinity (1e999 in JSON)."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return default
 
 

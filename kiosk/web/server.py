@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -23,20 +24,42 @@ STATIC = Path(__file__).parent / "static"
 # No outside origin for anything: the page works with no network and no CDN.
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 BOOT = web.AppKey("boot", str)
+
+
+# The Host header must name the loopback interface exactly (optionally with a port): anything else is a
+# page of another site reaching us through DNS rebinding, or a request not made by our own browser.
+LOOPBACK_HOST_RE = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?", re.ASCII | re.IGNORECASE)
+# aiohttp's own answers (no such path, wrong method, body too large …) in the API's JSON error format.
+FRAMEWORK_ERRORS = {404: ("not_found", "没有这个页面，请返回首页。"), 405: ("bad_method", "请求方式不对，请返回首页重试。"),
+                    413: ("too_large", "请求内容太多，请返回首页重试。")}
+
+
+def framework_error(exc: web.HTTPException) -> web.Response:
+    """An aiohttp HTTP error as ``{"error", "message"}`` JSON with the same status."""
+    code, message = FRAMEWORK_ERRORS.get(exc.status, ("bad_request", "请求有误，请返回首页重试。"))
+    response = error(code, message, exc.status)
+    if exc.status == 405 and "Allow" in exc.headers:
+        response.headers["Allow"] = exc.headers["Allow"]
+    return response
 
 
 @web.middleware
 async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                 ) -> web.StreamResponse:
-    """Refuse other Host names (DNS rebinding) and cross-site form posts; add security headers."""
-    host = request.host.rsplit(":", 1)[0] if not request.host.startswith("[") else request.host.split("]")[0] + "]"
-    if host not in LOOPBACK_HOSTS:
-        return error("bad_host", "forbidden host", 403)
-    if request.method == "POST" and request.can_read_body and request.content_type != "application/json":
-        return error("bad_request", "请求格式不对。", 415)
-    response = await handler(request)
+    """Refuse other Host names (DNS rebinding) and cross-site form posts; answer every error as JSON;
+    add security headers."""
+    if not LOOPBACK_HOST_RE.fullmatch(request.headers.get("Host", "")):
+        response: web.StreamResponse = error("bad_host", "forbidden host (只接受本机访问)", 403)
+    elif request.method == "POST" and request.can_read_body and request.content_type != "application/json":
+        response = error("bad_request", "请求格式不对。", 415)
+    else:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:  # redirects and the like keep aiohttp's own answer
+                raise
+            response = framework_error(exc)
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")

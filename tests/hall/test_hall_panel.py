@@ -81,6 +81,7 @@ def test_broker_outage_and_return_reach_the_terminal(running_hall):
     ("idcard", "fault", "timeout"),        # not a panel action
     ("idcard", "present", "99"),           # no such sample card
     ("idcard", "present", "1; quit"),
+    ("idcard", "present", "²"),              # a digit to str.isdigit, not to int()
     ("printer", "paper", "low"),
     ("central", "stats", ""),
     ("scanner", "scan", "\n\r\t"),         # nothing printable left

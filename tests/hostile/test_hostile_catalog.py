@@ -1,8 +1,8 @@
 """Hostile catalog content into ``kiosk.catalog``: the sample catalog with one value anywhere replaced by a
 huge string, a wrong type, a missing field, an unknown field, NaN/infinity or a 10^30 number, duplicate item
 codes, absurd limits; malformed files; and hostile search queries. A catalog loads (tolerantly) or raises
-``CatalogError`` naming the item and field; search answers in bounded time. Defects still open in the loader
-are pinned by strict xfail tests and only those are tolerated by the random run."""
+``CatalogError`` naming the item and field; search answers in bounded time. The loader defects this suite
+found are fixed and kept as plain regression tests; the random run tolerates none."""
 from __future__ import annotations
 
 import copy
@@ -19,12 +19,9 @@ from tests.hostile.bounded import count, within
 
 pytestmark = pytest.mark.timeout(180)
 
-# (path with list indexes as "#", exception type): defects of the loader pinned by the xfail tests below.
-KNOWN = {
-    (("version",), "OverflowError"), (("calendar", "year"), "OverflowError"),
-    (("categories", "#", "floor"), "OverflowError"), (("categories", "#", "windows", "#"), "OverflowError"),
-    (("region",), "TypeError"), (("region",), "ValueError"), (("calendar",), "TypeError"),
-}
+# (path with list indexes as "#", exception type): loader defects tolerated by the random run. The ones
+# this suite found are fixed and kept as the regression tests below, so none is tolerated any more.
+KNOWN: set[tuple[tuple, str]] = set()
 HOSTILE_VALUES = [None, True, 0, -1, 10 ** 30, -(10 ** 30), 1e308, float("inf"), float("nan"), "", "x" * 20000,
                   "\x00\x1b[2J\u202e", "𠀀" * 1000, [], [None], [[[[[]]]]], {}, {"code": 1}, "' OR 1=1 --"]
 
@@ -78,8 +75,8 @@ def load(raw: dict, path: tuple) -> Catalog | CatalogError | None:
         return None
 
 
-# Defects that let a catalog load and then fail the home screen (pinned below as well).
-KNOWN_USE = {(("themes", "#", "items"), "TypeError"), (("themes", "#", "items", "#"), "TypeError")}
+# Defects that let a catalog load and then fail the home screen (none left: see the theme test below).
+KNOWN_USE: set[tuple[tuple, str]] = set()
 
 
 def use(catalog: Catalog, path: tuple) -> None:
@@ -114,7 +111,6 @@ def test_one_hostile_value_anywhere_loads_or_names_the_fault(raw, data):
         assert re.match(r"(item |catalog|calendar)", message), message[:200]
         if path[0] == "items" and path[-1] == "code":
             return  # the item cannot be named by the code under attack
-        # (Messages may still echo a huge offending value: pinned by the xfail test at the end.)
         if len(path) > 2 and path[0] == "items" and isinstance(path[1], int):
             code = raw["items"][path[1]]["code"]
             assert f"item {code}" in message or "item ?" in message or "appears twice" in message, message
@@ -213,24 +209,17 @@ def test_optional_item_fields_of_the_wrong_type(raw, path, value):
         assert f"item {raw['items'][0]['code']}" in str(exc)
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError, reason="kiosk/catalog: int() of 1e999 (JSON infinity) in "
-                   "version, calendar.year, categories[].floor or windows raises OverflowError, not CatalogError")
 @pytest.mark.parametrize("path", [("version",), ("calendar", "year"), ("categories", 0, "floor"),
                                   ("categories", 0, "windows", 0)])
 def test_infinite_numbers(raw, path):
     _not_catalog_error(raw, path, float("inf"))
 
 
-@pytest.mark.xfail(strict=True, raises=(TypeError, ValueError), reason="kiosk/catalog/__init__.py Catalog: "
-                   "region or calendar that is not an object/list (true, 3, 'abc') raises TypeError/ValueError "
-                   "from dict()/iteration, not CatalogError")
 @pytest.mark.parametrize("path,value", [(("region",), "abc"), (("region",), True), (("calendar",), 3)])
 def test_top_level_objects_of_the_wrong_type(raw, path, value):
     _not_catalog_error(raw, path, value)
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError, reason="kiosk/catalog/__init__.py load_catalog catches "
-                   "OSError/ValueError but not the RecursionError json raises for deeply nested JSON")
 def test_deeply_nested_file(tmp_path):
     path = tmp_path / "deep.json"
     path.write_bytes(b"[" * 100000)
@@ -240,9 +229,6 @@ def test_deeply_nested_file(tmp_path):
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="kiosk/catalog: CatalogError messages echo the offending value unabridged "
-                   "(item code, situation code, calendar date), so a 100 000-character value makes a 100 kB "
-                   "error/log line and carries control characters into the log")
 @pytest.mark.parametrize("path,also", [(("items", 0, "code"), ("items", 0, "name")),
                                        (("items", 0, "situations", 0, "code"), ("items", 0, "situations", 0, "name")),
                                        (("calendar", "holidays", 0), None)])
@@ -255,9 +241,6 @@ def test_a_huge_offending_value_is_not_echoed_in_full(raw, path, also):
     assert len(str(info.value)) < 400
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="kiosk/catalog/__init__.py Catalog.by_theme: a theme whose "
-                   "items list holds a list or object loads fine, then every home() (GET /api/home) raises "
-                   "TypeError: unhashable type")
 @pytest.mark.parametrize("value", [[], {"a": 1}])
 def test_a_theme_listing_a_non_string_item_breaks_the_home_screen(raw, value):
     try:
