@@ -19,9 +19,12 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from kiosk.audit import CARD_READ_SUBJECT, AuditAction
 from kiosk.catalog import Catalog, PinyinCache
-from kiosk.config import KioskConfig
+from kiosk.commands import CommandRunner
+from kiosk.config import KioskConfig, load_config
 from kiosk.events import EventBus
+from kiosk.logbuffer import RecentLog
 from kiosk.ports import (CameraPort, CardEvent, CardEventKind, IdReaderPort, IoBoardPort, PrinterPort,
                          ReceiptsPort, ScannerPort, SyncPort)
 from kiosk.sdnotify import notify, watchdog_interval
@@ -33,6 +36,7 @@ from kiosk.web.server import create_app, start_site
 
 log = logging.getLogger(__name__)
 AUDIT_SHIP_S = 30.0
+EXIT_DELAY_S = 1.0  # lets edge_sync queue the command's cmd.result before the process stops
 
 
 @dataclass
@@ -53,7 +57,7 @@ def settings_from(config: KioskConfig) -> Settings:
     return Settings(device_id=d["id"], site_id=d["site_id"], site_name=d["site_name"], hotline=d["hotline"],
                     self_service=d["self_service"], ack_wait_s=s["ack_wait_s"],
                     request_timeout_s=s["request_timeout_s"], maintenance_pin_sha256=w["maintenance_pin_sha256"],
-                    mode=d["mode"])
+                    mode=d["mode"], idle_after_s=w["idle_after_s"])
 
 
 def timeouts_from(config: KioskConfig) -> Timeouts:
@@ -69,10 +73,18 @@ class Kiosk:
                  clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], datetime] | None = None,
                  tick_s: float = 0.5, ledger_path: Path | None = None, pinyin_cache: Path | None = None,
                  audit: Callable[[str, str, str], Any] | None = None,
-                 audit_shipper: Callable[[], Any] | None = None) -> None:
+                 audit_shipper: Callable[[], Any] | None = None,
+                 reload: Callable[[], KioskConfig] | None = None) -> None:
         """``audit(actor, action, subject)`` receives every auditable action (e.g. ``AuditLog.append``);
-        ``audit_shipper()`` is called every ``AUDIT_SHIP_S`` off the loop to send the trail to central."""
+        ``audit_shipper()`` is called every ``AUDIT_SHIP_S`` off the loop to send the trail to central;
+        ``reload()`` reads the configuration again (default: ``load_config`` of the same file).
+        Set ``on_exit(code)`` to learn that the application wants to exit (central's reboot)."""
         self.config = config
+        self.load_config: Callable[[], KioskConfig] = reload or (lambda: load_config(config.path or None))
+        self.recent_log = RecentLog()  # for central's upload_logs; attached to the root logger while serving
+        self.exit_code: int | None = None
+        self.on_exit: Callable[[int], Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.ports = ports
         self.pinyin_cache = pinyin_cache
         self._catalog = catalog
@@ -81,6 +93,7 @@ class Kiosk:
         self._audit_shipper = audit_shipper
         self.closers: list[Callable[[], Any]] = []  # resources to release at stop (audit store …)
         self.sessions = SessionManager(timeouts_from(config), self._emit, clock)
+        self.sessions.on_end(self._session_ending)
         self.devices = Devices(self.bus.publish, printer=ports.printer, receipts=ports.receipts,
                                camera=ports.camera, ioboard=ports.ioboard, has_reader=ports.idreader is not None,
                                has_scanner=ports.scanner is not None,
@@ -94,6 +107,7 @@ class Kiosk:
                                                status_poll_s=config.get("printer", "status_poll_s"))
         self._runner: web.AppRunner | None = None
         self._watchdog: asyncio.Task[None] | None = None
+        self.commands = CommandRunner(self)
         self.url = ""
 
     # Audit trail ---------------------------------------------------------------------------------
@@ -101,6 +115,7 @@ class Kiosk:
         """Record an action; a failing audit store is logged, it never stops the service."""
         if self._audit_sink is None:
             return
+        action = getattr(action, "value", action)
         try:
             self._audit_sink(actor, action, subject)
         except Exception as exc:
@@ -111,15 +126,22 @@ class Kiosk:
         self.bus.publish(event)
         kind = event.get("type")
         if kind == "session.started":
-            self.audit("kiosk", "session.start", str(event.get("source", "")))
+            self.audit("kiosk", AuditAction.SESSION_START, str(event.get("source", "")))
         elif kind == "session.reset":
-            self.audit("kiosk", "session.end", str(event.get("reason", "")))
+            self.audit("kiosk", AuditAction.SESSION_END, str(event.get("reason", "")))
         elif kind == "card.present":
+            # Never the card's content: the same record as AuditLog.card_read() writes.
             agent = (event.get("session") or {}).get("agent")
-            self.audit(f"agent:{agent['agent_id']}" if agent else "citizen", "card.read", "card read")
+            self.audit(f"agent:{agent['agent_id']}" if agent else "citizen", AuditAction.CARD_READ,
+                       CARD_READ_SUBJECT)
         elif kind == "agent.login":
             agent = (event.get("session") or {}).get("agent") or {}
-            self.audit(f"agent:{agent.get('agent_id', '?')}", "agent.login", "")
+            self.audit(f"agent:{agent.get('agent_id', '?')}", AuditAction.AGENT_LOGIN, "")
+
+    def _session_ending(self, session: Any) -> None:
+        """An agent's session ends: the agent is logged out (the session.end record follows)."""
+        if session.agent is not None:
+            self.audit(f"agent:{session.agent.agent_id}", AuditAction.AGENT_LOGOUT, "")
 
     # Catalog and downlink ----------------------------------------------------------------------
     @property
@@ -145,29 +167,36 @@ class Kiosk:
         if isinstance(code, str):
             self.bus.publish({"type": "case.update", "query_code": code})
 
-    def on_command(self, name: str, args: dict[str, Any]) -> tuple[bool, str]:
-        """A verified command from central (edge_sync checked signature, expiry and replay)."""
-        ok, detail = self._command(name, args)
-        self.audit("central", "cmd.executed", f"{name}: {'ok' if ok else 'refused'}")
+    def on_command(self, name: str, args: dict[str, Any], cmd_id: str = "") -> tuple[bool, Any]:
+        """A verified command from central (edge_sync checked signature, expiry and replay); returns
+        (ok, detail) for its ``cmd.result``. Called on the sync engine's thread."""
+        ok, detail = self.commands.run(name, args)
+        self.audit("central", AuditAction.COMMAND,
+                   f"{cmd_id[:64] or '-'} {name[:32]}: {'ok' if ok else 'refused'}")
         return ok, detail
 
-    def _command(self, name: str, args: dict[str, Any]) -> tuple[bool, str]:
-        maint = self.services.maintenance
-        if name == "lock":
-            maint.set_locked(str(args.get("reason") or "平台锁定"))
-            return True, "locked"
-        if name == "unlock":
-            maint.set_locked(None)
-            return True, "unlocked"
-        if name == "print_test":
-            if self.devices.receipts is None or self.devices.printer is None:
-                return False, "no printer"
-            try:
-                self.devices.print(self.devices.receipts.test_page())
-            except Exception as exc:
-                return False, getattr(exc, "code", str(exc))
-            return True, "printed"
-        return False, f"command {name} not supported by the application"
+    def apply_config(self, config: KioskConfig) -> None:
+        """Use ``config`` from now on for what applies while running: session timeouts, the services'
+        settings, the print timeout (reload_config and set_config)."""
+        self.config = config
+        self.sessions.timeouts = timeouts_from(config)
+        self.services.ctx.settings = settings_from(config)
+        self.devices.print_timeout = config.get("printer", "timeout_s")
+        log.info("configuration applied")
+
+    def can_exit(self) -> bool:
+        """Whether ``request_exit`` would reach a runner (serving, with ``on_exit`` set)."""
+        return self._loop is not None and self.on_exit is not None
+
+    def request_exit(self, code: int) -> None:
+        """Ask the process to exit with ``code`` (thread-safe): ``on_exit(code)`` runs on the loop a moment
+        later, once the command's result is on its way."""
+        self.exit_code = code
+        loop = self._loop
+        if loop is None or self.on_exit is None:
+            log.warning("exit %d requested but nobody runs this kiosk's exit", code)
+            return
+        loop.call_soon_threadsafe(loop.call_later, EXIT_DELAY_S, self.on_exit, code)
 
     # Device events -----------------------------------------------------------------------------
     def on_card_event(self, event: CardEvent) -> None:
@@ -203,6 +232,8 @@ class Kiosk:
         host = host or self.config.get("web", "host")
         port = self.config.get("web", "port") if port is None else port
         self._runner = await start_site(self.app, host, port)
+        self._loop = asyncio.get_running_loop()
+        logging.getLogger().addHandler(self.recent_log)
         p = self.ports
         if p.idreader is not None:
             p.idreader.start(self.on_card_event)
@@ -262,6 +293,7 @@ class Kiosk:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        logging.getLogger().removeHandler(self.recent_log)
         for close in self.closers:
             try:
                 close()
@@ -360,6 +392,8 @@ def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kios
     if engine is not None:
         engine.on_notify = kiosk.on_notify
         engine.on_catalog = kiosk.on_catalog
-        engine.on_command = lambda cmd: kiosk.on_command(str(cmd.get("name", "")), dict(cmd.get("args") or {}))
+        engine.on_command = lambda cmd: kiosk.on_command(
+            str(cmd.get("name", "")), cmd["args"] if isinstance(cmd.get("args"), dict) else {},
+            str(cmd.get("cmd_id", "")))
         engine.on_alarm = lambda reason, fields: kiosk.bus.publish({"type": "alarm", "reason": reason})
     return kiosk, engine

@@ -29,6 +29,7 @@ SETTABLE = frozenset({
     "device.site_name", "device.hotline", "device.self_service", "device.mode",
     "session.warn_after_s", "session.reset_after_s", "session.agent_warn_after_s", "session.agent_reset_after_s",
     "session.ack_wait_s", "session.request_timeout_s", "printer.timeout_s", "web.maintenance_pin_sha256",
+    "web.idle_after_s",
 })
 
 
@@ -56,13 +57,19 @@ class Key:
     check: Callable[[Any], str | None] | None = None
 
 
+def _shown(value: Any, limit: int = 40) -> str:
+    """A value as quoted in an error: repr, cut to ``limit`` characters (values may come from central)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _pattern(regex: str, allow_empty: bool = False) -> Callable[[Any], str | None]:
     compiled = re.compile(regex)
 
     def check(value: str) -> str | None:
         if allow_empty and value == "":
             return None
-        return None if compiled.fullmatch(value) else f"{value!r} does not match"
+        return None if compiled.fullmatch(value) else f"{_shown(value)} does not match"
     return check
 
 
@@ -71,7 +78,7 @@ def _range(low: float, high: float) -> Callable[[Any], str | None]:
 
 
 def _one_of(*choices: Any) -> Callable[[Any], str | None]:
-    return lambda v: None if v in choices else f"{v!r} is not allowed"
+    return lambda v: None if v in choices else f"{_shown(v)} is not allowed"
 
 
 def _loopback(value: str) -> str | None:
@@ -79,13 +86,13 @@ def _loopback(value: str) -> str | None:
     if value == "localhost":
         return None
     try:
-        return None if ipaddress.ip_address(value).is_loopback else f"{value!r} is not a loopback address"
+        return None if ipaddress.ip_address(value).is_loopback else f"{_shown(value)} is not a loopback address"
     except ValueError:
-        return f"{value!r} is not an IP address"
+        return f"{_shown(value)} is not an IP address"
 
 
 def _mqtt_url(value: str) -> str | None:
-    return None if re.fullmatch(r"mqtts?://[^\s/:]+(:\d{1,5})?/?", value) else f"{value!r} is not an MQTT URL"
+    return None if re.fullmatch(r"mqtts?://[^\s/:]+(:\d{1,5})?/?", value) else f"{_shown(value)} is not an MQTT URL"
 
 
 def _sha256_hex(value: str) -> str | None:
@@ -131,6 +138,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "port": Key(int, 8080, "a TCP port 1..65535", _range(1, 65535)),
         "maintenance_pin_sha256": Key(str, "", "hex sha256 of the technician PIN (\"\" = maintenance disabled)",
                                       _sha256_hex),
+        "idle_after_s": Key(float, 180.0, "seconds 0..3600 without anyone before the screen dims (0 = never)",
+                            _range(0, 3600)),
     },
     "catalog": {
         "file": Key(str, "", "path of a catalog JSON used when no version is installed"),
@@ -177,12 +186,12 @@ def _coerce(kind: type, value: Any, key: str, spec: Key, source: str, from_env: 
                 return True
             if lowered in ("0", "false", "no", "off"):
                 return False
-            raise ConfigError(key, f"{text!r} is not a boolean", spec.expected, source)
+            raise ConfigError(key, f"{_shown(text)} is not a boolean", spec.expected, source)
         if kind in (int, float):
             try:
                 return kind(text)
             except ValueError:
-                raise ConfigError(key, f"{text!r} is not a number", spec.expected, source) from None
+                raise ConfigError(key, f"{_shown(text)} is not a number", spec.expected, source) from None
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

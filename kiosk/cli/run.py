@@ -1,4 +1,5 @@
-"""``kiosk run``: the terminal application in one process (web UI, devices, sync), until SIGTERM."""
+"""``kiosk run``: the terminal application in one process (web UI, devices, sync), until SIGTERM (exit 0)
+or central's reboot command (exit 75, kiosk.commands.REBOOT_EXIT_CODE, for systemd to restart it)."""
 from __future__ import annotations
 
 import argparse
@@ -40,6 +41,13 @@ async def _serve(config, args: argparse.Namespace) -> int:
     kiosk, engine = assemble(config, args.catalog)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    exit_code = 0
+
+    def exit_with(code: int) -> None:  # central's reboot: systemd (Restart=always) starts us again
+        nonlocal exit_code
+        exit_code = code
+        stop.set()
+    kiosk.on_exit = exit_with
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if engine is not None:
@@ -52,4 +60,4 @@ async def _serve(config, args: argparse.Namespace) -> int:
         await kiosk.stop()
         if engine is not None:
             await loop.run_in_executor(None, engine.stop)
-    return 0
+    return exit_code

@@ -38,6 +38,7 @@ class Settings:
     maintenance_pin_sha256: str = ""
     consent_version: str = "2026-01"
     mode: str = "hall"  # hall | village (a village service point, mostly used by its agent)
+    idle_after_s: float = 180.0  # the page dims to its idle screen after this long without anyone (0 = never)
 
 
 @dataclass

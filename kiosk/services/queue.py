@@ -54,6 +54,7 @@ class QueueService:
             result["printed"] = True
             self.ctx.audit("kiosk", "print", f"ticket {ticket['number']}")
         except PrintFailed as exc:
+            self.ctx.audit("kiosk", "print", f"ticket {ticket['number']} failed: {exc.code}")
             # The number is taken either way: show it big on screen instead.
             result["print_message"] = print_message(exc.code) + " 请记住屏幕上的号码。"
         return result

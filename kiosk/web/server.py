@@ -60,6 +60,9 @@ async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable
             if exc.status < 400:  # redirects and the like keep aiohttp's own answer
                 raise
             response = framework_error(exc)
+        except Exception:  # a fault of ours: logged, and still a message the page can show
+            log.exception("%s %s failed", request.method, request.path[:80])
+            response = error("internal", "系统出了点问题，请返回首页重试。", 500)
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -81,7 +84,8 @@ def create_app(services: Services, bus: EventBus, *, boot_id: str | None = None,
 
     def hello() -> dict[str, Any]:
         return {"boot": boot, "version": __version__, "status": status(), "session": ctx.sessions.state(),
-                "site_name": ctx.settings.site_name, "hotline": ctx.settings.hotline, "mode": ctx.settings.mode}
+                "site_name": ctx.settings.site_name, "hotline": ctx.settings.hotline, "mode": ctx.settings.mode,
+                "idle_after_s": ctx.settings.idle_after_s}
 
     def status() -> dict[str, Any]:
         data = ctx.devices.status()

@@ -61,7 +61,7 @@ def test_commands_from_central(kiosk):
     assert kiosk.on_command("unlock", {}) == (True, "unlocked")
     assert kiosk.on_command("print_test", {}) == (True, "printed")
     assert kiosk.ports.printer.printed[-1] == {"receipt": "test"}
-    ok, detail = kiosk.on_command("reboot", {})
+    ok, detail = kiosk.on_command("self_destruct", {})
     assert not ok and "not supported" in detail
 
 

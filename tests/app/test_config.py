@@ -90,3 +90,20 @@ def test_bad_toml_and_missing_file(tmp_path):
 def test_sync_section_keeps_edge_sync_keys(tmp_path):
     config = load_config(write(tmp_path, "[sync]\nretention_days = 7\n"), env={})
     assert config.raw["sync"]["retention_days"] == 7
+
+
+def test_override_file_is_checked_like_the_configuration(tmp_path):
+    from kiosk.config import OVERRIDE_FILE
+
+    env = {"KIOSK_DEVICE_DATA_DIR": str(tmp_path)}
+    (tmp_path / OVERRIDE_FILE).write_text('{"web.host": "0.0.0.0"}', "utf-8")
+    with pytest.raises(ConfigError, match="web.host: may not be set remotely"):
+        load_config(None, env=env)
+    (tmp_path / OVERRIDE_FILE).write_text('{"session.warn_after_s": 3600}', "utf-8")
+    with pytest.raises(ConfigError, match="session.warn_after_s"):  # no longer before the reset
+        load_config(None, env=env)
+    (tmp_path / OVERRIDE_FILE).write_text("{not json", "utf-8")
+    with pytest.raises(ConfigError, match="unreadable"):
+        load_config(None, env=env)
+    (tmp_path / OVERRIDE_FILE).write_text('{"web.idle_after_s": 0}', "utf-8")
+    assert load_config(None, env=env).get("web", "idle_after_s") == 0.0

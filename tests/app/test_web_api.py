@@ -151,3 +151,14 @@ def test_any_json_body_gets_an_answer_never_a_crash(server, data):
     assert status != 500, (path, body, answer)  # 503/507 are refusals with a message; 500 would be a bug
     if status >= 400:
         assert answer["error"] and answer["message"]
+
+
+def test_an_internal_fault_is_still_a_json_message(server, monkeypatch, caplog):
+    def broken() -> dict:
+        raise RuntimeError("bug")
+    monkeypatch.setattr(server.kiosk.services.consult, "home", broken)
+    status, data = call(server, "GET", "/api/home")
+    assert status == 500 and data["error"] == "internal" and "请返回首页" in data["message"]
+    assert "GET /api/home failed" in caplog.text
+    status, data = call(server, "GET", "/api/nope")
+    assert status == 404 and data["error"] == "not_found"

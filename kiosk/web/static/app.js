@@ -11,6 +11,7 @@ export const App = {
   state: {},            // per-person flow data: wiped at reset
   timeouts: { warn: 45, reset: 60 },
   lastActivity: Date.now(),
+  idleAfter: 180,       // seconds without anyone before the idle screen (0 = never); from the server's hello
   connected: false,
   countdown: null,
 };
@@ -153,11 +154,13 @@ function connect() {
     const modeChanged = App.mode !== hello.mode;
     App.boot = hello.boot;
     App.mode = hello.mode;
+    if (typeof hello.idle_after_s === 'number') App.idleAfter = hello.idle_after_s;
     App.connected = true;
     retryDelay = 1000;
     App.status = hello.status;
     applySession(hello.session);
     document.getElementById('site-name').textContent = hello.site_name || '政务服务自助终端';
+    document.getElementById('idle-site').textContent = hello.site_name || '政务服务自助终端';
     document.getElementById('hotline').textContent = hello.hotline ? `服务热线 ${hello.hotline}` : '';
     renderBanners();
     if ((hello.status && hello.status.locked) || (modeChanged && hello.mode === 'village')) render();
@@ -193,6 +196,7 @@ function connect() {
   on('scan', (ev) => document.dispatchEvent(new CustomEvent('kiosk:scan', { detail: ev })));
   on('case.update', (ev) => document.dispatchEvent(new CustomEvent('kiosk:case', { detail: ev })));
   on('catalog', () => { if (route().name === 'home') render(); });
+  on('presence', () => wake());
   source.onerror = () => {
     App.connected = false;
     renderBanners();
@@ -220,15 +224,38 @@ document.addEventListener('kiosk:scan', (e) => {
   go('case');
 });
 
+// --- idle screen ------------------------------------------------------------------------------
+// With nobody at the terminal (no session, nothing on screen for a person) the page dims to a calm
+// picture after App.idleAfter seconds; someone stepping up (IO board presence sensor) or a touch wakes it.
+function idleScreen() { return document.getElementById('idle'); }
+
+function maybeIdle(idleSeconds) {
+  // A locked terminal keeps its "暂停服务" notice in view rather than inviting a touch.
+  const locked = Boolean(App.status && App.status.locked);
+  const nobody = !App.session && Object.keys(App.state).length === 0 && !App.countdown && !locked;
+  if (App.idleAfter > 0 && nobody && idleSeconds >= App.idleAfter && idleScreen().hidden) {
+    hideToast();
+    idleScreen().hidden = false;
+  }
+}
+
+export function wake() {
+  App.lastActivity = Date.now();
+  idleScreen().hidden = true;
+}
+
 // Local safety net: if the server cannot reach the page, the page still wipes itself.
 setInterval(() => {
   const idle = (Date.now() - App.lastActivity) / 1000;
   const hasState = Object.keys(App.state).length > 0 || App.session;
   if (hasState && idle > App.timeouts.reset + 10) resetPage('timeout');
-}, 2000);
+  maybeIdle(idle);
+}, 1000);
 
 function init() {
   for (const type of ['pointerdown', 'keydown']) document.addEventListener(type, userActivity, { capture: true });
+  // The touch that wakes the idle screen only wakes it: it must not press what lies under the picture.
+  idleScreen().addEventListener('click', (e) => { e.preventDefault(); e.stopPropagation(); wake(); });
   document.getElementById('btn-home').addEventListener('click', () => { App.state = {}; go('home'); });
   document.getElementById('btn-help').addEventListener('click', () => go('help'));
   const large = document.getElementById('btn-large');
