@@ -16,8 +16,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per test module. Not per session: a sync Playwright left running marks the main
+    thread's event loop as running, and every later ``sync_playwright()`` (the hall's headless morning,
+    run in-process by other test packages) would then refuse to start."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
