@@ -147,16 +147,7 @@ class Morning:
         s.keypad(AGENT_PIN, 1)
         s.shot("agent-login")
         s.tap("登录")
-        try:
-            s.see_heading("代办员工作台", timeout_ms=5_000)
-        except Exception:
-            # Known UI race (reported): the page may render before the agent.login event updated its
-            # session and show the login form again although the header says the agent is logged in.
-            # A person would tap home and the agent tile again; so does the script, and notes it.
-            if "代办员" not in s.text_of("#who"):
-                raise
-            record.notes.append("agent desk not shown after login; reopened it from home")
-            self.agent_desk()
+        s.see_heading("代办员工作台")
         self.control.remove_card()  # the agent keeps their own card
         s.shot("agent-desk")
 

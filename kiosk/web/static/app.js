@@ -208,7 +208,7 @@ function connect() {
   };
 }
 
-function applySession(session) {
+export function applySession(session) {
   App.session = session && session.active !== false ? session : null;
   if (session && session.warn_after_s) App.timeouts = { warn: session.warn_after_s, reset: session.reset_after_s };
   setWho();

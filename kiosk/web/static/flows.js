@@ -1,7 +1,7 @@
 // Identified flows: submission (self-service and agent), agent login and village cases, queue tickets,
 // pickup check, evaluation, help, maintenance, and the locked screen.
 import { h, button, api, toast, hideToast, keypad, DIGITS, formatAge } from './ui.js';
-import { App, go, render, endSession } from './app.js';
+import { App, go, render, endSession, applySession } from './app.js';
 import { title, errorBox, waitForCard, codeEntry, caseCard } from './screens.js';
 
 const STEPS = ['选择情形', '准备材料', '联系电话', '领取方式', '告知同意', '确认提交'];
@@ -193,7 +193,12 @@ async function agent() {
     h('h2', {}, '第二步：输入工号（如 0031）'), idPad.el, h('h2', {}, '第三步：输入 6 位密码'), pinPad.el,
     button('登录', async () => {
       const res = await post('/api/agent/login', { agent_id: agentId, pin });
-      if (res.ok) render();
+      if (!res.ok) return;
+      // Take the session from the server now: the agent.login event on the stream may come later,
+      // and rendering before it would draw the login form again.
+      const state = await api('GET', '/api/session');
+      if (state.ok) applySession(state.data);
+      render();
     }, 'primary big'));
 }
 
