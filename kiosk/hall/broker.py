@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from kiosk.hall.net import free_port, wait_for_port
+from kiosk.hall.procs import terminate
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -51,13 +52,8 @@ class Broker:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
+        if self.proc is not None:
+            terminate(self.proc, timeout)
         self.proc = None
 
     def cleanup(self) -> None:

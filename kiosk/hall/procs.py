@@ -12,6 +12,18 @@ import time
 from typing import Any, Optional
 
 
+def terminate(proc: subprocess.Popen, timeout: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after ``timeout`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
 class ManagedProcess:
     """A child that prints a JSON ready line on stdout, then takes line commands on stdin."""
 
@@ -98,12 +110,7 @@ class ManagedProcess:
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout)
+                terminate(self.proc, timeout)
         return self.proc.returncode
 
     def __enter__(self) -> "ManagedProcess":
