@@ -1,16 +1,17 @@
 """Packaging of the self-service terminal software (政务服务自助终端)."""
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
     name="gov-kiosk",
     version="0.1.0",
     description="Self-service terminal software for government service halls and village service points",
     python_requires=">=3.11",
-    packages=find_packages(include=["kiosk*", "drivers*", "edge_sync*", "simulators*"]),
-    include_package_data=True,
-    package_data={"kiosk": ["web/static/*", "web/static/**/*", "systemd/*", "*.toml", "py.typed"],
-                  "simulators": ["data/*.json"],
-                  "drivers": ["py.typed"], "edge_sync": ["py.typed"]},
+    # Namespace discovery so that the data folders (UI assets, systemd units, the firmware simulator's
+    # board files) install with the code that serves them.
+    packages=find_namespace_packages(include=["kiosk", "kiosk.*", "drivers", "drivers.*", "edge_sync",
+                                              "edge_sync.*", "simulators", "simulators.*"]),
+    package_data={"kiosk": ["*.toml", "py.typed"], "kiosk.web.static": ["*"], "kiosk.systemd": ["*"],
+                  "simulators.data": ["*.json"], "drivers": ["py.typed"], "edge_sync": ["py.typed"]},
     install_requires=[
         "pyserial>=3.5",
         "paho-mqtt>=2.1",
