@@ -44,9 +44,11 @@ class Screen:
         shots_dir.mkdir(parents=True, exist_ok=True)
 
     def shot(self, name: str) -> Path:
-        """Screenshot of the whole screen as ``NN-name.png``."""
+        """Screenshot of the whole screen as ``NN-name.png``, and the text a person sees on it as
+        ``NN-name.txt`` (so that the proof of privacy can search what every screen showed)."""
         path = self.shots_dir / f"{len(self.shots) + 1:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
+        path.with_suffix(".txt").write_text(self.page.inner_text("body"), "utf-8")
         self.shots.append(path)
         return path
 

@@ -1,6 +1,7 @@
 """Proof of privacy over the scripted hall morning: the whole hall runs with the terminal logging at DEBUG,
 then every terminal-side byte it left — logs of the terminal and of every simulator, the terminal's raw
-SQLite files, the printed receipts' text, the hall's own output and log records — is searched for the
+SQLite files, the printed receipts' text, the text shown on every screen the morning photographed, the
+hall's own output and log records — is searched for the
 sample identities' ID numbers, names and addresses and the phone number typed in, in UTF-8, GB18030 and
 UCS-2 (the ID card's own encoding). Central's database is the platform's and is left out.
 (Nothing of a person left in the page after a reset is proven by tests/browser/test_session_ui.py.)"""
@@ -87,6 +88,7 @@ def test_no_identity_in_any_log_database_or_receipt(morning: dict, identities_fi
     blobs["hall output"] = "\n".join(morning["said"]).encode("utf-8")
     blobs["log records"] = "\n".join(morning["records"]).encode("utf-8")
     assert any(name.startswith("terminal/") for name in blobs), sorted(blobs)   # the terminal's store is searched
+    assert sum(name.endswith(".txt") for name in blobs) >= 10, sorted(blobs)   # and what the screens showed
     leaks = sorted({(name, kind, enc) for name, data in blobs.items() for secret, kind in secrets.items()
                     for enc in ENCODINGS if secret.encode(enc) in data})
     assert not leaks, f"identity data found (file, what, encoding): {leaks}"
