@@ -116,3 +116,30 @@ def test_a_failing_audit_store_does_not_stop_the_service(sample_catalog, tmp_pat
     k = Kiosk(config, sample_catalog, Ports(idreader=FakeReader()), audit=broken)
     k.on_card_event(CardEvent("card_present", ALICE))
     assert k.sessions.current.card is ALICE
+
+
+def test_status_light_follows_the_terminal_state(kiosk):
+    """Idle green, in use yellow, offline yellow blinking, a device fault red, locked red blinking —
+    and the board is told only when the light changes."""
+    devices, lights = kiosk.devices, kiosk.ports.ioboard.lights
+    devices.poll_printer()  # the printer double reports paper and cover fine
+    devices.set_reader(True)
+    devices.set_online(True)
+    assert lights[-1] == ("green", "steady")
+    devices.set_busy(True)
+    assert lights[-1] == ("yellow", "steady")
+    devices.set_online(False)
+    assert lights[-1] == ("yellow", "blink")
+    devices.set_reader(False)
+    assert lights[-1] == ("red", "steady")
+    devices.set_locked("维护")
+    assert lights[-1] == ("red", "blink")
+    devices.set_locked(None)
+    devices.set_reader(True)
+    devices.set_online(True)
+    devices.set_busy(False)
+    assert lights[-1] == ("green", "steady")
+    count = len(lights)
+    devices.set_online(True)
+    devices.set_busy(False)
+    assert len(lights) == count
