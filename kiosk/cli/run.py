@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
+import threading
+from typing import Callable
 
 from kiosk.catalog import CatalogError
 from kiosk.config import ConfigError, load_config
@@ -57,7 +60,22 @@ async def _serve(config, args: argparse.Namespace) -> int:
         print(json.dumps({"device": "kiosk", "url": url, "catalog": kiosk.catalog.version}), flush=True)
         await stop.wait()
     finally:
+        # A clean stop normally takes well under a second; should a device or the broker hang it, end
+        # the process anyway. Nothing is lost by that: every case is committed before it is confirmed.
+        deadline = threading.Timer(SHUTDOWN_GRACE_S, _exit_now, args=(lambda: exit_code,))
+        deadline.daemon = True
+        deadline.start()
         await kiosk.stop()
         if engine is not None:
             await loop.run_in_executor(None, engine.stop)
+        deadline.cancel()
     return exit_code
+
+
+SHUTDOWN_GRACE_S = 8.0
+
+
+def _exit_now(code: Callable[[], int]) -> None:
+    logging.getLogger("kiosk").error("shutdown took longer than %.0f s: exiting without waiting", SHUTDOWN_GRACE_S)
+    logging.shutdown()
+    os._exit(code())

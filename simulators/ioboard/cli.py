@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -155,6 +156,9 @@ def run(args: argparse.Namespace) -> int:
             return None
 
         run_stdin_commands(handle, stop)
+        # SIGTERM (the hall's parent-death signal, systemd, kill) ends like quit: the firmware child is
+        # stopped in the finally below instead of being left behind.
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         stop.wait()
         return 0 if child.poll() in (None, 0) else 1
     finally:

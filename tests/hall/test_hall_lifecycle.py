@@ -89,12 +89,23 @@ def test_children_die_with_the_hall_even_on_sigkill(tmp_path: Path):
         assert len(children) >= 7
         hall.proc.kill()  # no clean-up code runs: the kernel's parent-death signal does the work
         hall.proc.wait(10)
-        wait_until(lambda: not [pid for pid in children if alive(pid)], 20, "orphans gone")
+        try:
+            wait_until(lambda: not [pid for pid in children if alive(pid)], 20, "orphans gone")
+        except AssertionError:
+            survivors = {pid: command_line(pid) for pid in children if alive(pid)}
+            raise AssertionError(f"processes outlived the hall: {survivors}") from None
     finally:
         hall.kill()
         for pid in children:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
+    except OSError:
+        return "?"
 
 
 def test_temporary_workdir_is_removed_unless_kept(tmp_path: Path):
