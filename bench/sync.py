@@ -127,14 +127,20 @@ def drain_round(broker: Broker, peer: subprocess.Popen, raw_device: str) -> tupl
     raw = raw_publish(broker.port, f"gov/v1/up/{raw_device}/case", payloads, 1000)
     wait_peer(peer, "case_msgs", before + CASES)
     intake = time.perf_counter() - started - 0.2     # raw_publish waits 0.2 s before its clock starts
+    ours = timed_drain(engine)
+    return CASES / raw, CASES / intake, CASES / ours
+
+
+def timed_drain(engine: SyncEngine) -> float:
+    """Seconds from the engine's connection to an empty outbox (start-up and CONNACK not counted)."""
     connected = [0.0]
     up = engine.drain.connection_up
     engine.drain.connection_up = lambda: (connected.__setitem__(0, time.perf_counter()), up())
     engine.start()
     wait_empty(engine)
-    ours = time.perf_counter() - connected[0]
+    seconds = time.perf_counter() - connected[0]
     engine.stop()
-    return CASES / raw, CASES / intake, CASES / ours
+    return seconds
 
 
 def drain_vs_raw(broker: Broker, rounds: int = 3) -> tuple[float, float, float, list[float]]:
@@ -163,13 +169,7 @@ def drain_real_central(broker: Broker) -> tuple[float, float]:
         central.stdout.readline()
         raw = raw_publish(broker.port, f"gov/v1/up/{RAW_DEVICE}/case", payloads, 1000)
         time.sleep(3)      # let central work off the raw run (it has no stats command)
-        connected = [0.0]
-        up = engine.drain.connection_up
-        engine.drain.connection_up = lambda: (connected.__setitem__(0, time.perf_counter()), up())
-        engine.start()
-        wait_empty(engine)
-        ours = time.perf_counter() - connected[0]
-        engine.stop()
+        ours = timed_drain(engine)
     finally:
         central.communicate("quit\n", timeout=60)
     return CASES / raw, CASES / ours
