@@ -10,7 +10,6 @@ from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from drivers.camera import analysis
 from drivers.camera.base import CaptureFailed
-from drivers.camera.pdf import pages_to_pdf  # noqa: F401  (the pipeline's last step, re-exported)
 from drivers.camera.quality import BadExposure, BlankPage, BlurredPage, PageNotFound, RejectCode
 
 # Decoding a hostile JPEG must not exhaust a Pi's memory: 40 MP is well above any 高拍仪 sensor.

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from kiosk.hall.broker import Broker
-from kiosk.hall.procs import ManagedProcess
+from kiosk.hall.procs import ManagedProcess, terminate
 
 PR_SET_PDEATHSIG = 1
 STDERR_TAIL = 60  # lines kept in memory for error messages; the rest is in the log file
@@ -130,13 +130,7 @@ class Terminal(LoggedProcess):
         proc = self.proc
         if proc is None:
             return 0
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout)
+        terminate(proc, timeout)
         return proc.returncode
 
 

@@ -66,7 +66,6 @@ class Stack:
     def __init__(self, tmp_path, catalog_file, identities_file, paper_state: str = "ok",
                  pace: str | None = None) -> None:
         from tests.support.broker import Broker
-        from tests.support.simproc import SimProcess
 
         self.tmp = tmp_path
         self.receipts = tmp_path / "receipts"

@@ -13,9 +13,9 @@ from kiosk.audit import AuditAction, AuditLog, IdentityInSubject, find_identity,
 ID_NUMBER = "51190219800101123X"          # shape of the samples: 18 symbols, check symbol X
 PHONE = "13800000000"
 
-CARRIERS = [f"case for {ID_NUMBER}", f"id:{ID_NUMBER.lower()}", f"old id 511902800101123", f"tel {PHONE}",
-            f"call +86 {PHONE}", "call 138-0000-0000", "call 138 0000 0000", f"{PHONE}", f"卡号{ID_NUMBER}。",
-            f"8613800000000"]
+CARRIERS = [f"case for {ID_NUMBER}", f"id:{ID_NUMBER.lower()}", "old id 511902800101123", f"tel {PHONE}",
+            f"call +86 {PHONE}", "call 138-0000-0000", "call 138 0000 0000", PHONE, f"卡号{ID_NUMBER}。",
+            "8613800000000"]
 HARMLESS = ["card read", "case 9f0c2a4e-1b2c-4d5e-8f90-123456789abc", "query 7KQ2M9XDPA4TH6WRP",
             "printer test page", "cmd c-0001 lock", "ticket B027", "item 511900-XK-0007 S02",
             "case no 2026112400012345", "12345678901"]   # 16 digits; 11 digits not starting 1[3-9]

@@ -5,10 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import queue
-import shutil
 import ssl
-import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +14,7 @@ from typing import Optional
 import paho.mqtt.client as mqtt
 
 from kiosk.trust import BrokerSettings, LocalCA, provision_device, write_broker_config
-from tests.support.broker import MOSQUITTO
-from tests.support.net import free_port, wait_for_port
+from tests.support.broker import Broker
 
 DEVICE_A = "KSK-511902-0007"
 DEVICE_B = "KSK-511902-0008"
@@ -56,50 +52,25 @@ def make_pki(root: Path) -> Pki:
                Identity(rogue.cert, rogue.key))
 
 
-class TlsBroker:
+class TlsBroker(Broker):
     """mosquitto with the configuration ``kiosk broker-config`` writes; always ``stop()`` it."""
 
     def __init__(self, pki: Pki, devices: Optional[dict[str, str]] = None) -> None:
+        super().__init__()
         self.pki = pki
-        self.dir = Path(tempfile.mkdtemp(prefix="mosq-tls-"))
-        self.port = free_port()
         # Started as root, mosquitto would switch to user `mosquitto`, who cannot read our 0600 key.
         run_as = getpass.getuser() if os.geteuid() == 0 else None
         self.settings = BrokerSettings(port=self.port, ca_file=pki.ca.cert_path, cert_file=pki.server.cert,
                                        key_file=pki.server.key, devices=dict(SITES if devices is None else devices),
                                        data_dir=self.dir, run_as=run_as)
         self.files = write_broker_config(self.settings, self.dir)
-        self.log = self.dir / "mosquitto.log"
-        self.proc: Optional[subprocess.Popen] = None
 
     @property
     def url(self) -> str:
         return f"mqtts://127.0.0.1:{self.port}"
 
-    def start(self) -> "TlsBroker":
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.files.conf)], stdout=subprocess.DEVNULL,
-                                         stderr=log)
-        try:
-            wait_for_port(self.port, timeout=WAIT)
-        except TimeoutError:
-            self.stop()
-            raise RuntimeError(f"mosquitto did not start: {self.log.read_text()[-2000:]}")
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def write_conf(self) -> Path:
+        return self.files.conf
 
 
 class Probe:
