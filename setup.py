@@ -6,12 +6,13 @@ setup(
     version="0.1.0",
     description="Self-service terminal software for government service halls and village service points",
     python_requires=">=3.11",
-    # Namespace discovery so that the data folders (UI assets, systemd units, the firmware simulator's
-    # board files) install with the code that serves them.
+    # Namespace discovery so that the data folders (UI assets, systemd units) install with the code that
+    # serves them. The simulators and the simulated hall are a distribution of their own
+    # (simulators/setup.py): a terminal's production install carries no simulator and no test harness.
     packages=find_namespace_packages(include=["kiosk", "kiosk.*", "drivers", "drivers.*", "edge_sync",
-                                              "edge_sync.*", "simulators", "simulators.*"]),
+                                              "edge_sync.*"]),
     package_data={"kiosk": ["*.toml", "py.typed"], "kiosk.web.static": ["*"], "kiosk.systemd": ["*"],
-                  "simulators.data": ["*.json"], "drivers": ["py.typed"], "edge_sync": ["py.typed"]},
+                  "drivers": ["py.typed"], "edge_sync": ["py.typed"]},
     install_requires=[
         "pyserial>=3.5",
         "paho-mqtt>=2.1",
@@ -38,7 +39,6 @@ setup(
     entry_points={
         "console_scripts": [
             "kiosk=kiosk.cli.main:main",
-            "kiosk-sim=simulators.cli:main",
             "kiosk-device=kiosk.cli.device:main",
         ],
     },

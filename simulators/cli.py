@@ -14,6 +14,7 @@ SIMULATORS = {
     "camera": ("simulators.camera.cli", "document camera page generator"),
     "ioboard": ("simulators.ioboard.cli", "IO board running the real firmware"),
     "central": ("simulators.central.cli", "central platform over MQTT"),
+    "hall": ("simulators.hall.cli", "the whole hall: broker, central, every device and the terminal"),
 }
 
 

@@ -1,13 +1,17 @@
 """``kiosk-device idcard read``: read one card and print it as one JSON object (number and address masked
 unless ``--reveal``). Exit 0 read, 3 no card in time, 4 device or protocol error (reason on stderr).
-``kiosk-device idcard sam``: check the reader's security module and print its ID."""
+``kiosk-device idcard sam``: check the reader's security module and print its ID.
+``kiosk-device idcard watch``: poll the reader and print one masked JSON line per card event until
+``--timeout`` (0: until stopped); exit 0, or 4 when the reader cannot be opened."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import threading
 
-from drivers.idcard import CardRemoved, IdCardError, IdCardReader, NoCard
+from drivers.idcard import CardEvent, CardRemoved, CardWatcher, IdCardError, IdCardReader, NoCard
+from drivers.masking import mask_name
 
 EXIT_OK = 0
 EXIT_NO_CARD = 3
@@ -25,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sam = sub.add_parser("sam", help="SAM status and SAM ID (no card needed)")
     sam.add_argument("--port", required=True, help="pyserial URL or path")
     sam.add_argument("--baud", type=int, default=115200, help="line rate of the reader")
+    watch = sub.add_parser("watch", help="print one masked JSON line per card event")
+    watch.add_argument("--port", required=True, help="pyserial URL or path")
+    watch.add_argument("--timeout", type=float, default=0.0, metavar="S", help="seconds to watch (0: until stopped)")
+    watch.add_argument("--baud", type=int, default=115200, help="line rate of the reader")
 
 
 def _fail(code: int, message: str) -> int:
@@ -33,7 +41,34 @@ def _fail(code: int, message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_sam(args) if args.action == "sam" else run_read(args)
+    if args.action == "sam":
+        return run_sam(args)
+    if args.action == "watch":
+        return run_watch(args)
+    return run_read(args)
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    """The watcher the terminal uses, its events printed masked as they come (never the full identity)."""
+    out = threading.Lock()
+
+    def show(event: CardEvent) -> None:
+        line: dict[str, object] = {"event": event.kind.value}
+        if event.identity is not None:
+            line["card"] = {**event.identity.to_dict(reveal=False), "name": mask_name(event.identity.name)}
+        if event.error is not None:
+            line["error"] = event.error.code
+        with out:
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+
+    watcher = CardWatcher(args.port, show, baudrate=args.baud).start()
+    try:
+        threading.Event().wait(args.timeout if args.timeout > 0 else None)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+    return EXIT_OK
 
 
 def run_sam(args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from kiosk.cli.dispatch import dispatch
 
 COMMANDS = {
-    "hall": ("kiosk.cli.hall", "run the whole hall with every device simulated"),
     "run": ("kiosk.cli.run", "run the terminal application"),
     "sync": ("kiosk.cli.sync", "edge_sync status and self-test"),
     "doctor": ("kiosk.cli.doctor", "check devices, broker, clock, disk and catalog"),

@@ -6,9 +6,9 @@ import pytest
 
 
 @pytest.mark.parametrize("module, names", [
-    ("kiosk.cli.main", ["hall", "sync", "doctor"]),
+    ("kiosk.cli.main", ["run", "sync", "doctor"]),
     ("kiosk.cli.device", ["idcard", "scanner", "printer", "camera"]),
-    ("simulators.cli", ["idcard", "scanner", "printer", "central"]),
+    ("simulators.cli", ["idcard", "scanner", "printer", "central", "hall"]),
 ])
 def test_help_lists_subcommands_and_unknown_is_refused(module, names):
     code = f"import sys; from {module} import main; sys.exit(main(sys.argv[1:]))"

@@ -16,19 +16,19 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from kiosk.hall.control import HallControl
-from kiosk.hall.net import free_port
-from kiosk.hall.panel import Panel
-from kiosk.hall.stack import start_hall, start_terminal
+from simulators.hall.control import HallControl
+from simulators.hall.net import free_port
+from simulators.hall.panel import Panel
+from simulators.hall.stack import start_hall, start_terminal
 
 
 # ``kiosk …`` under the interpreter running the tests (no dependence on PATH or the entry-point script).
-KIOSK = [sys.executable, "-c", "import sys; from kiosk.cli.main import main; sys.exit(main())"]
+KIOSK_SIM = [sys.executable, "-c", "import sys; from simulators.cli import main; sys.exit(main())"]
 
 
 def require_chromium() -> None:
     """Skips a browser test on a machine without Debian's chromium (./run-tests installs it)."""
-    from kiosk.hall.screen import CHROMIUM
+    from simulators.hall.screen import CHROMIUM
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed")

@@ -13,11 +13,11 @@ from hypothesis import given, settings, strategies as st
 
 from edge_sync.config import SyncConfig
 from kiosk.config import load_config
-from kiosk.hall.children import HallBroker
-from kiosk.hall.control import MAX_SCAN_CHARS, ActionError, HallControl, clean_scan_text
-from kiosk.hall.outputs import central_cases, printed_jobs
-from kiosk.hall.stack import Hall, sample_file
-from kiosk.hall.terminal_config import write_terminal_config
+from simulators.hall.children import HallBroker
+from simulators.hall.control import MAX_SCAN_CHARS, ActionError, HallControl, clean_scan_text
+from simulators.hall.outputs import central_cases, printed_jobs
+from simulators.hall.stack import Hall, sample_file
+from simulators.hall.terminal_config import write_terminal_config
 
 
 @settings(max_examples=300, deadline=None)

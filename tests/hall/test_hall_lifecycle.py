@@ -1,4 +1,4 @@
-"""``kiosk hall`` starts every part and, on SIGTERM or Ctrl-C, stops all of them: no process it
+"""``kiosk-sim hall`` starts every part and, on SIGTERM or Ctrl-C, stops all of them: no process it
 started outlives it. ``--devices-only`` reads a card and a scan through the real drivers."""
 from __future__ import annotations
 
@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.hall.net import free_port
-from kiosk.hall.stack import start_hall, start_terminal
-from tests.hall.conftest import KIOSK, alive, descendants, get_json, wait_until
+from simulators.hall.net import free_port
+from simulators.hall.stack import start_hall, start_terminal
+from tests.hall.conftest import KIOSK_SIM, alive, descendants, get_json, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 class HallCommand:
-    """``kiosk hall ARGS`` as a child; stdout lines collected in a thread."""
+    """``kiosk-sim hall ARGS`` as a child; stdout lines collected in a thread."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([*KIOSK, "hall", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen([*KIOSK_SIM, "hall", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
         self.lines: "queue.Queue[str]" = queue.Queue()
         self.output: list[str] = []

@@ -1,4 +1,4 @@
-"""``kiosk hall --headless`` plays the scripted morning through the real UI in headless Chromium; every
+"""``kiosk-sim hall --headless`` plays the scripted morning through the real UI in headless Chromium; every
 printed receipt's QR, decoded from the printer simulator's PNG, carries the right code: each notice the
 receipt URL of a case central holds (the offline one too, once synced), the checklist its item's page."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 
 from drivers.scanner.receipt_code import parse_receipt_code, receipt_url
-from tests.hall.conftest import KIOSK, alive, require_chromium
+from tests.hall.conftest import KIOSK_SIM, alive, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.integration]
 
@@ -28,7 +28,7 @@ def decoded_qr(png: Path) -> list[str]:
 def morning(tmp_path_factory) -> dict:
     require_chromium()
     workdir = tmp_path_factory.mktemp("morning")
-    proc = subprocess.Popen([*KIOSK, "hall", "--headless", "--workdir", str(workdir)],
+    proc = subprocess.Popen([*KIOSK_SIM, "hall", "--headless", "--workdir", str(workdir)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         output, _ = proc.communicate(timeout=170)

@@ -10,8 +10,8 @@ from contextlib import closing
 import pytest
 
 from drivers.scanner import mint_query_code, receipt_url
-from kiosk.hall.control import HallControl
-from kiosk.hall.terminal_config import MAINTENANCE_PIN
+from simulators.hall.control import HallControl
+from simulators.hall.terminal_config import MAINTENANCE_PIN
 from tests.hall.conftest import EventStream, get_json, post_json, require_chromium, wait_until
 
 pytestmark = pytest.mark.integration
@@ -106,7 +106,7 @@ def test_receipt_files_are_served_by_name_only(running_hall):
 
 @pytest.mark.browser
 def test_panel_page_buttons_drive_the_devices(running_hall):
-    from kiosk.hall.screen import open_browser
+    from simulators.hall.screen import open_browser
 
     require_chromium()
     terminal = running_hall.hall.terminal_url

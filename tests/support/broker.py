@@ -1,4 +1,4 @@
 """A real mosquitto for tests: the same wrapper the hall uses."""
-from kiosk.hall.broker import MOSQUITTO, Broker
+from simulators.hall.broker import MOSQUITTO, Broker
 
 __all__ = ["MOSQUITTO", "Broker"]

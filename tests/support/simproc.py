@@ -1,4 +1,4 @@
 """Simulator processes for tests: the same wrapper the hall uses."""
-from kiosk.hall.procs import ManagedProcess, SimProcess
+from simulators.hall.procs import ManagedProcess, SimProcess
 
 __all__ = ["ManagedProcess", "SimProcess"]

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.hall.children import Terminal
-from kiosk.hall.control import HallControl
-from kiosk.hall.morning import PHONE, run_morning
-from kiosk.hall.stack import start_hall
-from kiosk.hall.terminal_config import write_terminal_config
+from simulators.hall.children import Terminal
+from simulators.hall.control import HallControl
+from simulators.hall.morning import PHONE, run_morning
+from simulators.hall.stack import start_hall
+from simulators.hall.terminal_config import write_terminal_config
 from tests.support.net import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.integration]

@@ -11,10 +11,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Optional
 
-from drivers.masking import mask_name
-from drivers.scanner.receipt_code import format_query_code, receipt_url
-from kiosk.hall.outputs import central_cases, printed_jobs
-from kiosk.hall.stack import Hall, restart_terminal
+from simulators.hall.codes import format_query_code, mask_name, receipt_url
+from simulators.hall.outputs import central_cases, printed_jobs
+from simulators.hall.stack import Hall, restart_terminal
 
 MAX_SCAN_CHARS = 200
 CARD_TYPES = {"": "居民身份证", "J": "港澳台居民居住证", "I": "外国人永久居留身份证", "Y": "外国人永久居留身份证"}

@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from kiosk.hall.net import free_port, wait_for_port
-from kiosk.hall.procs import terminate
+from simulators.hall.net import free_port, wait_for_port
+from simulators.hall.procs import terminate
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 

@@ -1,4 +1,4 @@
-"""``kiosk hall``: the whole hall on one machine — mosquitto, the central simulator, every device
+"""``kiosk-sim hall``: the whole hall on one machine — mosquitto, the central simulator, every device
 simulator and the terminal — plus a control panel to play the devices; ``--headless`` runs the
 scripted morning in headless Chromium instead of waiting for a person. Ctrl-C or SIGTERM stops all."""
 from __future__ import annotations
@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from kiosk.hall.control import HallControl
-from kiosk.hall.net import free_port
-from kiosk.hall.panel import Panel
-from kiosk.hall.stack import Hall, start_hall, start_terminal
-from kiosk.hall.terminal_config import MAINTENANCE_PIN
+from simulators.hall.control import HallControl
+from simulators.hall.net import free_port
+from simulators.hall.panel import Panel
+from simulators.hall.stack import Hall, start_hall, start_terminal
+from simulators.hall.terminal_config import MAINTENANCE_PIN
 
-log = logging.getLogger("kiosk.hall")
+log = logging.getLogger("simulators.hall")
 DEFAULT_PORT = 8080
 
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else (0 if args.headless else DEFAULT_PORT)
     port = port or free_port()
     if not args.devices_only and not _port_free(port):
-        print(f"kiosk hall: port {port} is in use; choose another with --port", file=sys.stderr)
+        print(f"kiosk-sim hall: port {port} is in use; choose another with --port", file=sys.stderr)
         return 2
     temporary = args.workdir is None
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="kiosk-hall-"))).resolve()
@@ -84,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
         # Ctrl-C is how an interactive hall ends; it interrupts a headless morning.
         status = 130 if args.headless else 0
     except (RuntimeError, OSError, TimeoutError) as exc:
-        print(f"kiosk hall: {exc}", file=sys.stderr)
+        print(f"kiosk-sim hall: {exc}", file=sys.stderr)
         if hall is not None:
-            print(f"kiosk hall: logs are in {hall.logs_dir}; `kiosk hall --devices-only` runs the "
+            print(f"kiosk-sim hall: logs are in {hall.logs_dir}; `kiosk-sim hall --devices-only` runs the "
                   "simulators and drivers without the terminal", file=sys.stderr)
         status = 1
     finally:
@@ -118,7 +118,7 @@ def _wait_forever(control: HallControl) -> int:
         time.sleep(0.5)
         code = control.terminal_exit_code()
         if code is not None:
-            print(f"kiosk hall: the terminal stopped (exit {code}); see "
+            print(f"kiosk-sim hall: the terminal stopped (exit {code}); see "
                   f"{control.hall.logs_dir / 'terminal.log'}", file=sys.stderr)
             return 1
 
@@ -145,12 +145,12 @@ def _full_hall(control: HallControl, port: int, args: argparse.Namespace) -> int
 
 def _headless(control: HallControl) -> int:
     """The scripted morning; its summary goes to WORKDIR/summary.json. 0 only if every scene passed."""
-    from kiosk.hall.morning import run_morning
+    from simulators.hall.morning import run_morning
 
     try:
         summary = run_morning(control, say)
     except Exception as exc:  # no browser, Playwright missing: say so, and the hall still stops cleanly
-        print(f"kiosk hall: the scripted morning could not run: {exc}", file=sys.stderr)
+        print(f"kiosk-sim hall: the scripted morning could not run: {exc}", file=sys.stderr)
         return 1
     path = control.hall.workdir / "summary.json"
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=1), "utf-8")
@@ -158,12 +158,12 @@ def _headless(control: HallControl) -> int:
 
 
 def _devices_only(control: HallControl, args: argparse.Namespace) -> int:
-    from kiosk.hall.devices_only import DeviceWatch, demo_card_read, demo_scan
+    from simulators.hall.devices_only import DeviceWatch, demo_card_read, demo_scan
 
     say("Devices only (no terminal): reading through the real drivers.")
     card = demo_card_read(control, say)
     scan = demo_scan(control, say)
-    ok = card is not None and scan is not None and scan.code is not None
+    ok = card is not None and scan is not None and bool(scan.get("code"))
     if args.headless:
         return 0 if ok else 1
     panel = _start_panel(control, args)

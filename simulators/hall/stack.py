@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from kiosk.hall.children import HallBroker, HallSim, Terminal
-from kiosk.hall.terminal_config import write_terminal_config
+from simulators.hall.children import HallBroker, HallSim, Terminal
+from simulators.hall.terminal_config import write_terminal_config
 
-log = logging.getLogger("kiosk.hall")
+log = logging.getLogger("simulators.hall")
 
 DEVICE_ID = "KSK-511902-0007"
 SITE_ID = "511902-HALL-01"

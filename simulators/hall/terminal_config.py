@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kiosk.hall.stack import Hall
+    from simulators.hall.stack import Hall
 
-# Technician PIN of the simulated terminal's maintenance page (printed by ``kiosk hall``).
+# Technician PIN of the simulated terminal's maintenance page (printed by ``kiosk-sim hall``).
 MAINTENANCE_PIN = "246810"
 SITE_NAME = "示例市政务服务中心（模拟大厅）"
 
@@ -39,7 +39,7 @@ def _value(value: Any) -> str:
 
 
 def to_toml(tables: dict[str, dict[str, Any]]) -> str:
-    lines = ["# Written by `kiosk hall` for the simulated hall; every port is a local simulator."]
+    lines = ["# Written by `kiosk-sim hall` for the simulated hall; every port is a local simulator."]
     for name, body in tables.items():
         lines.append(f"\n[{name}]")
         lines += [f"{key} = {_value(value)}" for key, value in body.items()]
@@ -49,7 +49,7 @@ def to_toml(tables: dict[str, dict[str, Any]]) -> str:
 def terminal_tables(hall: "Hall", port: int, camera: str = "sim:page", ack_wait_s: float = 5.0
                     ) -> dict[str, dict[str, Any]]:
     """The configuration tables for ``hall`` (a device whose simulator is missing gets "")."""
-    from kiosk.hall.stack import DEVICE_ID, SITE_ID
+    from simulators.hall.stack import DEVICE_ID, SITE_ID
 
     assert hall.broker is not None
     command_keys, catalog_keys = central_public_keys(hall.keys_dir)

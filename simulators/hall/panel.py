@@ -10,9 +10,9 @@ from typing import Optional
 
 from aiohttp import web
 
-from kiosk.hall.control import ActionError, HallControl
-from kiosk.hall.net import free_port
-from kiosk.hall.panel_page import PAGE
+from simulators.hall.control import ActionError, HallControl
+from simulators.hall.net import free_port
+from simulators.hall.panel_page import PAGE
 
 RECEIPT_NAME = re.compile(r"job-\d{4,6}\.png")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")

@@ -1,4 +1,4 @@
-"""The scripted morning of ``kiosk hall --headless``: five scenes played through the terminal's real UI
+"""The scripted morning of ``kiosk-sim hall --headless``: five scenes played through the terminal's real UI
 in headless Chromium while the script plays the devices (cards, scans, broker outage) — consult and
 print a checklist; an agent submits for a resident with camera captures; a citizen scans the notice
 and follows the case; a queue ticket; an offline submission that syncs when the broker returns."""
@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from drivers.scanner.receipt_code import format_query_code, parse_receipt_code
-from kiosk.hall.control import HallControl
-from kiosk.hall.outputs import PrintedJob, central_cases, printed_jobs
-from kiosk.hall.screen import Screen, open_browser
+from simulators.hall.codes import format_query_code, parse_receipt_code
+from simulators.hall.control import HallControl
+from simulators.hall.outputs import PrintedJob, central_cases, printed_jobs
+from simulators.hall.screen import Screen, open_browser
 
 Say = Callable[[str], None]
 PRINT_TIMEOUT_S = 30.0

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from kiosk.hall.broker import Broker
-from kiosk.hall.procs import ManagedProcess, terminate
+from simulators.hall.broker import Broker
+from simulators.hall.procs import ManagedProcess, terminate
 
 PR_SET_PDEATHSIG = 1
 STDERR_TAIL = 60  # lines kept in memory for error messages; the rest is in the log file

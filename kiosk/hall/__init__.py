@@ -1,2 +1,0 @@
-"""The simulated hall: a local mosquitto, the central simulator, every device simulator and the
-terminal, started and stopped together (``kiosk hall``). Tests reuse the same process wrappers."""
