@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from drivers.camera import SimulatedCamera, pages_to_pdf, process_capture  # noqa: E402
-from drivers.camera.pipeline import decode_grey  # noqa: E402
+from drivers.camera import SimulatedCamera, pages_to_pdf, process_capture
+from drivers.camera.pipeline import decode_grey
 
 
 def _timed(call, repeat: int = 3) -> float:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from escpos.printer import Dummy  # noqa: E402
+from escpos.printer import Dummy
 
-from drivers.printer import GENERIC_58, GENERIC_80, Cut, Feed, QR, Rule, Text, render  # noqa: E402
-from kiosk.receipts import NoticeData, acceptance_notice  # noqa: E402
+from drivers.printer import GENERIC_58, GENERIC_80, QR, Cut, Feed, Rule, Text, render
+from kiosk.receipts import NoticeData, acceptance_notice
 
 CODE = "7KQ2M9XDPA4TH6WRP"
 NOTICE = NoticeData(

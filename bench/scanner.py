@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drivers.scanner import LineAssembler, Scanner, mint_query_code, parse_receipt_code, receipt_url  # noqa: E402
-from simulators.link import Pacer, PtyLink  # noqa: E402
+from drivers.scanner import LineAssembler, Scanner, mint_query_code, parse_receipt_code, receipt_url
+from simulators.link import Pacer, PtyLink
 
 
 def best_of(runs: int, func) -> float:

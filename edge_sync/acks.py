@@ -6,7 +6,8 @@ import json
 import logging
 import queue
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from edge_sync.blobs import BlobJob, split_chunk_msg_id
 from edge_sync.clock import Clock
@@ -25,8 +26,8 @@ class AckHandling:
     cfg: SyncConfig
     store: Store
     clock: Clock
-    last_ack_at: Optional[float]
-    _acks: "queue.SimpleQueue[Ack]"
+    last_ack_at: float | None
+    _acks: queue.SimpleQueue[Ack]
     _inflight: dict[str, Any]
     _jobs: dict[str, BlobJob]
     _cursor: dict[Kind, int]
@@ -79,8 +80,8 @@ class AckHandling:
             self._on_case_done(case_id)
 
     @staticmethod
-    def _lookup(c: Any, refs: list[str]) -> dict[str, tuple[str, Optional[str]]]:
-        found: dict[str, tuple[str, Optional[str]]] = {}
+    def _lookup(c: Any, refs: list[str]) -> dict[str, tuple[str, str | None]]:
+        found: dict[str, tuple[str, str | None]] = {}
         for i in range(0, len(refs), 500):
             part = refs[i:i + 500]
             sql = f"SELECT msg_id, kind, case_id FROM outbox WHERE msg_id IN ({','.join('?' * len(part))})"
@@ -175,5 +176,5 @@ class AckHandling:
                 done.append(case_id)
 
 
-def _text(value: Any) -> Optional[str]:
+def _text(value: Any) -> str | None:
     return None if value is None else str(value)[:200]

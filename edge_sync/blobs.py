@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -30,7 +31,7 @@ def chunk_msg_id(prefix: str, index: int) -> str:
     return f"{prefix}.{index}"
 
 
-def split_chunk_msg_id(msg_id: str) -> Optional[tuple[str, int]]:
+def split_chunk_msg_id(msg_id: str) -> tuple[str, int] | None:
     prefix, dot, index = msg_id.rpartition(".")
     if not dot or not index.isdigit() or len(prefix) != 32:
         return None
@@ -43,7 +44,7 @@ class BlobJob:
     each), so only the segments of the chunk being sent are in memory."""
 
     blob_id: str
-    case_id: Optional[str]
+    case_id: str | None
     prefix: str
     size: int
     sha256: str

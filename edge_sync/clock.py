@@ -6,7 +6,6 @@ import threading
 import time
 from datetime import datetime
 from enum import Enum
-from typing import Optional
 
 from edge_sync.store import Store
 
@@ -24,11 +23,11 @@ class Clock:
     def __init__(self, store: Store, tolerance_s: float) -> None:
         self.store = store
         self.tolerance_s = tolerance_s
-        self.offset_s: Optional[float] = None
+        self.offset_s: float | None = None
         self._last_saved = 0.0
         self._lock = threading.Lock()
 
-    def observe(self, server_time: Optional[str]) -> None:
+    def observe(self, server_time: str | None) -> None:
         """Takes central's RFC 3339 time from an ack; malformed values are ignored."""
         if not server_time:
             return
@@ -57,7 +56,7 @@ class Clock:
     def clock_ok(self) -> bool:
         return self.state() is not ClockState.WRONG
 
-    def trusted_now(self) -> Optional[datetime]:
+    def trusted_now(self) -> datetime | None:
         """Local aware time now, or None when the device clock is known to be wrong."""
         if self.state() is ClockState.WRONG:
             return None

@@ -17,9 +17,10 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 DEVICE_ID_RE = re.compile(r"^[A-Z]{3}-[0-9]{6}-[0-9]{4}$")
@@ -83,7 +84,7 @@ class SyncConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path | None, env: Mapping[str, str] | None = None,
-                  **overrides: Any) -> "SyncConfig":
+                  **overrides: Any) -> SyncConfig:
         """Reads ``path`` (may be None: environment only), applies ``KIOSK_…`` variables, then ``overrides``.
 
         Keys come from ``[sync]`` and from ``[device]`` (``id``, ``site_id``, ``data_dir``) or, in a
@@ -93,14 +94,14 @@ class SyncConfig:
         return cls.from_mapping(raw, env=os.environ if env is None else env, **overrides)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "SyncConfig":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> SyncConfig:
         """Environment only (``KIOSK_CONFIG`` names a TOML file to read first, when set)."""
         env = os.environ if env is None else env
         return cls.from_toml(env.get("KIOSK_CONFIG") or None, env=env, **overrides)
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], env: Mapping[str, str] | None = None,
-                     **overrides: Any) -> "SyncConfig":
+                     **overrides: Any) -> SyncConfig:
         """Builds from plain keys; ``KIOSK_<NAME>`` (short names) and ``KIOSK_SYNC_<KEY>`` override them."""
         known = {f.name: f for f in fields(cls)}
         values: dict[str, Any] = {k: v for k, v in raw.items() if k in known}
@@ -118,7 +119,7 @@ class SyncConfig:
             values[name] = _coerce(name, value, known[name].type)
         return cls(**values)
 
-    def with_(self, **changes: Any) -> "SyncConfig":
+    def with_(self, **changes: Any) -> SyncConfig:
         return replace(self, **changes)
 
 

@@ -7,10 +7,11 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -36,7 +37,7 @@ class AcceptedKeys:
     catalog: Mapping[str, Ed25519PublicKey]
 
     @classmethod
-    def load(cls, command_keys: Mapping[str, str], catalog_keys: Mapping[str, str]) -> "AcceptedKeys":
+    def load(cls, command_keys: Mapping[str, str], catalog_keys: Mapping[str, str]) -> AcceptedKeys:
         """From ``{key_id: base64 raw 32 bytes}`` tables. Raises ValueError on a malformed key."""
         return cls(MappingProxyType(load_public_keys(command_keys)), MappingProxyType(load_public_keys(catalog_keys)))
 
@@ -51,7 +52,7 @@ class DeviceKey:
         self._mac_key = hashlib.sha256(b"edge_sync lookup key" + key).digest()
 
     @classmethod
-    def load_or_create(cls, path: Path) -> "DeviceKey":
+    def load_or_create(cls, path: Path) -> DeviceKey:
         """Reads the key file, creating it (0600, atomically) on first use. Raises OSError/ValueError."""
         path = Path(path)
         if not path.exists():

@@ -10,8 +10,9 @@ import re
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -70,7 +71,7 @@ class Downlink:
 
     def __init__(self, device_id: str, store: Store, key: DeviceKey, clock: Clock,
                  command_keys: dict[str, str], catalog_keys: dict[str, str], *,
-                 put_ack: Callable[[Ack], None], take_reply: Callable[[Optional[bytes], dict[str, Any]], bool],
+                 put_ack: Callable[[Ack], None], take_reply: Callable[[bytes | None, dict[str, Any]], bool],
                  send_event: Callable[[str, dict[str, Any]], Any]) -> None:
         self.down = f"gov/v1/down/{device_id}/"
         self.store, self.key, self.clock = store, key, clock
@@ -78,9 +79,9 @@ class Downlink:
         # Manifests, parts and the retry of a held manifest touch the same rows: one at a time.
         self._catalog_lock = threading.RLock()
         self.put_ack, self.take_reply, self.send_event = put_ack, take_reply, send_event
-        self.on_notify: Optional[Callable[[dict[str, Any]], None]] = None
-        self.on_command: Optional[Callable[[dict[str, Any]], tuple[bool, Any]]] = None
-        self.on_catalog: Optional[Callable[[int, dict[str, Any]], None]] = None
+        self.on_notify: Callable[[dict[str, Any]], None] | None = None
+        self.on_command: Callable[[dict[str, Any]], tuple[bool, Any]] | None = None
+        self.on_catalog: Callable[[int, dict[str, Any]], None] | None = None
         self.dropped = 0
         self._mismatch_logged: set[int] = set()
 
@@ -117,18 +118,18 @@ class Downlink:
             self.handle("gov/v1/catalog/manifest", json.dumps(held, ensure_ascii=False).encode("utf-8"))
 
     # -- entry point --------------------------------------------------------------------------------
-    def handle(self, topic: str, payload: bytes, correlation: Optional[bytes] = None) -> None:
+    def handle(self, topic: str, payload: bytes, correlation: bytes | None = None) -> None:
         """Never raises: a bad message is logged once and dropped."""
         try:
             self._route(topic, payload, correlation)
         except Malformed as exc:
             self.dropped += 1
             log.warning("dropped downlink message on %s: %s", topic[:120], exc)
-        except Exception:  # noqa: BLE001 - a bug must not stop the loop; the message is dropped
+        except Exception:
             self.dropped += 1
             log.exception("dropped downlink message on %s after an internal error", topic[:120])
 
-    def _route(self, topic: str, payload: bytes, correlation: Optional[bytes]) -> None:
+    def _route(self, topic: str, payload: bytes, correlation: bytes | None) -> None:
         if topic.startswith(self.down):
             kind = topic[len(self.down):]
             if kind == "ack":
@@ -182,7 +183,7 @@ class Downlink:
             c.execute("INSERT OR REPLACE INTO case_views(key, view, fetched_at) VALUES (?,?,?)",
                       (key, self.key.seal_json(view, key.encode()), time.time()))
 
-    def cached_view(self, key: str) -> Optional[tuple[Any, float]]:
+    def cached_view(self, key: str) -> tuple[Any, float] | None:
         """(view, age in seconds) or None."""
         rows = self.store.query("SELECT view, fetched_at FROM case_views WHERE key = ?", (key,))
         if not rows:
@@ -261,7 +262,7 @@ class Downlink:
         if self.on_catalog is not None:
             self.on_catalog(version, catalog)
 
-    def current_catalog(self) -> Optional[tuple[int, dict[str, Any]]]:
+    def current_catalog(self) -> tuple[int, dict[str, Any]] | None:
         rows = self.store.query("SELECT version, data FROM catalog WHERE state = 'current'")
         if not rows:
             return None
@@ -309,7 +310,7 @@ class Downlink:
             return False, "unsupported"
         try:
             ok, detail = self.on_command({k: v for k, v in obj.items() if k != "sig"})
-        except Exception as exc:  # noqa: BLE001 - the application's failure is reported, not raised
+        except Exception as exc:
             log.exception("command %s failed", cmd.name)
             return False, f"failed: {type(exc).__name__}"
         return bool(ok), detail

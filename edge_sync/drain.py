@@ -8,8 +8,9 @@ import queue
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
@@ -48,19 +49,19 @@ class Drain(AckHandling):
                  on_case_done: Callable[[str], None], alarm: Callable[[str, dict[str, Any]], None]) -> None:
         self.cfg, self.store, self.key, self.session, self.clock = cfg, store, key, session, clock
         self._on_case_done, self._alarm = on_case_done, alarm
-        self._acks: "queue.SimpleQueue[Ack]" = queue.SimpleQueue()
-        self._pubacks: "queue.SimpleQueue[int]" = queue.SimpleQueue()
+        self._acks: queue.SimpleQueue[Ack] = queue.SimpleQueue()
+        self._pubacks: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._reset = threading.Event()
-        self._inflight: "OrderedDict[str, InFlight]" = OrderedDict()
+        self._inflight: OrderedDict[str, InFlight] = OrderedDict()
         self._cursor = {Kind.CASE: 0, Kind.EVENT: 0}
         self._jobs: dict[str, BlobJob] = {}
         self._mids: dict[int, tuple[str, int, int]] = {}
         self._buffered = 0
         self._alarmed: set[str] = set()     # rows and blobs already alarmed about (once each)
-        self._thread: Optional[threading.Thread] = None
-        self.last_ack_at: Optional[float] = None
+        self._thread: threading.Thread | None = None
+        self.last_ack_at: float | None = None
         self.starved = False    # stopped by the broker's Receive Maximum: PUBACKs wake the loop
 
     # -- called from other threads -----------------------------------------------------------------
@@ -111,7 +112,7 @@ class Drain(AckHandling):
                 if time.monotonic() - last_flush > 1.0:
                     last_flush = time.monotonic()
                     self._flush_pubacked()
-            except Exception:  # noqa: BLE001 - keep draining whatever one row did; the row stays stored
+            except Exception:
                 log.exception("outbox drain step failed")
                 self._stop.wait(1.0)
         self._take_pubacks()       # what the broker took before we stopped is not sent again

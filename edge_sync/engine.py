@@ -7,9 +7,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any
 
 import paho.mqtt.client as mqtt
 
@@ -18,7 +19,7 @@ from edge_sync.config import SyncConfig, SyncConfigError, check_key_table, read_
 from edge_sync.crypto import DeviceKey
 from edge_sync.downlink import Downlink
 from edge_sync.drain import Drain
-from edge_sync.outbox import (applicant_lookup, enqueue_case, enqueue_event, now_iso, outbox_stats)
+from edge_sync.outbox import applicant_lookup, enqueue_case, enqueue_event, now_iso, outbox_stats
 from edge_sync.requests import Requests
 from edge_sync.results import Attachment, Offline, Reply, StorageFull, Submitted
 from edge_sync.session import Limits, Session
@@ -42,14 +43,14 @@ class SyncEngine:
         self.store = Store(config.db_path)
         self.clock = Clock(self.store, config.clock_tolerance_s)
         self.booted_at = now_iso()
-        self.on_alarm: Optional[Callable[[str, dict[str, Any]], None]] = None
+        self.on_alarm: Callable[[str, dict[str, Any]], None] | None = None
         self._waiters: dict[str, list[threading.Event]] = {}
         self._waiters_lock = threading.Lock()
         self._storage_alarm = False
         self._keys_lock = threading.Lock()
         self._running = False
         self._stop = threading.Event()
-        self._housekeeper: Optional[threading.Thread] = None
+        self._housekeeper: threading.Thread | None = None
         self.session = Session(config, self.store, on_up=self._on_up, on_down=self._on_down,
                                on_message=self._on_message, on_published=self._on_published, birth=self._birth)
         self.requests = Requests(self.session, config.device_id,
@@ -62,27 +63,27 @@ class SyncEngine:
 
     # -- application callbacks (kept by the downlink; may be set before or after start) -------------
     @property
-    def on_notify(self) -> Optional[Callable[[dict[str, Any]], None]]:
+    def on_notify(self) -> Callable[[dict[str, Any]], None] | None:
         return self.downlink.on_notify
 
     @on_notify.setter
-    def on_notify(self, fn: Optional[Callable[[dict[str, Any]], None]]) -> None:
+    def on_notify(self, fn: Callable[[dict[str, Any]], None] | None) -> None:
         self.downlink.on_notify = fn
 
     @property
-    def on_command(self) -> Optional[Callable[[dict[str, Any]], tuple[bool, Any]]]:
+    def on_command(self) -> Callable[[dict[str, Any]], tuple[bool, Any]] | None:
         return self.downlink.on_command
 
     @on_command.setter
-    def on_command(self, fn: Optional[Callable[[dict[str, Any]], tuple[bool, Any]]]) -> None:
+    def on_command(self, fn: Callable[[dict[str, Any]], tuple[bool, Any]] | None) -> None:
         self.downlink.on_command = fn
 
     @property
-    def on_catalog(self) -> Optional[Callable[[int, dict[str, Any]], None]]:
+    def on_catalog(self) -> Callable[[int, dict[str, Any]], None] | None:
         return self.downlink.on_catalog
 
     @on_catalog.setter
-    def on_catalog(self, fn: Optional[Callable[[int, dict[str, Any]], None]]) -> None:
+    def on_catalog(self, fn: Callable[[int, dict[str, Any]], None] | None) -> None:
         self.downlink.on_catalog = fn
 
     # -- accepted signing keys (rotation without restart) -------------------------------------------
@@ -122,7 +123,7 @@ class SyncEngine:
         return {"command_keys": sorted(keys.command_keys), "catalog_keys": sorted(keys.catalog_keys)}
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> "SyncEngine":
+    def start(self) -> SyncEngine:
         self._running = True
         self._stop.clear()
         # A manifest kept for a key the configuration accepts since this start (callbacks are set now).
@@ -148,7 +149,7 @@ class SyncEngine:
         self._heartbeat(False)
         self.store.close()
 
-    def __enter__(self) -> "SyncEngine":
+    def __enter__(self) -> SyncEngine:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -172,7 +173,7 @@ class SyncEngine:
         self.drain.wake.set()
         return submitted
 
-    def case_outcome(self, case_id: str) -> Optional[dict[str, Any]]:
+    def case_outcome(self, case_id: str) -> dict[str, Any] | None:
         """Central's answer for a case: ``{"result", "case_no", "promised_by", "status", "reason", …}``
         once acked or rejected; None while it waits in the outbox (or for an unknown/purged case)."""
         rows = self.store.query("SELECT state, result, detail FROM cases WHERE case_id = ?", (case_id,))
@@ -183,7 +184,7 @@ class SyncEngine:
         out.update(result=result, state=state)
         return out
 
-    def wait_case_ack(self, case_id: str, timeout: float) -> Optional[dict[str, Any]]:
+    def wait_case_ack(self, case_id: str, timeout: float) -> dict[str, Any] | None:
         """Waits up to ``timeout`` s for :meth:`case_outcome`; None when central did not answer in time."""
         event = threading.Event()
         with self._waiters_lock:
@@ -230,7 +231,7 @@ class SyncEngine:
         if self.on_alarm is not None:
             try:
                 self.on_alarm(reason, dict(fields))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("on_alarm failed")
 
     # -- requests ---------------------------------------------------------------------------------
@@ -272,11 +273,11 @@ class SyncEngine:
                      age_s=round(cached[1], 1))
 
     # -- catalog, clock, health ---------------------------------------------------------------------
-    def current_catalog(self) -> Optional[tuple[int, dict[str, Any]]]:
+    def current_catalog(self) -> tuple[int, dict[str, Any]] | None:
         """The installed catalog (version, dict), or None before the first install."""
         return self.downlink.current_catalog()
 
-    def trusted_now(self) -> Optional[datetime]:
+    def trusted_now(self) -> datetime | None:
         """Local time now, or None when the clock is known to be wrong (do not date promises then)."""
         return self.clock.trusted_now()
 
@@ -319,12 +320,12 @@ class SyncEngine:
     def _on_published(self, mid: int) -> None:
         self.drain.put_puback(mid)
 
-    def _heartbeat(self, connected: Optional[bool] = None) -> None:
+    def _heartbeat(self, connected: bool | None = None) -> None:
         try:
             self.store.put("session", {"pid": os.getpid(), "at": time.time(), "epoch": self.session.epoch,
                                        "connected": self.session.connected.is_set() if connected is None
                                        else connected})
-        except Exception:  # noqa: BLE001 - the store may be closing
+        except Exception:
             pass
 
     def _housekeeping(self) -> None:
@@ -335,7 +336,7 @@ class SyncEngine:
                 last_purge = time.time()
                 try:
                     purge_expired(self.store, self.config.retention_days)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("purge failed")
 
 
@@ -354,7 +355,7 @@ def purge_expired(store: Store, retention_days: float) -> int:
 
 
 def read_status(store: Store, *, running: bool, connected: bool,
-                last_ack_at: Optional[float] = None) -> dict[str, Any]:
+                last_ack_at: float | None = None) -> dict[str, Any]:
     """Status from the store alone (works from another process: ``kiosk sync status``)."""
     session = store.get("session") or {}
     alive = running

@@ -3,7 +3,7 @@ uplink models are built by the engine, downlink models validate what arrives (un
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -40,7 +40,7 @@ class Applicant(_Up):
 class Item(_Up):
     code: str = Field(min_length=1, max_length=64)
     situation: str = Field(min_length=1, max_length=32)   # 情形
-    catalog: Optional[int] = None
+    catalog: int | None = None
 
 
 class BlobRef(_Up):
@@ -54,7 +54,7 @@ class BlobRef(_Up):
 class Material(_Up):
     code: str = Field(min_length=1)
     source: Literal["shared", "scan", "paper"]
-    blob: Optional[BlobRef] = None
+    blob: BlobRef | None = None
 
 
 class Agent(_Up):
@@ -88,7 +88,7 @@ class CaseEnvelope(_Up):
     item: Item
     channel: Literal["self", "agent", "window"] = "self"
     applicant: Applicant
-    agent: Optional[Agent] = None
+    agent: Agent | None = None
     materials: list[Material] = Field(default_factory=list)
     pickup: Pickup = Field(default_factory=Pickup)
     consent: Consent
@@ -96,7 +96,7 @@ class CaseEnvelope(_Up):
 
     @field_validator("agent")
     @classmethod
-    def _agent_for_agent_channel(cls, agent: Optional[Agent], info: Any) -> Optional[Agent]:
+    def _agent_for_agent_channel(cls, agent: Agent | None, info: Any) -> Agent | None:
         if info.data.get("channel") == "agent" and agent is None:
             raise ValueError("channel 'agent' needs an agent")
         return agent
@@ -107,8 +107,8 @@ class Ack(_Down):
     v: int = 1
     ref: str = Field(min_length=1, max_length=128)
     result: AckResult
-    at: Optional[str] = None
-    server_time: Optional[str] = None
+    at: str | None = None
+    server_time: str | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -116,7 +116,7 @@ class CatalogManifest(_Down):
     type: Literal["catalog.manifest"]
     v: int = 1
     version: int = Field(ge=0)
-    published_at: Optional[str] = None
+    published_at: str | None = None
     parts: int = Field(ge=1, le=10_000)
     size: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
@@ -131,20 +131,20 @@ class Command(_Down):
     cmd_id: str = Field(min_length=1, max_length=128)
     name: str = Field(min_length=1, max_length=64)
     args: dict[str, Any] = Field(default_factory=dict)
-    issued_at: Optional[str] = None
+    issued_at: str | None = None
     expires_at: str
-    key_id: Optional[str] = None
-    sig: Optional[str] = None   # checked by crypto.verify_signed, which names what is wrong
+    key_id: str | None = None
+    sig: str | None = None   # checked by crypto.verify_signed, which names what is wrong
 
 
 class Notify(_Down):
     """A status push for a case of this device; views and fields beyond these pass through."""
 
     type: str
-    case_id: Optional[str] = None
-    query_code: Optional[str] = None
-    status: Optional[str] = None
-    case: Optional[dict[str, Any]] = None
+    case_id: str | None = None
+    query_code: str | None = None
+    status: str | None = None
+    case: dict[str, Any] | None = None
 
 
 class StateMessage(_Up):
@@ -154,7 +154,7 @@ class StateMessage(_Up):
     v: Literal[1] = 1
     online: bool
     epoch: int
-    sw: Optional[str] = None
-    catalog: Optional[int] = None
-    booted_at: Optional[str] = None
-    outbox: Optional[int] = None
+    sw: str | None = None
+    catalog: int | None = None
+    booted_at: str | None = None
+    outbox: int | None = None

@@ -6,8 +6,9 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -160,7 +161,7 @@ def outbox_stats(store: Store) -> dict[str, Any]:
     for kind, n in store.query("SELECT kind, COUNT(*) FROM outbox GROUP BY kind"):
         depth[kind] = n
     depth[Kind.BLOB.value] = store.scalar("SELECT COUNT(*) FROM blobs WHERE state = ?", (BlobState.PENDING.value,))
-    oldest: Optional[float] = store.scalar(
+    oldest: float | None = store.scalar(
         "SELECT MIN(t) FROM (SELECT MIN(created_at) AS t FROM outbox UNION ALL "
         "SELECT MIN(created_at) FROM blobs WHERE state = 'pending')")
     return {"depth": depth, "total": sum(depth.values()),

@@ -6,7 +6,8 @@ import json
 import logging
 import os
 import threading
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -24,7 +25,7 @@ class _Waiter:
 
     def __init__(self) -> None:
         self.event = threading.Event()
-        self.reply: Optional[dict[str, Any]] = None
+        self.reply: dict[str, Any] | None = None
 
 
 class Requests:
@@ -38,7 +39,7 @@ class Requests:
         self._waiting: dict[bytes, _Waiter] = {}
         self._lock = threading.Lock()
 
-    def call(self, type_: str, fields: Mapping[str, Any], timeout: float) -> Optional[dict[str, Any]]:
+    def call(self, type_: str, fields: Mapping[str, Any], timeout: float) -> dict[str, Any] | None:
         """Sends the request and waits up to ``timeout`` s; the reply dict, or None (offline/no answer).
 
         Raises ValueError for a request type the contract does not know."""
@@ -66,7 +67,7 @@ class Requests:
             with self._lock:
                 self._waiting.pop(correlation, None)
 
-    def take_reply(self, correlation: Optional[bytes], payload: dict[str, Any]) -> bool:
+    def take_reply(self, correlation: bytes | None, payload: dict[str, Any]) -> bool:
         """Hands a reply to its caller; False when nobody waits for it any more (late: dropped)."""
         if not correlation:
             return False

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 
 class SyncError(Exception):
@@ -34,7 +34,7 @@ class Attachment:
     data: bytes
     mime: str = "application/pdf"
     pages: int = 1
-    blob_id: Optional[str] = None
+    blob_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Reply:
     type: str
     fields: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
-    age_s: Optional[float] = None
+    age_s: float | None = None
 
     def __getitem__(self, key: str) -> Any:
         return self.fields[key]

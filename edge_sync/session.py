@@ -8,8 +8,9 @@ import random
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -32,7 +33,7 @@ PUBLISH_OVERHEAD = 1024
 class Limits:
     """What the broker's CONNACK allows for this connection."""
 
-    max_packet: Optional[int] = None
+    max_packet: int | None = None
     receive_maximum: int = 65535
 
     def max_payload(self) -> int:
@@ -62,8 +63,8 @@ class Session:
         self.subscribed = threading.Event()   # SUBACK seen on the current connection
         self._down = threading.Event()
         self._stop = threading.Event()
-        self._client: Optional[mqtt.Client] = None
-        self._thread: Optional[threading.Thread] = None
+        self._client: mqtt.Client | None = None
+        self._thread: threading.Thread | None = None
         self._last_error = ""
         self._cap = 1
         self._had_connack = False
@@ -92,7 +93,7 @@ class Session:
             self._thread.join(timeout)
 
     def publish(self, topic_suffix: str, payload: bytes, *, retain: bool = False,
-                properties: Optional[Properties] = None) -> Optional[int]:
+                properties: Properties | None = None) -> int | None:
         """QoS 1 publish under ``gov/v1/up/{device}/``; returns the paho mid, or None when offline."""
         client = self._client
         if client is None or not self.connected.is_set():
@@ -236,5 +237,5 @@ class Session:
     def _safe(fn: Callable[..., Any], *args: Any) -> None:
         try:
             fn(*args)
-        except Exception:  # noqa: BLE001 - a bug in a handler must not kill the network thread
+        except Exception:
             log.exception("edge_sync handler failed")

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from kiosk.ports import (CaptureRejected, CardEvent, CaseAck, CaseLookup, Offline, PrinterState, PrintFailed,
-                         Reply, ScanEvent, StorageFull, Submitted)
+from kiosk.ports import (
+    CaptureRejected,
+    CardEvent,
+    CaseAck,
+    CaseLookup,
+    Offline,
+    PrinterState,
+    PrintFailed,
+    Reply,
+    ScanEvent,
+    StorageFull,
+    Submitted,
+)
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,11 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -25,8 +26,17 @@ from kiosk.commands import CommandRunner
 from kiosk.config import KioskConfig, load_config
 from kiosk.events import EventBus
 from kiosk.logbuffer import RecentLog
-from kiosk.ports import (CameraPort, CardEvent, CardEventKind, IdReaderPort, IoBoardPort, PrinterPort,
-                         ReceiptsPort, ScannerPort, SyncPort)
+from kiosk.ports import (
+    CameraPort,
+    CardEvent,
+    CardEventKind,
+    IdReaderPort,
+    IoBoardPort,
+    PrinterPort,
+    ReceiptsPort,
+    ScannerPort,
+    SyncPort,
+)
 from kiosk.sdnotify import notify, watchdog_interval
 from kiosk.services import Context, Settings
 from kiosk.services.bundle import Services, build_services

@@ -40,7 +40,7 @@ def _short(text: str) -> str:
 class CommandRunner:
     """Runs one command for a ``Kiosk``; called on edge_sync's thread, so only thread-safe entry points."""
 
-    def __init__(self, kiosk: "Kiosk") -> None:
+    def __init__(self, kiosk: Kiosk) -> None:
         self.k = kiosk
 
     def run(self, name: str, args: dict[str, Any]) -> Outcome:

@@ -7,9 +7,10 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 # Short variables shared with edge_sync (issue 4) → (section, key).
 ENV_ALIASES = {

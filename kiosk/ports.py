@@ -2,9 +2,10 @@
 (`kiosk.app`) adapts the real drivers and the sync engine to them; unit tests use in-process doubles."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 # --- ID-card reader -------------------------------------------------------------------------------

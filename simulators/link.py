@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import tty
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
 class LinkClosed(Exception):
@@ -88,7 +88,7 @@ class TcpLink(Link):
         self._server.listen(4)
         bound_host, bound_port = self._server.getsockname()[:2]
         self.port = f"socket://{bound_host}:{bound_port}"
-        self._conn: Optional[socket.socket] = None
+        self._conn: socket.socket | None = None
         self._lock = threading.Lock()
         self._closed = False
 
@@ -166,7 +166,7 @@ class Pacer:
     schedule so that the total time equals the wire time however the OS rounds each sleep."""
 
     def __init__(self, link: Link, baud: int = 115200, time_scale: float = 1.0,
-                 fragment: int = 0, seed: Optional[int] = None) -> None:
+                 fragment: int = 0, seed: int | None = None) -> None:
         self.link = link
         self.baud = baud
         self.time_scale = time_scale
@@ -205,7 +205,7 @@ def emit(obj: dict) -> None:
     print(json.dumps(obj, ensure_ascii=False), flush=True)
 
 
-def run_stdin_commands(handle: Callable[[str, str], Optional[str]], stop: threading.Event) -> threading.Thread:
+def run_stdin_commands(handle: Callable[[str, str], str | None], stop: threading.Event) -> threading.Thread:
     """Reads commands from stdin in a daemon thread. ``handle(name, rest_of_line)`` returns an error text or
     None. ``quit`` and end of input set ``stop``; errors go to stderr and never end the simulator."""
 

@@ -46,7 +46,7 @@ class Camera(abc.ABC):
     def close(self) -> None:
         """Release the device; capturing afterwards is an error. Safe to call twice."""
 
-    def __enter__(self) -> "Camera":
+    def __enter__(self) -> Camera:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -66,10 +66,10 @@ class Identity:
         # Pickling is how an identity would end up in a file or a queue on disk: refuse it.
         raise TypeError("Identity holds personal data and cannot be pickled")
 
-    def __copy__(self) -> "Identity":
+    def __copy__(self) -> Identity:
         return self  # immutable: copying (which would otherwise go through __reduce__) is harmless
 
-    def __deepcopy__(self, memo: dict) -> "Identity":
+    def __deepcopy__(self, memo: dict) -> Identity:
         return self
 
 

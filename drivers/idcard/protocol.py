@@ -9,10 +9,16 @@ from __future__ import annotations
 import enum
 import struct
 from dataclasses import dataclass, field
-from typing import Optional
 
-from drivers.idcard.errors import (CardFault, CardRemoved, HostFrameRejected, IdCardError, NoCard,
-                                   ProtocolError, SamFault)
+from drivers.idcard.errors import (
+    CardFault,
+    CardRemoved,
+    HostFrameRejected,
+    IdCardError,
+    NoCard,
+    ProtocolError,
+    SamFault,
+)
 
 PREAMBLE = b"\xAA\xAA\xAA\x96\x69"
 HEADER_SIZE = len(PREAMBLE) + 2
@@ -131,7 +137,7 @@ class Reply:
     data: bytes = field(repr=False)  # may hold personal data: kept out of repr
 
     @property
-    def status(self) -> Optional[Sw3]:
+    def status(self) -> Sw3 | None:
         """The SW3 as an enum, or None for a code the documentation does not list."""
         try:
             return Sw3(self.sw3)
@@ -146,7 +152,7 @@ class Reply:
         return f"Reply(sw=0x{self.sw1:02X}{self.sw2:02X}{self.sw3:02X}, data_len={len(self.data)})"
 
 
-def error_for(reply: Reply, context: str = "") -> Optional[IdCardError]:
+def error_for(reply: Reply, context: str = "") -> IdCardError | None:
     """The exception a failed reply means, or None when SW3 says OK/found. Branches on SW3 only, because
     with 31, 41, 47 and 81 the reader may put the card's APDU status into SW1 SW2."""
     if reply.ok:
@@ -162,7 +168,7 @@ def error_for(reply: Reply, context: str = "") -> Optional[IdCardError]:
 # SW3 any command may get (host frame, SAM and card-authentication errors) ...
 _ANY_COMMAND = frozenset({0x10, 0x11, 0x21, 0x23, 0x24, 0x31, 0x32, 0x33, 0x40, 0x47, 0x60, 0x66})
 # ... and the SW3 → data length (None: any) that only answers to one command.
-_ANSWERS: dict[Command, dict[int, Optional[int]]] = {
+_ANSWERS: dict[Command, dict[int, int | None]] = {
     Command.RESET_SAM: {0x90: 0},
     Command.SAM_STATUS: {0x90: 0},
     Command.READ_SAM_ID: {0x90: 16},
@@ -174,7 +180,7 @@ _ANSWERS: dict[Command, dict[int, Optional[int]]] = {
 }
 
 
-def reply_fits(command: Optional[Command], reply: Reply) -> bool:
+def reply_fits(command: Command | None, reply: Reply) -> bool:
     """Whether ``reply`` can be the answer to ``command`` (None: a setting such as set-baud, answered by a
     bare 90). A frame that cannot (a duplicate or late reply to an earlier command) must be skipped, not taken
     as this command's answer."""

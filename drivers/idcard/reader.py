@@ -8,13 +8,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Optional, Union
+from collections.abc import Callable
 
 import serial
 
 from drivers.idcard import protocol
-from drivers.idcard.errors import (CardRemoved, HostFrameRejected, IdCardError, LinkLost, NoCard,
-                                   ProtocolError)
+from drivers.idcard.errors import CardRemoved, HostFrameRejected, IdCardError, LinkLost, NoCard, ProtocolError
 from drivers.idcard.identity import Identity, identity_from_reply
 from drivers.idcard.protocol import Command, FrameParser, Reply, Sw3
 
@@ -39,11 +38,11 @@ class IdCardReader:
     ``url_or_port`` is a pyserial URL or an already-open ``serial.Serial``-like object (then it is not closed
     by ``close``)."""
 
-    def __init__(self, url_or_port: Union[str, serial.SerialBase], baudrate: int = 115200, *,
+    def __init__(self, url_or_port: str | serial.SerialBase, baudrate: int = 115200, *,
                  find_timeout: float = FIND_TIMEOUT, select_timeout: float = SELECT_TIMEOUT,
                  read_timeout: float = READ_TIMEOUT, command_timeout: float = COMMAND_TIMEOUT) -> None:
         self._url = url_or_port if isinstance(url_or_port, str) else None
-        self._port: Optional[serial.SerialBase] = None if isinstance(url_or_port, str) else url_or_port
+        self._port: serial.SerialBase | None = None if isinstance(url_or_port, str) else url_or_port
         self._owns_port = self._url is not None
         self.baudrate = baudrate
         self.find_timeout = find_timeout
@@ -56,7 +55,7 @@ class IdCardReader:
         self.bytes_received = 0
 
     # -- port ---------------------------------------------------------------------------------------------
-    def open(self) -> "IdCardReader":
+    def open(self) -> IdCardReader:
         """Open the port; raises LinkLost when it does not exist or cannot be opened."""
         if self._port is not None and self._port.is_open:
             return self
@@ -88,7 +87,7 @@ class IdCardReader:
     def is_open(self) -> bool:
         return self._port is not None and self._port.is_open
 
-    def __enter__(self) -> "IdCardReader":
+    def __enter__(self) -> IdCardReader:
         return self.open()
 
     def __exit__(self, *exc: object) -> None:
@@ -99,7 +98,7 @@ class IdCardReader:
         return LinkLost(reason)
 
     # -- one exchange -------------------------------------------------------------------------------------
-    def transact(self, frame: bytes, timeout: float, fits: Optional[Callable[[Reply], bool]] = None) -> Reply:
+    def transact(self, frame: bytes, timeout: float, fits: Callable[[Reply], bool] | None = None) -> Reply:
         """Send one command frame and return its checksum-verified reply (any SW3). Replies for which ``fits``
         is false (late or duplicated answers to an earlier command) are skipped.
 
@@ -145,7 +144,7 @@ class IdCardReader:
             raise ProtocolError(f"truncated reply: {self._parser.buffered} bytes of a frame by the deadline")
         raise ProtocolError(f"{received} bytes of noise and no reply frame within {timeout:.1f} s")
 
-    def command(self, command: Command, timeout: Optional[float] = None) -> Reply:
+    def command(self, command: Command, timeout: float | None = None) -> Reply:
         """One fixed command; raises the error its SW3 means (see ``protocol.error_for``)."""
         started = time.monotonic()
         reply = self.transact(protocol.build_command(command), self.command_timeout if timeout is None else timeout,
@@ -220,7 +219,7 @@ class IdCardReader:
         """The SAM's printed identifier (12 FF)."""
         return protocol.format_sam_id(self.command(Command.READ_SAM_ID).data)
 
-    def read_appended_address(self) -> Optional[str]:
+    def read_appended_address(self) -> str | None:
         """The appended address (30 03) of the selected card, or None when the card has none (SW3 91)."""
         command = Command.READ_APPENDED_ADDRESS
         reply = self.transact(protocol.build_command(command), self.read_timeout,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from drivers.idcard.errors import CardRemoved, IdCardError, LinkLost, NoCard, SamFault
 from drivers.idcard.identity import Identity
@@ -34,8 +34,8 @@ class CardEventKind(str, enum.Enum):
 @dataclass(frozen=True)
 class CardEvent:
     kind: CardEventKind
-    identity: Optional[Identity] = None
-    error: Optional[IdCardError] = None
+    identity: Identity | None = None
+    error: IdCardError | None = None
 
 
 class _Card(enum.Enum):
@@ -52,7 +52,7 @@ class CardWatcher:
 
     def __init__(self, url: str, on_event: Callable[[CardEvent], None], poll_interval: float = 0.5, *,
                  baudrate: int = 115200, reconnect_interval: float = 1.0, read_retries: int = 1,
-                 max_failures: int = 3, reader_options: Optional[dict] = None) -> None:
+                 max_failures: int = 3, reader_options: dict | None = None) -> None:
         self.url = url
         self.on_event = on_event
         self.poll_interval = poll_interval
@@ -62,15 +62,15 @@ class CardWatcher:
         self.max_failures = max_failures
         self.reader_options = dict(reader_options or {})
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
-        self._reader: Optional[IdCardReader] = None
+        self._thread: threading.Thread | None = None
+        self._reader: IdCardReader | None = None
         self._card = _Card.NONE
         self._lost = False
         self._failures = 0
         self._sam_resets = 0
 
     # -- lifecycle ------------------------------------------------------------------------------------------
-    def start(self) -> "CardWatcher":
+    def start(self) -> CardWatcher:
         if self._thread is not None:
             raise RuntimeError("CardWatcher already started")
         self._thread = threading.Thread(target=self._run, name="idcard-watcher", daemon=True)
@@ -92,8 +92,8 @@ class CardWatcher:
         return self._lost
 
     # -- events ---------------------------------------------------------------------------------------------
-    def _emit(self, kind: CardEventKind, identity: Optional[Identity] = None,
-              error: Optional[IdCardError] = None) -> None:
+    def _emit(self, kind: CardEventKind, identity: Identity | None = None,
+              error: IdCardError | None = None) -> None:
         if self._stop.is_set():
             return
         try:
@@ -203,7 +203,7 @@ class CardWatcher:
         return self._read_found(reader)
 
     def _read_found(self, reader: IdCardReader) -> bool:
-        last: Optional[IdCardError] = None
+        last: IdCardError | None = None
         for _ in range(1 + self.read_retries):
             try:
                 reader.select_card()

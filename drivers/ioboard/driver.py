@@ -7,13 +7,21 @@ import logging
 import queue
 import threading
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import serial
 
 from drivers.ioboard import protocol as p
-from drivers.ioboard.errors import (CommandRejected, CommandTimeout, HandshakeFailed, IoBoardError,
-                                    NotConnected, ProtocolError, VersionMismatch)
+from drivers.ioboard.errors import (
+    CommandRejected,
+    CommandTimeout,
+    HandshakeFailed,
+    IoBoardError,
+    NotConnected,
+    ProtocolError,
+    VersionMismatch,
+)
 from drivers.ioboard.events import EVENT_NAMES, SETTINGS, BoardInfo, IoEvent
 
 log = logging.getLogger(__name__)
@@ -34,11 +42,11 @@ class IoBoard:
     settings and the last light. ``on_event(IoEvent)`` runs on a separate thread, so it may call the
     board's commands. Commands raise NotConnected, CommandTimeout or CommandRejected."""
 
-    def __init__(self, url_or_port: Any, on_event: Optional[Callable[[IoEvent], None]] = None, *,
-                 baudrate: int = 115200, heartbeat_interval: Optional[float] = None,
-                 settings: Optional[dict[str, float]] = None, ack_timeout: float = 0.3, attempts: int = 3,
+    def __init__(self, url_or_port: Any, on_event: Callable[[IoEvent], None] | None = None, *,
+                 baudrate: int = 115200, heartbeat_interval: float | None = None,
+                 settings: dict[str, float] | None = None, ack_timeout: float = 0.3, attempts: int = 3,
                  handshake_timeout: float = 1.5, reconnect_interval: float = 0.5,
-                 silence_timeout: Optional[float] = None) -> None:
+                 silence_timeout: float | None = None) -> None:
         self._url = url_or_port if isinstance(url_or_port, str) else None
         self._given_port = None if self._url else url_or_port
         self._port: Any = None
@@ -53,27 +61,27 @@ class IoBoard:
         self.handshake_timeout, self.reconnect_interval = handshake_timeout, reconnect_interval
         board_hb = self.settings.get("board_heartbeat", 2.0)
         self.silence_timeout = silence_timeout or 3 * board_hb + 1.0
-        self.info: Optional[BoardInfo] = None
-        self.last_status: Optional[p.BoardStatus] = None
+        self.info: BoardInfo | None = None
+        self.last_status: p.BoardStatus | None = None
         self._decoder = p.FrameDecoder()
         self._seq = 0
         self._seq_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._cmd_lock = threading.Lock()
         self._cond = threading.Condition()
-        self._pending: Optional[int] = None
-        self._reply: Optional[p.Frame] = None
-        self._last_event: Optional[tuple[int, bytes, float]] = None  # seq, payload, when last received
+        self._pending: int | None = None
+        self._reply: p.Frame | None = None
+        self._last_event: tuple[int, bytes, float] | None = None  # seq, payload, when last received
         self._last_byte = self._last_rx = 0.0  # monotonic times of the last byte / last whole frame
-        self._light: Optional[tuple[p.Color, p.Pattern]] = None
+        self._light: tuple[p.Color, p.Pattern] | None = None
         self._connected = threading.Event()   # handshake done
         self._ready = threading.Event()       # handshake done and settings restored
         self._stop = threading.Event()
-        self._jobs: "queue.Queue[tuple[str, Any]]" = queue.Queue()
+        self._jobs: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._was_up = False
         self._heartbeats_on = True
-        self.last_error: Optional[IoBoardError] = None
+        self.last_error: IoBoardError | None = None
 
     # ---- life cycle ---------------------------------------------------------------------------
 
@@ -94,7 +102,7 @@ class IoBoard:
             thread.start()
             self._threads.append(thread)
 
-    def open(self, timeout: float = 5.0) -> "IoBoard":
+    def open(self, timeout: float = 5.0) -> IoBoard:
         """Connects and waits for the handshake; on failure stops again and raises the reason."""
         self.start()
         if not self._ready.wait(timeout):
@@ -114,7 +122,7 @@ class IoBoard:
         self._connected.clear()
         self._ready.clear()
 
-    def __enter__(self) -> "IoBoard":
+    def __enter__(self) -> IoBoard:
         return self.open()
 
     def __exit__(self, *exc: object) -> None:
@@ -122,14 +130,14 @@ class IoBoard:
 
     # ---- commands -----------------------------------------------------------------------------
 
-    def set_light(self, color: "p.Color | str", pattern: "p.Pattern | str" = "steady") -> None:
+    def set_light(self, color: p.Color | str, pattern: p.Pattern | str = "steady") -> None:
         """Raises ValueError for an unknown colour or pattern name."""
         c, pat = _as_enum(p.Color, color), _as_enum(p.Pattern, pattern)
         # Remembered first: if the board is away now, it gets the light the terminal wants when it returns.
         self._light = (c, pat)
         self._command(p.FrameType.SET_LIGHT, bytes([c, pat]))
 
-    def buzz(self, pattern: "p.BuzzPattern | str" = "short") -> None:
+    def buzz(self, pattern: p.BuzzPattern | str = "short") -> None:
         self._command(p.FrameType.BUZZ, bytes([_as_enum(p.BuzzPattern, pattern)]))
 
     def configure(self, **seconds: float) -> None:

@@ -3,7 +3,6 @@ settings and event kinds as the application spells them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from drivers.ioboard import protocol as p
 
@@ -32,8 +31,8 @@ class IoEvent:
     board_boot (power_on/watchdog/other), board_status (``status`` set), board_lost, board_back."""
 
     kind: str
-    value: Optional[str] = None
-    status: Optional[p.BoardStatus] = None
+    value: str | None = None
+    status: p.BoardStatus | None = None
 
 
 @dataclass(frozen=True)

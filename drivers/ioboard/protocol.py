@@ -206,7 +206,7 @@ class BoardStatus:
                 "pattern": self.light_pattern.name.lower(), "watchdog": self.watchdog.name.lower(),
                 "bad_frames": self.bad_frames, "power_cycles": self.power_cycles, "uptime_s": self.uptime_s}
 
-    def same_state(self, other: "BoardStatus | None") -> bool:
+    def same_state(self, other: BoardStatus | None) -> bool:
         """Equal apart from the uptime (which changes every second)."""
         return other is not None and self.__dict__ | {"uptime_s": 0} == other.__dict__ | {"uptime_s": 0}
 

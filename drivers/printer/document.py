@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Union
 
 if TYPE_CHECKING:  # Pillow is only needed by callers that attach images
     from PIL.Image import Image as PILImage
@@ -36,7 +36,7 @@ class Text:
     """
 
     text: str
-    value: Optional[str] = None
+    value: str | None = None
     align: Align = Align.LEFT
     bold: bool = False
     size: int = 1
@@ -58,14 +58,14 @@ class QR:
     module: int = 6
     level: QrLevel = QrLevel.M
     align: Align = Align.CENTER
-    image: Optional["PILImage"] = field(default=None, compare=False, repr=False)
+    image: PILImage | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Image:
     """A picture printed as raster; scaled down to the paper width when wider, thresholded to 1 bit."""
 
-    image: "PILImage" = field(compare=False, repr=False)
+    image: PILImage = field(compare=False, repr=False)
     align: Align = Align.CENTER
 
 

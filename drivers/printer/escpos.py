@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+
 from PIL import Image as PILImage
 
 from drivers.printer import layout

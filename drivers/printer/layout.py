@@ -7,7 +7,6 @@ import functools
 import os
 import shutil
 import subprocess
-from typing import Optional
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -32,7 +31,7 @@ KNOWN_FONTS = (
 )
 
 
-def encode_char(ch: str, profile: PrinterProfile) -> Optional[bytes]:
+def encode_char(ch: str, profile: PrinterProfile) -> bytes | None:
     """The bytes that print ``ch`` in FS & (Hanzi) mode on this profile, or None when the printer's
     font cannot print it. Decided per character by the encoded length, never by "looks like Hanzi"."""
     code = ord(ch)

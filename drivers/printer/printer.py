@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import serial
 
@@ -14,8 +14,20 @@ from drivers.printer import escpos
 from drivers.printer.document import Document
 from drivers.printer.errors import CoverOpen, PaperOut, PrinterError, PrinterFault, PrinterOffline, PrintTimeout
 from drivers.printer.profile import GENERIC_80, PrinterProfile
-from drivers.printer.status import (Asb, Cover, DleEotReply, Event, GsrReply, Noise, Paper, PrinterStatus,
-                                    StatusBits, StatusFormatError, StatusStream, paper_from_gs_r)
+from drivers.printer.status import (
+    Asb,
+    Cover,
+    DleEotReply,
+    Event,
+    GsrReply,
+    Noise,
+    Paper,
+    PrinterStatus,
+    StatusBits,
+    StatusFormatError,
+    StatusStream,
+    paper_from_gs_r,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +66,7 @@ class Printer:
     to 50 ms; it is not closed by ``close``)."""
 
     def __init__(self, url_or_port: Any, profile: PrinterProfile = GENERIC_80, *,
-                 baudrate: Optional[int] = None, reply_timeout: float = 1.0) -> None:
+                 baudrate: int | None = None, reply_timeout: float = 1.0) -> None:
         self.profile = profile
         self.reply_timeout = reply_timeout
         self._url = url_or_port if isinstance(url_or_port, str) else None
@@ -72,7 +84,7 @@ class Printer:
         """True unless the port is a TCP (9100-style) socket, whose buffers make pacing unnecessary."""
         return not (self._url or "").startswith("socket://")
 
-    def open(self) -> "Printer":
+    def open(self) -> Printer:
         """Opens the port if needed. Raises PrinterOffline when it cannot be opened."""
         if self._port is None:
             try:
@@ -91,7 +103,7 @@ class Printer:
             except (serial.SerialException, OSError):
                 pass
 
-    def __enter__(self) -> "Printer":
+    def __enter__(self) -> Printer:
         return self.open()
 
     def __exit__(self, *exc: object) -> None:
@@ -124,7 +136,7 @@ class Printer:
         except (serial.SerialException, OSError) as exc:
             raise self._io_failed(exc) from exc
 
-    def _next_event(self, deadline: float) -> Optional[Event]:
+    def _next_event(self, deadline: float) -> Event | None:
         """The next decoded event, or None at the deadline (±50 ms). Noise bytes are skipped."""
         while True:
             if self._events:
@@ -226,7 +238,7 @@ class Printer:
                     raise faults[-1]
 
 
-def _offline_cause_fault(b: int) -> Optional[PrinterError]:
+def _offline_cause_fault(b: int) -> PrinterError | None:
     """DLE EOT 2 reply → the fault it reports, or None."""
     if b & 0x04:
         return CoverOpen("cover opened during the job")

@@ -51,7 +51,7 @@ class PrinterProfile:
         """Font A (12×24) columns per line: 32 on 58 mm, 48 on 80 mm."""
         return self.dots // 12
 
-    def with_changes(self, **changes) -> "PrinterProfile":
+    def with_changes(self, **changes) -> PrinterProfile:
         return replace(self, **changes)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Union
 
 
 class Paper(str, enum.Enum):
@@ -27,7 +27,7 @@ class PrinterStatus:
     online: bool
     paper: Paper
     cover: Cover
-    error: Optional[str] = None
+    error: str | None = None
 
     def to_dict(self) -> dict:
         return {"online": self.online, "paper": self.paper.value, "cover": self.cover.value,
@@ -86,7 +86,7 @@ def paper_from_dle_eot4(b: int) -> Paper:
     return Paper.OK
 
 
-def error_from_dle_eot3(b: int) -> Optional[str]:
+def error_from_dle_eot3(b: int) -> str | None:
     if b & 0x08:
         return "autocutter"
     if b & 0x20:

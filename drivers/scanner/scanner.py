@@ -10,16 +10,32 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Callable, Optional
+from typing import Any
 
 import serial
 
-from drivers.scanner.errors import (BadPayload, PayloadTooLong, PayloadTruncated, ScannerError, ScannerLost,
-                                    ScannerUnavailable)
-from drivers.scanner.protocol import (DEFAULT_MAX_LEN, DEFAULT_TERMINATORS, DuplicateFilter, Item, LineAssembler,
-                                      OverlongPayload, TextEncoding, decode_payload, escape_for_display)
+from drivers.scanner.errors import (
+    BadPayload,
+    PayloadTooLong,
+    PayloadTruncated,
+    ScannerError,
+    ScannerLost,
+    ScannerUnavailable,
+)
+from drivers.scanner.protocol import (
+    DEFAULT_MAX_LEN,
+    DEFAULT_TERMINATORS,
+    DuplicateFilter,
+    Item,
+    LineAssembler,
+    OverlongPayload,
+    TextEncoding,
+    decode_payload,
+    escape_for_display,
+)
 from drivers.scanner.receipt_code import RejectCause, ScanKind, classify, reason_for
 
 log = logging.getLogger(__name__)
@@ -41,9 +57,9 @@ class Scan:
     text: str = field(repr=False)
     encoding: TextEncoding
     kind: ScanKind
-    code: Optional[str] = None
-    reason: Optional[str] = field(default=None, repr=False)
-    cause: Optional[RejectCause] = None
+    code: str | None = None
+    reason: str | None = field(default=None, repr=False)
+    cause: RejectCause | None = None
 
     @property
     def display(self) -> str:
@@ -92,7 +108,7 @@ class Scanner:
     def is_open(self) -> bool:
         return self._opened and bool(getattr(self._port, "is_open", True))
 
-    def open(self) -> "Scanner":
+    def open(self) -> Scanner:
         """Opens the port (no-op if already open). Raises ScannerUnavailable if it cannot be opened."""
         if self._opened:
             return self
@@ -121,13 +137,13 @@ class Scanner:
             except Exception:  # closing a vanished device may fail; it is gone either way
                 log.debug("scanner port close failed", exc_info=True)
 
-    def __enter__(self) -> "Scanner":
+    def __enter__(self) -> Scanner:
         return self.open()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def read_scan(self, timeout: float) -> Optional[Scan]:
+    def read_scan(self, timeout: float) -> Scan | None:
         """The next scan within ``timeout`` seconds (overshoot ≤ READ_TICK), or None.
 
         Raises PayloadTooLong / PayloadTruncated (both BadPayload) for a broken payload — the next call
@@ -152,7 +168,7 @@ class Scanner:
             elif self._assembler.busy and now - self._last_rx >= self.idle_gap:
                 self._pending.extend(self._assembler.end_burst())
 
-    def _next_pending(self) -> Optional[Scan]:
+    def _next_pending(self) -> Scan | None:
         while self._pending:
             item = self._pending.popleft()
             if isinstance(item, OverlongPayload):
@@ -190,8 +206,8 @@ class ScannerWatcher:
     """
 
     def __init__(self, url: str, on_scan: Callable[[Scan], None],
-                 on_state: Optional[Callable[[ScannerState], None]] = None, *,
-                 on_error: Optional[Callable[[BadPayload], None]] = None, dedup_window: float = 1.5,
+                 on_state: Callable[[ScannerState], None] | None = None, *,
+                 on_error: Callable[[BadPayload], None] | None = None, dedup_window: float = 1.5,
                  retry_interval: float = 1.0, **scanner_options: Any) -> None:
         self.url = url
         self._on_scan = on_scan
@@ -201,10 +217,10 @@ class ScannerWatcher:
         self._retry_interval = retry_interval
         self._scanner_options = scanner_options
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
-        self.state: Optional[ScannerState] = None
+        self._thread: threading.Thread | None = None
+        self.state: ScannerState | None = None
 
-    def start(self) -> "ScannerWatcher":
+    def start(self) -> ScannerWatcher:
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="scanner-watcher", daemon=True)
@@ -217,14 +233,14 @@ class ScannerWatcher:
         if thread is not None and thread is not threading.current_thread():  # stop() from a callback
             thread.join(timeout)
 
-    def __enter__(self) -> "ScannerWatcher":
+    def __enter__(self) -> ScannerWatcher:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def _run(self) -> None:
-        scanner: Optional[Scanner] = None
+        scanner: Scanner | None = None
         try:
             while not self._stop.is_set():
                 if scanner is None:
@@ -249,7 +265,7 @@ class ScannerWatcher:
             if scanner is not None:
                 scanner.close()
 
-    def _try_open(self) -> Optional[Scanner]:
+    def _try_open(self) -> Scanner | None:
         scanner = Scanner(self.url, **self._scanner_options)
         try:
             scanner.open()
@@ -272,7 +288,7 @@ class ScannerWatcher:
         self._call(self._on_state, state)
 
     @staticmethod
-    def _call(callback: Optional[Callable[[Any], None]], arg: Any) -> None:
+    def _call(callback: Callable[[Any], None] | None, arg: Any) -> None:
         if callback is None:
             return
         try:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from enum import Enum
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 GENESIS = "0" * 64
 HASHED_FIELDS = ("seq", "at", "actor", "action", "subject", "prev")
@@ -62,8 +63,8 @@ class VerifyResult:
 
     ok: bool
     records: int
-    first_bad_seq: Optional[int] = None
-    problem: Optional[Problem] = None
+    first_bad_seq: int | None = None
+    problem: Problem | None = None
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,7 +72,7 @@ class VerifyResult:
                 "problem": self.problem.value if self.problem else None, "detail": self.detail}
 
 
-def verify_chain(rows: Iterable[Mapping[str, Any]], head: Optional[tuple[int, str]] = None) -> VerifyResult:
+def verify_chain(rows: Iterable[Mapping[str, Any]], head: tuple[int, str] | None = None) -> VerifyResult:
     """Walks ``rows`` in storage order (ascending seq) from seq 1.
 
     ``head`` is the (seq, hash) the log last wrote, kept apart from the rows: it reveals records cut off

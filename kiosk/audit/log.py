@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from kiosk.audit.chain import GENESIS, Record, VerifyResult, make_record, verify_chain
 from kiosk.audit.privacy import OnIdentity, sanitize_subject
@@ -67,7 +68,7 @@ class AuditLog:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> "AuditLog":
+    def __enter__(self) -> AuditLog:
         return self
 
     def __exit__(self, *_exc: Any) -> None:
@@ -107,7 +108,7 @@ class AuditLog:
         return self.append(actor, AuditAction.CARD_READ, CARD_READ_SUBJECT)
 
     # -- reading and checking ---------------------------------------------------------------------
-    def records(self, after_seq: int = 0, limit: Optional[int] = None) -> list[Record]:
+    def records(self, after_seq: int = 0, limit: int | None = None) -> list[Record]:
         """Records with seq > ``after_seq`` in order, at most ``limit``."""
         sql = "SELECT seq, at, actor, action, subject, prev, hash FROM audit WHERE seq > ? ORDER BY seq"
         params: tuple[Any, ...] = (after_seq,)
@@ -167,11 +168,11 @@ class AuditLog:
         recorded = _parse_head(self._meta("head"))
         return recorded if recorded[0] >= rows_head[0] else rows_head
 
-    def _meta(self, name: str) -> Optional[str]:
+    def _meta(self, name: str) -> str | None:
         row = self._db.execute("SELECT value FROM audit_meta WHERE name = ?", (name,)).fetchone()
         return row["value"] if row else None
 
-    def _locked_meta(self, name: str) -> Optional[str]:
+    def _locked_meta(self, name: str) -> str | None:
         with self._lock:
             return self._meta(name)
 
@@ -189,7 +190,7 @@ def _decode_text(raw: bytes) -> str | bytes:
         return raw
 
 
-def _parse_head(text: Optional[str]) -> tuple[int, str]:
+def _parse_head(text: str | None) -> tuple[int, str]:
     """The recorded head; a missing or garbled one counts as an empty log, so rows beyond it show up."""
     if not isinstance(text, str) or ":" not in text:
         return 0, GENESIS

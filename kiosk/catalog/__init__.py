@@ -11,8 +11,16 @@ from kiosk.catalog.model import CatalogError, Item, Situation, label, parse_item
 from kiosk.catalog.search import PinyinCache, SearchIndex
 from kiosk.catalog.workdays import CalendarGap, WorkCalendar
 
-__all__ = ["Catalog", "CatalogError", "Item", "Situation", "WorkCalendar", "CalendarGap", "PinyinCache",
-           "load_catalog"]
+__all__ = [
+    "CalendarGap",
+    "Catalog",
+    "CatalogError",
+    "Item",
+    "PinyinCache",
+    "Situation",
+    "WorkCalendar",
+    "load_catalog",
+]
 
 
 @dataclass(frozen=True)

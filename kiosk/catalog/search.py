@@ -8,10 +8,10 @@ import logging
 import os
 import re
 from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from pypinyin import lazy_pinyin
 
@@ -151,7 +151,7 @@ class SearchIndex:
 
     @classmethod
     def build(cls, items: Iterable[tuple[str, str, Iterable[str]]],
-              keys: Callable[[str], tuple[str, str]] = pinyin_keys) -> "SearchIndex":
+              keys: Callable[[str], tuple[str, str]] = pinyin_keys) -> SearchIndex:
         """``items`` yields (code, name, extra texts); ``keys`` gives a string's pinyin (cached). Extra
         texts are kept apart by "|" so that a match never spans two of them."""
         entries = []

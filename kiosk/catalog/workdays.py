@@ -1,9 +1,10 @@
 """Working-day calendar (工作日历) from the catalog: holidays, adjusted workdays (调休) and promised dates."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from kiosk.catalog.model import CatalogError, label
 
@@ -25,7 +26,7 @@ class WorkCalendar:
     adjusted_workdays: frozenset[date]
 
     @classmethod
-    def from_catalog(cls, raw: dict[str, Any] | Iterable[dict[str, Any]]) -> "WorkCalendar":
+    def from_catalog(cls, raw: dict[str, Any] | Iterable[dict[str, Any]]) -> WorkCalendar:
         """Build from the catalog's ``calendar`` object (one year) or a list of them. Raises CatalogError."""
         if not isinstance(raw, (dict, list, tuple)):
             raise CatalogError(f"calendar: is a {type(raw).__name__}, not an object or a list")

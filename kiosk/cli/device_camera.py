@@ -8,8 +8,15 @@ import os
 import sys
 from pathlib import Path
 
-from drivers.camera import (CameraError, CameraMissing, PageRejected, PipelineConfig, open_camera,
-                            pages_to_pdf, process_capture)
+from drivers.camera import (
+    CameraError,
+    CameraMissing,
+    PageRejected,
+    PipelineConfig,
+    open_camera,
+    pages_to_pdf,
+    process_capture,
+)
 
 EXIT_MISSING = 3
 EXIT_CAPTURE = 4

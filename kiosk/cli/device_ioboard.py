@@ -62,7 +62,7 @@ def _event_dict(event: IoEvent) -> dict:
 def _listen(args: argparse.Namespace) -> int:
     if args.count < 0 or args.timeout <= 0:
         return _fail(ExitCode.USAGE, "--count must not be negative and --timeout must be positive")
-    events: "queue.Queue[IoEvent]" = queue.Queue()
+    events: queue.Queue[IoEvent] = queue.Queue()
     received = 0
     # Heartbeats keep the board's Pi watchdog calm while a technician listens.
     with IoBoard(args.port, events.put, heartbeat_interval=5.0):

@@ -9,8 +9,17 @@ import argparse
 import json
 import sys
 
-from drivers.printer import (PROFILES, CoverOpen, PaperOut, Printer, PrinterError, PrinterOffline,
-                             PrintTimeout, RenderError, profile_for_paper)
+from drivers.printer import (
+    PROFILES,
+    CoverOpen,
+    PaperOut,
+    Printer,
+    PrinterError,
+    PrinterOffline,
+    PrintTimeout,
+    RenderError,
+    profile_for_paper,
+)
 from kiosk.receipts import test_page
 
 EXIT_OK, EXIT_PAPER_OUT, EXIT_COVER_OPEN, EXIT_OFFLINE, EXIT_TIMEOUT, EXIT_OTHER = 0, 3, 4, 5, 6, 7

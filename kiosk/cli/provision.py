@@ -9,8 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from kiosk.trust import (DEFAULT_SERVER_NAMES, LocalCA, TrustError, provision_device, read_public_keys,
-                         toml_tables)
+from kiosk.trust import DEFAULT_SERVER_NAMES, LocalCA, TrustError, provision_device, read_public_keys, toml_tables
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

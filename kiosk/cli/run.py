@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from kiosk.catalog import CatalogError
 from kiosk.config import ConfigError, load_config

@@ -2,8 +2,9 @@
 Personal data is masked here, whatever the caller hands in (DESIGN §5)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Optional, TypeVar, Union
+from typing import Any, TypeVar
 
 from drivers.masking import mask_id_number, mask_name
 
@@ -27,27 +28,27 @@ class NoticeData:
     applicant: str
     query_code: str
     online: bool = True
-    case_no: Optional[str] = None
-    situation_name: Optional[str] = None
-    id_number: Optional[str] = None
-    submitted_at: Optional[str] = None
-    promised_by: Optional[str] = None
-    pickup: Optional[str] = None
-    window: Optional[Union[str, Mapping[str, Any]]] = None
-    hotline: Optional[str] = None
-    site_name: Optional[str] = None
-    agent_name: Optional[str] = None
+    case_no: str | None = None
+    situation_name: str | None = None
+    id_number: str | None = None
+    submitted_at: str | None = None
+    promised_by: str | None = None
+    pickup: str | None = None
+    window: str | Mapping[str, Any] | None = None
+    hotline: str | None = None
+    site_name: str | None = None
+    agent_name: str | None = None
 
     @property
     def applicant_masked(self) -> str:
         return mask_name(self.applicant)
 
     @property
-    def id_number_masked(self) -> Optional[str]:
+    def id_number_masked(self) -> str | None:
         return mask_id_number(self.id_number) if self.id_number else None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "NoticeData":
+    def from_mapping(cls, data: Mapping[str, Any]) -> NoticeData:
         """From the submit service's notice dict (``kind`` online/offline, ``applicant_masked``…)."""
         values = dict(data)
         if "kind" in values and "online" not in values:
@@ -80,7 +81,7 @@ class SituationData:
     materials: tuple[MaterialData, ...] = ()
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "SituationData":
+    def from_mapping(cls, data: Mapping[str, Any]) -> SituationData:
         materials = tuple(m if isinstance(m, MaterialData) else _pick(MaterialData, m)
                           for m in data.get("materials", ()))
         return cls(name=data.get("name", ""), conditions=data.get("conditions", ""), materials=materials)
@@ -95,17 +96,17 @@ class ChecklistData:
     situations: tuple[SituationData, ...]
     item_code: str = ""
     department: str = ""
-    statutory_days: Optional[int] = None
-    promised_days: Optional[int] = None
+    statutory_days: int | None = None
+    promised_days: int | None = None
     fees: tuple[Mapping[str, Any], ...] = ()
-    window: Optional[Union[str, Mapping[str, Any]]] = None
+    window: str | Mapping[str, Any] | None = None
     online_level: str = ""
-    url: Optional[str] = None
-    site_name: Optional[str] = None
-    hotline: Optional[str] = None
+    url: str | None = None
+    site_name: str | None = None
+    hotline: str | None = None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "ChecklistData":
+    def from_mapping(cls, data: Mapping[str, Any]) -> ChecklistData:
         values = dict(data)
         values["situations"] = tuple(s if isinstance(s, SituationData) else SituationData.from_mapping(s)
                                      for s in data.get("situations", ()))
@@ -119,20 +120,20 @@ class TicketData:
 
     number: str
     category_name: str
-    waiting: Optional[int] = None
+    waiting: int | None = None
     green: bool = False
     cases: int = 1
-    floor: Optional[int] = None
-    window_hint: Optional[str] = None
-    site_name: Optional[str] = None
-    issued_at: Optional[str] = None
+    floor: int | None = None
+    window_hint: str | None = None
+    site_name: str | None = None
+    issued_at: str | None = None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "TicketData":
+    def from_mapping(cls, data: Mapping[str, Any]) -> TicketData:
         return _pick(cls, data)
 
 
-def as_data(cls: type[T], data: Union[T, Mapping[str, Any]]) -> T:
+def as_data(cls: type[T], data: T | Mapping[str, Any]) -> T:
     """``data`` itself when it already is a ``cls``, else ``cls.from_mapping(data)``."""
     return data if isinstance(data, cls) else cls.from_mapping(data)  # type: ignore[attr-defined]
 

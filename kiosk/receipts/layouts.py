@@ -3,7 +3,8 @@ offline variants), the one-time checklist slip (一次性告知单), the queue t
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping, Optional, Union
+from collections.abc import Mapping
+from typing import Any
 
 import segno
 from PIL import Image as PILImage
@@ -29,7 +30,7 @@ def qr(payload: str, module: int = QR_MODULE, level: QrLevel = QrLevel.M) -> QR:
     return QR(payload, module=module, level=level, image=PILImage.open(buf).convert("1"))
 
 
-def _window_text(window: Union[str, Mapping[str, Any], None]) -> Optional[str]:
+def _window_text(window: str | Mapping[str, Any] | None) -> str | None:
     """The catalog's window dict {name, floor, windows} as 「经济发展区 2楼 13–24号窗口」."""
     if window is None or isinstance(window, str):
         return window or None
@@ -41,11 +42,11 @@ def _window_text(window: Union[str, Mapping[str, Any], None]) -> Optional[str]:
     return " ".join(p for p in parts if p) or None
 
 
-def _pairs(rows: list[tuple[str, Optional[str]]]) -> list[Text]:
+def _pairs(rows: list[tuple[str, str | None]]) -> list[Text]:
     return [Text(label, value) for label, value in rows if value]
 
 
-def acceptance_notice(data: Union[NoticeData, Mapping[str, Any]]) -> Document:
+def acceptance_notice(data: NoticeData | Mapping[str, Any]) -> Document:
     """The acceptance notice: item, masked applicant, query code as text and QR of the receipt URL,
     times, pickup, hotline. Raises ValueError when the query code is not valid."""
     notice = as_data(NoticeData, data)
@@ -99,7 +100,7 @@ def _fee_text(fee: Mapping[str, Any]) -> str:
     return f"{fee.get('name', '')}：{amount}元" if amount is not None else str(fee.get("name", ""))
 
 
-def checklist_slip(data: Union[ChecklistData, Mapping[str, Any]]) -> Document:
+def checklist_slip(data: ChecklistData | Mapping[str, Any]) -> Document:
     """The one-time checklist slip: per situation its conditions and materials (原件/复印件, copies,
     免提交), time limits, fees, window, and a QR to the item page."""
     slip = as_data(ChecklistData, data)
@@ -132,7 +133,7 @@ def checklist_slip(data: Union[ChecklistData, Mapping[str, Any]]) -> Document:
     return Document(tuple(out), title="checklist_slip")
 
 
-def queue_ticket(data: Union[TicketData, Mapping[str, Any]]) -> Document:
+def queue_ticket(data: TicketData | Mapping[str, Any]) -> Document:
     """The queue ticket: number (large), category, people waiting, green channel (绿色通道) flag."""
     ticket = as_data(TicketData, data)
     out: list = []
@@ -154,7 +155,7 @@ def queue_ticket(data: Union[TicketData, Mapping[str, Any]]) -> Document:
     return Document(tuple(out), title="queue_ticket")
 
 
-def test_page(note: Optional[str] = None) -> Document:
+def test_page(note: str | None = None) -> Document:
     """The technician's test page: the Hanzi line, an ASCII line, a QR and a cut."""
     out: list = [Text(TEST_LINE, align=Align.CENTER, bold=True), Text(TEST_ASCII)]
     if note:

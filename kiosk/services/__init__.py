@@ -2,9 +2,10 @@
 they are synchronous (blocking device and sync calls) and the web layer runs them off the event loop."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.catalog import Catalog
 from kiosk.catalog.workdays import CHINA_TZ
@@ -109,5 +110,14 @@ def clean_text(value: Any, limit: int) -> str:
     return text.strip()[:limit]
 
 
-__all__ = ["ServiceError", "Settings", "Context", "actor_of", "require_session", "require_card", "require_agent",
-           "applicant_of", "clean_text"]
+__all__ = [
+    "Context",
+    "ServiceError",
+    "Settings",
+    "actor_of",
+    "applicant_of",
+    "clean_text",
+    "require_agent",
+    "require_card",
+    "require_session",
+]

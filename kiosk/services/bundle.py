@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
 from drivers.scanner.receipt_code import classify
 from kiosk.ports import ScanEvent
 from kiosk.services import Context

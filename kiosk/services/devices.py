@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.ports import CameraPort, IoBoardPort, PrinterPort, PrinterState, PrintFailed, ReceiptsPort
 
@@ -149,7 +150,7 @@ class Devices:
     def light(self) -> Light:
         if self.locked:
             return Light.LOCKED
-        if self.notice_block() and self.printer is not None or self.reader is DeviceHealth.MISSING:
+        if (self.notice_block() and self.printer is not None) or self.reader is DeviceHealth.MISSING:
             return Light.FAULT
         if not self.online:
             return Light.OFFLINE

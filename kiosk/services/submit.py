@@ -11,7 +11,8 @@ import re
 import secrets
 import uuid
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from drivers.masking import mask_name, mask_phone
 from drivers.scanner.receipt_code import format_query_code, mint_query_code, parse_receipt_code, receipt_url

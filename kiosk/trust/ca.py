@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Optional
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -15,7 +15,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kiosk.trust.identity import CA_COPY, DEVICE_CERT, DeviceFiles, check_service_name, checked_request
-from kiosk.trust.pem import AlreadyExists, BadMaterial, load_cert, load_csr, load_key, new_private_key, write_cert, write_key
+from kiosk.trust.pem import (
+    AlreadyExists,
+    BadMaterial,
+    load_cert,
+    load_csr,
+    load_key,
+    new_private_key,
+    write_cert,
+    write_key,
+)
 
 CA_KEY = "ca.key"
 CA_CERT = "ca.crt"
@@ -52,13 +61,13 @@ class LocalCA:
 
     @classmethod
     def create(cls, directory: Path, name: str = "Kiosk development CA", days: int = 3650,
-               force: bool = False) -> "LocalCA":
+               force: bool = False) -> LocalCA:
         """Makes a new self-signed CA. Raises AlreadyExists when ``ca.key`` is there and not ``force``."""
         directory = Path(directory)
         if (directory / CA_KEY).exists() and not force:
             raise AlreadyExists(f"{directory / CA_KEY} exists; pass --force to replace the CA")
         key = new_private_key()
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
         cert = (x509.CertificateBuilder()
                 .subject_name(_name(name)).issuer_name(_name(name))
@@ -77,14 +86,14 @@ class LocalCA:
         return cls(directory, key, cert)
 
     @classmethod
-    def load(cls, directory: Path) -> "LocalCA":
+    def load(cls, directory: Path) -> LocalCA:
         """Raises BadMaterial when ``ca.key`` or ``ca.crt`` is missing or unreadable."""
         directory = Path(directory)
         return cls(directory, load_key(directory / CA_KEY), load_cert(directory / CA_CERT))
 
     def _leaf(self, cn: str, public_key: ec.EllipticCurvePublicKey, usage: x509.ObjectIdentifier, days: int,
-              san: Optional[x509.SubjectAlternativeName] = None) -> x509.Certificate:
-        now = dt.datetime.now(dt.timezone.utc)
+              san: x509.SubjectAlternativeName | None = None) -> x509.Certificate:
+        now = dt.datetime.now(dt.UTC)
         builder = (x509.CertificateBuilder()
                    .subject_name(_name(cn)).issuer_name(self.cert.subject)
                    .public_key(public_key).serial_number(x509.random_serial_number())
@@ -102,7 +111,7 @@ class LocalCA:
             builder = builder.add_extension(san, critical=False)
         return builder.sign(self.key, hashes.SHA256())
 
-    def sign_device(self, csr: x509.CertificateSigningRequest, expected_id: Optional[str] = None,
+    def sign_device(self, csr: x509.CertificateSigningRequest, expected_id: str | None = None,
                     days: int = 730) -> x509.Certificate:
         """A client certificate for a terminal's request. Only the CN (a valid device id) is taken from the
         request; every extension is the CA's own choice. Raises BadMaterial or BadDeviceId."""

@@ -5,15 +5,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from edge_sync.config import DEVICE_ID_RE
-from kiosk.trust.pem import (PUBLIC_MODE, AlreadyExists, BadMaterial, TrustError, load_key, new_private_key,
-                             write_file, write_key)
+from kiosk.trust.pem import (
+    PUBLIC_MODE,
+    AlreadyExists,
+    BadMaterial,
+    TrustError,
+    load_key,
+    new_private_key,
+    write_file,
+    write_key,
+)
 
 DEVICE_KEY = "device.key"
 DEVICE_CSR = "device.csr"
@@ -56,8 +63,8 @@ class DeviceFiles:
     device_id: str
     key: Path
     csr: Path
-    cert: Optional[Path] = None
-    ca: Optional[Path] = None
+    cert: Path | None = None
+    ca: Path | None = None
 
     def sync_settings(self) -> dict[str, str]:
         """The ``[sync]`` keys of the kiosk configuration that point at these files."""
@@ -93,7 +100,7 @@ def provision_device(device_id: str, out_dir: Path, force: bool = False, reuse_k
     return DeviceFiles(device_id, key_path, csr_path)
 
 
-def checked_request(csr: x509.CertificateSigningRequest, expected_cn: Optional[str] = None) -> str:
+def checked_request(csr: x509.CertificateSigningRequest, expected_cn: str | None = None) -> str:
     """The device id a certificate request asks for, after checking its self-signature and CN.
 
     Raises BadMaterial (bad signature, CN count, mismatch) or BadDeviceId."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional
 
 from kiosk.trust.identity import check_device_id, check_service_name
 from kiosk.trust.pem import PUBLIC_MODE, TrustError, write_file
@@ -34,11 +34,11 @@ class BrokerSettings:
     central_users: tuple[str, ...] = ("central",)
     devices: Mapping[str, str] = field(default_factory=dict)   # device id → site id (站点)
     host: str = "127.0.0.1"
-    data_dir: Optional[Path] = None      # persistence location; None: no persistence
+    data_dir: Path | None = None      # persistence location; None: no persistence
     log_types: tuple[str, ...] = ("error", "warning", "notice")
     # mosquitto started as root switches to this user before it reads the key: that user must own
     # server.key (0600). None: mosquitto's default user ``mosquitto``.
-    run_as: Optional[str] = None
+    run_as: str | None = None
     # use_username_as_clientid: the client id becomes the certificate CN, so a terminal cannot take over
     # another terminal's MQTT session by connecting with its client id.
     pin_client_id: bool = True

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
 
 from kiosk.trust.pem import BadMaterial
 
@@ -62,7 +62,7 @@ class Rotation:
     after: dict[str, str]
 
 
-def plan_rotation(accepted: Mapping[str, str], new_id: str, new_b64: str, retire: Optional[str] = None) -> Rotation:
+def plan_rotation(accepted: Mapping[str, str], new_id: str, new_b64: str, retire: str | None = None) -> Rotation:
     """Raises BadMaterial on a malformed new key, a key id already in use with another key, or when
     retiring would leave no accepted key."""
     new_b64 = check_public_key(new_id, new_b64)

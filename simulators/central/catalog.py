@@ -7,7 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from simulators.central.workdays import WorkCalendar
 
@@ -42,7 +42,7 @@ class Catalog:
         self.region = str((data.get("region") or {}).get("code") or "000000")
 
     @classmethod
-    def load(cls, path: Optional[Path | str]) -> "Catalog":
+    def load(cls, path: Path | str | None) -> Catalog:
         """Reads a catalog JSON file (the shape of shared/data/catalog-sample.json); None gives an empty
         catalog. Raises OSError or ValueError (json) when the file is unreadable."""
         if path is None:

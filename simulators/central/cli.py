@@ -11,7 +11,6 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Optional
 
 from simulators.central.catalog import Catalog
 from simulators.central.commands import build_command, known_name, publish_command, send_once
@@ -50,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cmd.add_argument("--sig", choices=("good", "none", "bad"), default="good", help="signature to send")
 
 
-def _add_tls_arguments(parser: argparse.ArgumentParser, default: Optional[str]) -> None:
+def _add_tls_arguments(parser: argparse.ArgumentParser, default: str | None) -> None:
     """``--ca/--cert/--key``, on the main parser and again on ``cmd`` (default SUPPRESS there, so that
     they may be written before or after the sub-action without one hiding the other)."""
     parser.add_argument("--ca", default=default, metavar="FILE",
@@ -94,7 +93,7 @@ def run_cmd(args: argparse.Namespace, keys: KeyRing, broker: tuple[str, int, boo
 
 
 def run_central(args: argparse.Namespace, keys: KeyRing, tls_files: TlsFiles) -> int:
-    temp_db: Optional[str] = None
+    temp_db: str | None = None
     db = args.db
     if not db:
         fd, temp_db = tempfile.mkstemp(prefix="central-", suffix=".db")
@@ -124,14 +123,14 @@ def run_central(args: argparse.Namespace, keys: KeyRing, tls_files: TlsFiles) ->
     return 0
 
 
-def command(service: CentralService, keys: KeyRing, name: str, rest: str) -> Optional[str]:
+def command(service: CentralService, keys: KeyRing, name: str, rest: str) -> str | None:
     """One stdin command; returns an error text or None, and prints a JSON line with the outcome."""
     error = _apply(service, keys, name, rest.strip())
     emit({"event": "command", "name": name, "ok": error is None, **({"error": error} if error else {})})
     return error
 
 
-def _apply(service: CentralService, keys: KeyRing, name: str, rest: str) -> Optional[str]:
+def _apply(service: CentralService, keys: KeyRing, name: str, rest: str) -> str | None:
     controls = service.ctx.controls
     parts = rest.split()
     if name == "drop-acks":

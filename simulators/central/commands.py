@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Optional
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -15,8 +15,8 @@ from simulators.central.signing import COMMAND_KEY, KeyRing
 from simulators.central.workdays import CHINA_TZ, iso
 
 
-def build_command(keys: KeyRing, name: str, args: Optional[dict] = None, expires_in: float = 300.0,
-                  cmd_id: Optional[str] = None, sig_mode: str = "good") -> dict[str, Any]:
+def build_command(keys: KeyRing, name: str, args: dict | None = None, expires_in: float = 300.0,
+                  cmd_id: str | None = None, sig_mode: str = "good") -> dict[str, Any]:
     """A command object. ``sig_mode`` "good" signs it; "none" leaves ``sig`` out; "bad" signs and then
     changes the arguments (for kiosk tests). A negative ``expires_in`` makes an expired command.
     Raises ValueError on an unknown sig_mode."""
@@ -46,7 +46,7 @@ def publish_command(client: mqtt.Client, device: str, command: dict, timeout: fl
 
 
 def send_once(broker: tuple[str, int, bool], device: str, command: dict, timeout: float = 10.0,
-              tls_files: Optional[TlsFiles] = None) -> None:
+              tls_files: TlsFiles | None = None) -> None:
     """Connects, publishes one command, disconnects. ``tls_files`` are used for an ``mqtts://`` broker
     (its CA, central's client certificate and key). Raises OSError when the broker is unreachable or a
     TLS file is unusable, ValueError when TLS files are given for a plain broker, RuntimeError when the

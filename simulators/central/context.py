@@ -7,7 +7,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Optional
 
 from simulators.central.catalog import Catalog
 from simulators.central.signing import KeyRing
@@ -47,11 +46,11 @@ class Controls:
     """Fault injection for tests, set by stdin commands; read and consumed by the worker thread."""
     drop_acks: int = 0
     dup_acks: bool = False
-    reject_next: Optional[str] = None
+    reject_next: str | None = None
     paused: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def take_reject(self) -> Optional[str]:
+    def take_reject(self) -> str | None:
         with self.lock:
             reason, self.reject_next = self.reject_next, None
             return reason
@@ -69,7 +68,7 @@ class Controls:
 class Outgoing:
     topic: str
     payload: dict
-    correlation: Optional[bytes] = None
+    correlation: bytes | None = None
     is_ack: bool = False
     retain: bool = False
 
@@ -83,9 +82,9 @@ class Incoming:
     topic: str
     payload: bytes
     user: dict[str, str]
-    response_topic: Optional[str]
-    correlation: Optional[bytes]
-    expiry: Optional[int]
+    response_topic: str | None
+    correlation: bytes | None
+    expiry: int | None
     arrived: float  # time.monotonic() at receipt, for Message Expiry
 
 
@@ -96,4 +95,4 @@ class Context:
     agents: dict[str, dict]
     clock: SimClock
     controls: Controls
-    pace: Optional[float] = None
+    pace: float | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import re
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 TOPIC_PREFIX = "gov/v1"
 SHARE_GROUP = "central"
@@ -89,7 +89,7 @@ def is_query_code(code: Any) -> bool:
     return check_symbol(body) == check
 
 
-def parse_time(text: Any) -> Optional[datetime]:
+def parse_time(text: Any) -> datetime | None:
     """An RFC 3339 time with an offset, or None."""
     if not isinstance(text, str) or not DATE_TIME_RE.match(text):
         return None
@@ -107,7 +107,7 @@ def _short_text(value: Any, limit: int = 200) -> bool:
     return isinstance(value, str) and 0 < len(value) <= limit
 
 
-def check_envelope(payload: Any, topic_device: str) -> Optional[str]:
+def check_envelope(payload: Any, topic_device: str) -> str | None:
     """Reason why the common fields (§2, §3) of a JSON up message are invalid, or None."""
     if not isinstance(payload, dict):
         return "payload is not a JSON object"
@@ -126,7 +126,7 @@ def check_envelope(payload: Any, topic_device: str) -> Optional[str]:
     return None
 
 
-def _check_applicant(applicant: Any, need_name: bool) -> Optional[str]:
+def _check_applicant(applicant: Any, need_name: bool) -> str | None:
     if not isinstance(applicant, dict):
         return "applicant must be an object"
     if applicant.get("id_type") not in ID_TYPES:
@@ -141,7 +141,7 @@ def _check_applicant(applicant: Any, need_name: bool) -> Optional[str]:
     return None
 
 
-def _check_materials(materials: Any) -> Optional[str]:
+def _check_materials(materials: Any) -> str | None:
     if not isinstance(materials, list):
         return "materials must be a list"
     for n, material in enumerate(materials):
@@ -160,7 +160,7 @@ def _check_materials(materials: Any) -> Optional[str]:
     return None
 
 
-def check_case(payload: dict, topic_device: str) -> Optional[str]:
+def check_case(payload: dict, topic_device: str) -> str | None:
     """Reason why a ``case.submit`` envelope (§4) is invalid, or None. Expects check_envelope passed."""
     if not _short_text(payload.get("case_id"), 128):
         return "case_id missing"
@@ -204,7 +204,7 @@ def check_case(payload: dict, topic_device: str) -> Optional[str]:
     return None
 
 
-def check_event(payload: dict) -> Optional[str]:
+def check_event(payload: dict) -> str | None:
     """Reason why an event (§7) is invalid, or None. Expects check_envelope passed."""
     kind = payload.get("type")
     if kind == "evaluation":
@@ -224,7 +224,7 @@ def check_event(payload: dict) -> Optional[str]:
     return None
 
 
-def check_request(payload: dict) -> Optional[str]:
+def check_request(payload: dict) -> str | None:
     """Reason why the fields of a request (§6) are invalid, or None. Expects check_envelope passed."""
     kind = payload.get("type")
     if kind in ("case.query", "pickup.verify") and not is_query_code(payload.get("query_code")):
@@ -249,7 +249,7 @@ def check_request(payload: dict) -> Optional[str]:
     return None
 
 
-def check_state(payload: Any) -> Optional[str]:
+def check_state(payload: Any) -> str | None:
     """Reason why a birth or will (§1) is invalid, or None."""
     if not isinstance(payload, dict) or payload.get("type") != "state" or payload.get("v") != 1:
         return "not a state message"
@@ -264,7 +264,7 @@ class ChunkHeader(dict):
     """User properties of one blob chunk (§5), already checked."""
 
 
-def check_chunk(props: dict[str, str], payload_size: int) -> tuple[Optional[ChunkHeader], Optional[str]]:
+def check_chunk(props: dict[str, str], payload_size: int) -> tuple[ChunkHeader | None, str | None]:
     """(header, None) for a valid chunk, (None, reason) otherwise."""
     try:
         header = ChunkHeader(blob_id=props["blob_id"], index=int(props["index"]), count=int(props["count"]),

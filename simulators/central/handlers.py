@@ -6,20 +6,29 @@ import hashlib
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any
 
 from simulators.central import store
-from simulators.central.contract import (AckResult, EVENT_TYPES, check_case, check_chunk, check_envelope,
-                                         check_event, check_state, down_topic)
 from simulators.central.context import Context, Incoming, Outgoing, real_now
+from simulators.central.contract import (
+    EVENT_TYPES,
+    AckResult,
+    check_case,
+    check_chunk,
+    check_envelope,
+    check_event,
+    check_state,
+    down_topic,
+)
 from simulators.central.progress import case_pace, plan
 from simulators.central.workdays import CHINA_TZ, iso
 
 log = logging.getLogger("central.up")
 
 
-def ack(device: str, ref: str, result: AckResult, detail: Optional[dict] = None) -> Outgoing:
+def ack(device: str, ref: str, result: AckResult, detail: dict | None = None) -> Outgoing:
     now = real_now()
     return Outgoing(down_topic(device, "ack"), {"type": "ack", "v": 1, "ref": ref, "result": result.value,
                                                 "at": now, "server_time": now, "detail": detail or {}},
@@ -34,7 +43,7 @@ def parse_json(incoming: Incoming) -> Any:
         return None
 
 
-def usable_msg_id(payload: Any) -> Optional[str]:
+def usable_msg_id(payload: Any) -> str | None:
     msg_id = payload.get("msg_id") if isinstance(payload, dict) else None
     return msg_id if isinstance(msg_id, str) and 0 < len(msg_id) <= 128 else None
 
@@ -57,8 +66,8 @@ def reject(conn: sqlite3.Connection, device: str, kind: str, payload: dict, msg_
 
 
 def screen(conn: sqlite3.Connection, incoming: Incoming, device: str, kind: str, known_types: tuple[str, ...],
-           check: Callable[[dict], Optional[str]], operator_reason: Callable[[], Optional[str]] = lambda: None
-           ) -> tuple[Optional[dict], list[Outgoing]]:
+           check: Callable[[dict], str | None], operator_reason: Callable[[], str | None] = lambda: None
+           ) -> tuple[dict | None, list[Outgoing]]:
     """(payload, []) for a new, valid message; else (None, answers): unparseable, without a usable
     msg_id or of an unknown type → dropped with a log line and no answer; a msg_id already decided →
     its first outcome again; invalid → rejected (and recorded)."""
@@ -151,7 +160,7 @@ def accept_case(ctx: Context, conn: sqlite3.Connection, device: str, msg_id: str
 
 def applicant_key(applicant: dict) -> str:
     """How central finds an applicant's cases without keeping the ID number: sha256 of id_type:id_no."""
-    return hashlib.sha256(f"{applicant['id_type']}:{applicant['id_no'].upper()}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{applicant['id_type']}:{applicant['id_no'].upper()}".encode()).hexdigest()
 
 
 def handle_event(ctx: Context, conn: sqlite3.Connection, device: str, incoming: Incoming) -> list[Outgoing]:
@@ -217,7 +226,7 @@ def finish_blob(conn: sqlite3.Connection, device: str, msg_id: str, header: dict
     return ack(device, msg_id, AckResult.STORED, {"blob_id": blob_id, "size": len(data), "sha256": sha})
 
 
-def handle_state(conn: sqlite3.Connection, device: str, incoming: Incoming) -> Optional[dict]:
+def handle_state(conn: sqlite3.Connection, device: str, incoming: Incoming) -> dict | None:
     """Birth or will (§1). Returns the device's new state, or None when the message changed nothing
     (malformed, or a will older than the last birth)."""
     if not incoming.payload:

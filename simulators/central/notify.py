@@ -10,7 +10,7 @@ import json
 import logging
 import sqlite3
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from simulators.central.context import Context, Outgoing, real_now
 from simulators.central.contract import down_topic
@@ -65,14 +65,14 @@ def advance_case(ctx: Context, conn: sqlite3.Connection, row: sqlite3.Row, now: 
     return out
 
 
-def find_case(conn: sqlite3.Connection, ref: str) -> Optional[sqlite3.Row]:
+def find_case(conn: sqlite3.Connection, ref: str) -> sqlite3.Row | None:
     """A case by case_id, query code (dashes and case tolerated) or case number."""
     code = ref.replace("-", "").replace(" ", "").upper()
     return conn.execute("SELECT * FROM cases WHERE case_id = ? OR query_code = ? OR case_no = ?",
                         (ref, code, ref)).fetchone()
 
 
-def force_status(ctx: Context, conn: sqlite3.Connection, ref: str, status: str) -> Optional[Outgoing]:
+def force_status(ctx: Context, conn: sqlite3.Connection, ref: str, status: str) -> Outgoing | None:
     """Sets a status by hand (it then stays: progress stops) and returns its notify; None when no case."""
     row = find_case(conn, ref)
     if row is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from simulators.central.catalog import Catalog, ItemRule
 from simulators.central.contract import CaseStatus, Light
@@ -18,7 +18,7 @@ PACES = ((0.7, 0.5), (0.9, 0.9), (1.0, 1.3))
 TERMINAL = {CaseStatus.PICKED_UP.value, CaseStatus.REJECTED.value, CaseStatus.WITHDRAWN.value}
 
 
-def case_pace(case_id: str, forced: Optional[float]) -> float:
+def case_pace(case_id: str, forced: float | None) -> float:
     """Share of each step's limit the case's steps take; stable per case so every instance agrees."""
     if forced is not None:
         return forced
@@ -71,11 +71,11 @@ def light_at(step: dict, moment: float) -> str:
     return Light.YELLOW.value if step["due"] - moment <= YELLOW_SHARE * span else Light.GREEN.value
 
 
-def _stamp(epoch: Optional[float]) -> Optional[str]:
+def _stamp(epoch: float | None) -> str | None:
     return None if epoch is None else iso(datetime.fromtimestamp(epoch, CHINA_TZ))
 
 
-def step_views(timeline: dict, moment: float, all_done_at: Optional[float] = None) -> tuple[list[dict], int]:
+def step_views(timeline: dict, moment: float, all_done_at: float | None = None) -> tuple[list[dict], int]:
     """Steps as the views show them at ``moment``, and how many are done. ``all_done_at`` closes every
     step at that moment (a status forced to ready_for_pickup or picked_up)."""
     out, done = [], 0
@@ -132,7 +132,7 @@ def mask_phone(phone: str) -> str:
 MATERIAL_STATES = {"shared": "shared", "scan": "received", "paper": "to_show"}
 
 
-def pickup_window(row: Any, catalog: Catalog) -> Optional[int]:
+def pickup_window(row: Any, catalog: Catalog) -> int | None:
     windows = catalog.windows(catalog.rule(row["item_code"]).category)
     if not windows:
         return None

@@ -9,11 +9,11 @@ import logging
 import sqlite3
 import time
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from simulators.central import store
-from simulators.central.contract import REQUEST_TYPES, CaseStatus, check_envelope, check_request, down_topic
 from simulators.central.context import Context, Incoming, Outgoing, real_now
+from simulators.central.contract import REQUEST_TYPES, CaseStatus, check_envelope, check_request, down_topic
 from simulators.central.handlers import applicant_key, parse_json, usable_msg_id
 from simulators.central.progress import case_state, full_view, masked_view, pickup_window
 from simulators.central.signing import COMMAND_KEY
@@ -30,7 +30,7 @@ DEFAULT_AGENT = {"agent_id": "AG-0031", "name": "欧阳晓雯", "id_no": "510107
                  "villages": ["江北街道示例村", "东城街道示例社区"]}
 
 
-def load_agents(path: Optional[str]) -> dict[str, dict]:
+def load_agents(path: str | None) -> dict[str, dict]:
     """Agents by id from a JSON file ``{"agents": [...]}``; the default sample agent when no file.
     Raises OSError or ValueError on an unreadable file."""
     if not path:
@@ -115,7 +115,7 @@ def queue_take(ctx: Context, conn: sqlite3.Connection, device: str, payload: dic
 
 def agent_login(ctx: Context, conn: sqlite3.Connection, device: str, payload: dict) -> dict:
     agent = ctx.agents.get(payload["agent_id"])
-    pin_hash = hashlib.sha256(f"{payload['agent_id']}:{payload['pin']}".encode("utf-8")).hexdigest()
+    pin_hash = hashlib.sha256(f"{payload['agent_id']}:{payload['pin']}".encode()).hexdigest()
     if agent is None or not hmac.compare_digest(str(agent.get("pin_sha256", "")).lower(), pin_hash) \
             or str(agent.get("id_no", "")).upper() != payload["id_no"].upper():
         # one answer for every failure: a guesser must not learn which part was wrong

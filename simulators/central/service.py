@@ -10,8 +10,8 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
@@ -22,8 +22,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from simulators.central import store
 from simulators.central.catalog import MANIFEST_TOPIC, Catalog, build_publication, part_topic
-from simulators.central.contract import SHARE_GROUP, UP_KINDS, UP_TOPIC_RE, CaseStatus
 from simulators.central.context import Context, Incoming, Outgoing, real_now
+from simulators.central.contract import SHARE_GROUP, UP_KINDS, UP_TOPIC_RE, CaseStatus
 from simulators.central.handlers import handle_blob, handle_case, handle_event, handle_state
 from simulators.central.notify import due_notifies, force_status
 from simulators.central.requests import handle_request
@@ -59,9 +59,9 @@ class TlsFiles:
     central's own client certificate and key (None: no client certificate). A broker with
     ``require_certificate`` needs the pair; its ACL then knows central by the certificate's CN."""
 
-    ca: Optional[str] = None
-    cert: Optional[str] = None
-    key: Optional[str] = None
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
 
     def __post_init__(self) -> None:
         if (self.cert is None) != (self.key is None):
@@ -87,8 +87,8 @@ class TlsFiles:
 
 
 class CentralService:
-    def __init__(self, ctx: Context, broker_url: str, db_path: str, client_id: Optional[str] = None,
-                 tls_files: Optional[TlsFiles] = None) -> None:
+    def __init__(self, ctx: Context, broker_url: str, db_path: str, client_id: str | None = None,
+                 tls_files: TlsFiles | None = None) -> None:
         self.ctx = ctx
         self.broker_url = broker_url
         self.db_path = db_path
@@ -97,10 +97,10 @@ class CentralService:
         self.client_id = client_id or f"central-sim-{os.getpid()}-{secrets.token_hex(3)}"
         self.stopping = threading.Event()
         self.subscribed = threading.Event()
-        self._inbox: "queue.Queue[tuple]" = queue.Queue()
+        self._inbox: queue.Queue[tuple] = queue.Queue()
         self._held: list[tuple] = []
         self._generation = 0  # connection counter: a PUBACK may only go out on the connection it belongs to
-        self._worker: Optional[threading.Thread] = None
+        self._worker: threading.Thread | None = None
         self._next_tick = 0.0
         self._emits: list[dict] = []
         self.stats = {"handled": 0, "published": 0, "notifies": 0}
@@ -202,7 +202,7 @@ class CentralService:
         log.info("catalog version %d published in %d parts", catalog.version, len(parts))
 
     # ---- worker -------------------------------------------------------------------------------------
-    def call(self, fn: Callable[[sqlite3.Connection], Optional[str]], timeout: float = 15.0) -> Optional[str]:
+    def call(self, fn: Callable[[sqlite3.Connection], str | None], timeout: float = 15.0) -> str | None:
         """Runs ``fn(conn)`` on the worker thread (which owns the database) and returns its result."""
         done = threading.Event()
         box: list = [None]
@@ -348,11 +348,11 @@ class CentralService:
         self._inbox.put(("call", lambda conn: None))  # wakes the worker
 
     # ---- stdin commands -----------------------------------------------------------------------------
-    def force(self, case_ref: str, status: str) -> Optional[str]:
+    def force(self, case_ref: str, status: str) -> str | None:
         if status not in {s.value for s in CaseStatus}:
             return f"unknown status {status!r}"
 
-        def run(conn: sqlite3.Connection) -> Optional[str]:
+        def run(conn: sqlite3.Connection) -> str | None:
             with store.Transaction(conn):
                 out = force_status(self.ctx, conn, case_ref, status)
             if out is None:

@@ -29,7 +29,7 @@ class KeyRing:
         self.directory = Path(directory)
         self._keys: dict[str, Ed25519PrivateKey] = {}
 
-    def ensure(self, *key_ids: str) -> "KeyRing":
+    def ensure(self, *key_ids: str) -> KeyRing:
         """Loads each key, creating the pair first when absent. Raises OSError or ValueError on an
         unreadable or malformed key file (a technician must look at it, central does not overwrite it)."""
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 SCHEMA_VERSION = 1
 
@@ -117,7 +118,7 @@ def next_counter(conn: sqlite3.Connection, key: str) -> int:
     return int(row[0])
 
 
-def seen_message(conn: sqlite3.Connection, msg_id: str) -> Optional[sqlite3.Row]:
+def seen_message(conn: sqlite3.Connection, msg_id: str) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM messages WHERE msg_id = ?", (msg_id,)).fetchone()
 
 
@@ -162,7 +163,7 @@ def rows(path: Path | str, sql: str, params: tuple = ()) -> list[dict]:
         return [dict(row) for row in conn.execute(sql, params).fetchall()]
 
 
-def blob_data(path: Path | str, blob_id: str) -> Optional[bytes]:
+def blob_data(path: Path | str, blob_id: str) -> bytes | None:
     """The reassembled bytes of a stored blob, or None."""
     with _read(path) as conn:
         row = conn.execute("SELECT data FROM blobs WHERE blob_id = ?", (blob_id,)).fetchone()

@@ -14,7 +14,7 @@ class WorkCalendar:
         self._due_cache: dict[tuple[date, int], float] = {}
 
     @classmethod
-    def from_catalog(cls, catalog: dict) -> "WorkCalendar":
+    def from_catalog(cls, catalog: dict) -> WorkCalendar:
         """Reads ``catalog["calendar"]``; a missing or malformed calendar means plain Monday to Friday."""
         cal = catalog.get("calendar") if isinstance(catalog, dict) else None
         if not isinstance(cal, dict):

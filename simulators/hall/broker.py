@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 from simulators.hall.net import free_port, wait_for_port
 from simulators.hall.procs import terminate
@@ -15,12 +14,12 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 class Broker:
-    def __init__(self, port: Optional[int] = None, extra_conf: str = "", persistence: bool = True) -> None:
+    def __init__(self, port: int | None = None, extra_conf: str = "", persistence: bool = True) -> None:
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="mosq-"))
         self.extra_conf = extra_conf
         self.persistence = persistence
-        self.proc: Optional[subprocess.Popen] = None
+        self.proc: subprocess.Popen | None = None
         self.log = self.dir / "mosquitto.log"
 
     @property
@@ -40,7 +39,7 @@ class Broker:
         """Starts mosquitto; a subclass may add Popen options (see ManagedProcess.spawn)."""
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
 
-    def start(self) -> "Broker":
+    def start(self) -> Broker:
         conf = self.write_conf()
         with open(self.log, "ab") as log:
             self.proc = self.spawn([MOSQUITTO, "-c", str(conf)], log)
@@ -60,7 +59,7 @@ class Broker:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self) -> "Broker":
+    def __enter__(self) -> Broker:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -12,8 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from simulators.hall.broker import Broker
 from simulators.hall.procs import ManagedProcess, terminate
@@ -46,10 +47,10 @@ class LoggedProcess(ManagedProcess):
     lines after the ready line are collected as numbered events that callers can wait for."""
 
     def __init__(self, argv: list[str], log_path: Path, ready_timeout: float = 15.0,
-                 env: Optional[dict] = None) -> None:
+                 env: dict | None = None) -> None:
         super().__init__(argv, ready_timeout, env)
         self.log_path = log_path
-        self._events: "collections.deque[tuple[int, dict]]" = collections.deque(maxlen=EVENTS_KEPT)
+        self._events: collections.deque[tuple[int, dict]] = collections.deque(maxlen=EVENTS_KEPT)
         self._seq = 0
         self._changed = threading.Condition()
 
@@ -65,7 +66,7 @@ class LoggedProcess(ManagedProcess):
                 self.stderr_lines.append(line)
                 del self.stderr_lines[:-STDERR_TAIL]
 
-    def start(self) -> "LoggedProcess":
+    def start(self) -> LoggedProcess:
         super().start()
         threading.Thread(target=self._collect, daemon=True, name=f"events-{self.log_path.stem}").start()
         return self
@@ -138,7 +139,7 @@ class HallBroker(Broker):
     """The hall's mosquitto, in its own session like the other children, with its configuration,
     persistence and log under ``home`` (the hall's workdir) rather than a temporary folder."""
 
-    def __init__(self, home: Optional[Path] = None) -> None:
+    def __init__(self, home: Path | None = None) -> None:
         # Started as root, mosquitto switches to its own user, and a change of user clears the
         # parent-death signal: stay the same user so that it dies with the hall even on SIGKILL.
         super().__init__(extra_conf=f"user {getpass.getuser()}\n")

@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
 
 from simulators.hall.control import HallControl
 from simulators.hall.net import free_port
@@ -68,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     temporary = args.workdir is None
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="kiosk-hall-"))).resolve()
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    hall: Optional[Hall] = None
+    hall: Hall | None = None
     status = 1
     try:
         say(f"Starting the simulated hall in {workdir} …")

@@ -9,7 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from simulators.hall.codes import format_query_code, mask_name, receipt_url
 from simulators.hall.outputs import central_cases, printed_jobs
@@ -84,7 +84,7 @@ class HallControl:
         self._lock = threading.Lock()
         self.panel_url = ""
 
-    def act(self, device: str, action: str, value: Optional[str] = None) -> str:
+    def act(self, device: str, action: str, value: str | None = None) -> str:
         """Performs one action; returns what was done. Raises ActionError."""
         allowed = ACTIONS.get((device, action), KeyError)
         if allowed is KeyError:
@@ -130,7 +130,7 @@ class HallControl:
                 raise ActionError(str(exc)) from exc
         return f"broker {action}: {'running' if broker.running else 'stopped'}"
 
-    def terminal_exit_code(self) -> Optional[int]:
+    def terminal_exit_code(self) -> int | None:
         """The terminal's exit status if it ended by itself; None while it runs (or is being restarted
         from the panel: the lock is held for the whole restart)."""
         with self._lock:

@@ -9,7 +9,8 @@ import json
 import subprocess
 import sys
 import threading
-from typing import IO, Any, Callable, Optional
+from collections.abc import Callable
+from typing import IO, Any
 
 from simulators.hall.codes import mask_name, mint_query_code, receipt_url
 from simulators.hall.control import HallControl
@@ -38,7 +39,7 @@ def describe_scan(scan: dict[str, Any]) -> str:
     return f"not a receipt code ({scan.get('kind') or 'other'})"
 
 
-def _first_line(proc: subprocess.Popen[str], timeout: float) -> tuple[Optional[dict[str, Any]], str]:
+def _first_line(proc: subprocess.Popen[str], timeout: float) -> tuple[dict[str, Any] | None, str]:
     """The JSON line a one-shot ``kiosk-device`` command prints, and its stderr."""
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -49,7 +50,7 @@ def _first_line(proc: subprocess.Popen[str], timeout: float) -> tuple[Optional[d
     return (json.loads(lines[0]) if lines and proc.returncode == 0 else None), err.strip()
 
 
-def demo_card_read(control: HallControl, say: Say, index: int = 0, timeout: float = 10.0) -> Optional[dict[str, Any]]:
+def demo_card_read(control: HallControl, say: Say, index: int = 0, timeout: float = 10.0) -> dict[str, Any] | None:
     """Presents sample card ``index`` and reads it with ``kiosk-device idcard read``; then removes it."""
     port = control.hall.port("idcard")
     if port is None:
@@ -69,7 +70,7 @@ def demo_card_read(control: HallControl, say: Say, index: int = 0, timeout: floa
     return card
 
 
-def demo_scan(control: HallControl, say: Say, timeout: float = 10.0) -> Optional[dict[str, Any]]:
+def demo_scan(control: HallControl, say: Say, timeout: float = 10.0) -> dict[str, Any] | None:
     """Scans a fresh notice URL through the scanner simulator and reads it with ``kiosk-device scanner``."""
     port = control.hall.port("scanner")
     if port is None:
@@ -125,7 +126,7 @@ class DeviceWatch:
         assert proc.stdout is not None
         threading.Thread(target=self._follow, args=(tag, proc.stdout, describe), daemon=True).start()
 
-    def start(self) -> "DeviceWatch":
+    def start(self) -> DeviceWatch:
         hall = self.control.hall
         card_port, scan_port = hall.port("idcard"), hall.port("scanner")
         if card_port:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from simulators.hall.codes import format_query_code, parse_receipt_code
 from simulators.hall.control import HallControl
@@ -286,7 +287,7 @@ def describe_failure(exc: Exception) -> str:
     return f"{text} ({waiting})" if waiting else text
 
 
-def run_morning(control: HallControl, say: Say, executable: Optional[str] = None) -> dict[str, Any]:
+def run_morning(control: HallControl, say: Say, executable: str | None = None) -> dict[str, Any]:
     """Plays the morning and returns the summary (also printed through ``say``)."""
     hall = control.hall
     shots_dir = hall.workdir / "screenshots"

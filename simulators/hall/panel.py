@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from typing import Optional
 
 from aiohttp import web
 
@@ -71,11 +70,11 @@ class Panel:
         self.control = control
         self.host, self.port = host, port
         self.url = ""
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._thread: Optional[threading.Thread] = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._started = threading.Event()
-        self._stopping: Optional[asyncio.Event] = None
-        self._error: Optional[BaseException] = None
+        self._stopping: asyncio.Event | None = None
+        self._error: BaseException | None = None
 
     def start(self, timeout: float = 10.0) -> str:
         """Raises OSError when the port cannot be bound, TimeoutError when the thread does not come up."""

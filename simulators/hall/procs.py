@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Optional
+from typing import Any
 
 
 def terminate(proc: subprocess.Popen, timeout: float = 5.0) -> None:
@@ -27,13 +27,13 @@ def terminate(proc: subprocess.Popen, timeout: float = 5.0) -> None:
 class ManagedProcess:
     """A child that prints a JSON ready line on stdout, then takes line commands on stdin."""
 
-    def __init__(self, argv: list[str], ready_timeout: float = 15.0, env: Optional[dict] = None) -> None:
+    def __init__(self, argv: list[str], ready_timeout: float = 15.0, env: dict | None = None) -> None:
         self.args = list(argv)
         self.ready_timeout = ready_timeout
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.proc: Optional[subprocess.Popen] = None
+        self.proc: subprocess.Popen | None = None
         self.ready: dict[str, Any] = {}
-        self._lines: "queue.Queue[str]" = queue.Queue()
+        self._lines: queue.Queue[str] = queue.Queue()
         self.stderr_lines: list[str] = []
 
     @property
@@ -46,7 +46,7 @@ class ManagedProcess:
         return subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=self.env, text=True, bufsize=1, **popen_options)
 
-    def start(self) -> "ManagedProcess":
+    def start(self) -> ManagedProcess:
         self.proc = self.spawn()
         threading.Thread(target=self._pump, args=(self.proc.stdout, self._lines), daemon=True).start()
         threading.Thread(target=self._pump_err, daemon=True).start()
@@ -58,7 +58,7 @@ class ManagedProcess:
         return self
 
     @staticmethod
-    def _pump(stream, out: "queue.Queue[str]") -> None:
+    def _pump(stream, out: queue.Queue[str]) -> None:
         for line in stream:
             out.put(line)
         out.put("")  # end of stream
@@ -113,7 +113,7 @@ class ManagedProcess:
                 terminate(self.proc, timeout)
         return self.proc.returncode
 
-    def __enter__(self) -> "ManagedProcess":
+    def __enter__(self) -> ManagedProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -123,5 +123,5 @@ class ManagedProcess:
 class SimProcess(ManagedProcess):
     """``kiosk-sim ARGS…`` under the current interpreter."""
 
-    def __init__(self, *args: str, ready_timeout: float = 15.0, env: Optional[dict] = None) -> None:
+    def __init__(self, *args: str, ready_timeout: float = 15.0, env: dict | None = None) -> None:
         super().__init__([sys.executable, "-m", "simulators", *args], ready_timeout, env)

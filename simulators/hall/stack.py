@@ -8,7 +8,6 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from simulators.hall.children import HallBroker, HallSim, Terminal
 from simulators.hall.terminal_config import write_terminal_config
@@ -34,11 +33,11 @@ class Hall:
     workdir: Path
     catalog: Path
     identities: Path
-    broker: Optional[HallBroker] = None
-    central: Optional[HallSim] = None
+    broker: HallBroker | None = None
+    central: HallSim | None = None
     devices: dict[str, HallSim] = field(default_factory=dict)
-    terminal: Optional[Terminal] = None
-    config_path: Optional[Path] = None
+    terminal: Terminal | None = None
+    config_path: Path | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -65,7 +64,7 @@ class Hall:
     def terminal_url(self) -> str:
         return self.terminal.url if self.terminal is not None else ""
 
-    def port(self, device: str) -> Optional[str]:
+    def port(self, device: str) -> str | None:
         proc = self.devices.get(device)
         return proc.port if proc else None
 
@@ -108,7 +107,7 @@ def _stop_quietly(what: str, stop) -> None:
         log.warning("stopping %s failed: %s", what, exc)
 
 
-def device_commands(hall: Hall, micropython: Optional[str]) -> dict[str, list[str]]:
+def device_commands(hall: Hall, micropython: str | None) -> dict[str, list[str]]:
     """The ``kiosk-sim`` arguments of each simulated serial device of the hall."""
     return {
         "idcard": ["idcard", "--identities", str(hall.identities), "--link", "pty"],
@@ -118,7 +117,7 @@ def device_commands(hall: Hall, micropython: Optional[str]) -> dict[str, list[st
     }
 
 
-def start_hall(workdir: Path, catalog: Optional[Path] = None, identities: Optional[Path] = None,
+def start_hall(workdir: Path, catalog: Path | None = None, identities: Path | None = None,
                devices: tuple[str, ...] = SERIAL_DEVICES, with_central: bool = True,
                central_speed: float = 1.0) -> Hall:
     """Starts the broker, central and the device simulators (not the terminal: ``start_terminal``).

@@ -46,7 +46,7 @@ def to_toml(tables: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def terminal_tables(hall: "Hall", port: int, camera: str = "sim:page", ack_wait_s: float = 5.0
+def terminal_tables(hall: Hall, port: int, camera: str = "sim:page", ack_wait_s: float = 5.0
                     ) -> dict[str, dict[str, Any]]:
     """The configuration tables for ``hall`` (a device whose simulator is missing gets "")."""
     from simulators.hall.stack import DEVICE_ID, SITE_ID
@@ -72,7 +72,7 @@ def terminal_tables(hall: "Hall", port: int, camera: str = "sim:page", ack_wait_
     }
 
 
-def write_terminal_config(hall: "Hall", port: int, camera: str = "sim:page", ack_wait_s: float = 5.0) -> Path:
+def write_terminal_config(hall: Hall, port: int, camera: str = "sim:page", ack_wait_s: float = 5.0) -> Path:
     path = hall.workdir / "terminal.toml"
     path.write_text(to_toml(terminal_tables(hall, port, camera, ack_wait_s)), encoding="utf-8")
     return path

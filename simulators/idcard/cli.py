@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from typing import Optional
 
 from simulators.idcard.cards import load_cards
 from simulators.idcard.server import FAULT_KINDS, TARGETS, ReaderSimulator, parse_fault
@@ -29,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _handler(sim: ReaderSimulator):
-    def handle(name: str, rest: str) -> Optional[str]:
+    def handle(name: str, rest: str) -> str | None:
         if name == "present":
             if not rest.strip().isdigit():
                 return "usage: present N"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Optional
 
 from simulators.idcard import wire
 from simulators.idcard.cards import CardImage
@@ -26,18 +25,18 @@ class Outcome:
 
     frame: bytes
     target: str  # find, select, read, other
-    new_baud: Optional[int] = None
+    new_baud: int | None = None
 
 
 class ReaderDevice:
     def __init__(self, cards: list[CardImage], sam_id: bytes = b"") -> None:
         self.cards = cards
         self.sam_id = sam_id or bytes((0x05, 0, 0x01, 0)) + struct.pack("<III", 20260101, 1234567, 89)
-        self.card: Optional[int] = None  # index of the card in the field
+        self.card: int | None = None  # index of the card in the field
         self.found = False
         self.selected = False
         self.halted = False
-        self.sam_fault: Optional[int] = None  # 60 or 66 until a reset
+        self.sam_fault: int | None = None  # 60 or 66 until a reset
         self.sam_dead = False  # 60 to every command, reset included
         self.apdu_status = False
         self.reads = 0

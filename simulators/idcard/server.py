@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
 
 from simulators.idcard import wire
 from simulators.idcard.cards import CardImage
@@ -40,8 +40,8 @@ class ReaderSimulator:
     answer to set-baud goes out at the new rate or the old one (undocumented, §11.7)."""
 
     def __init__(self, cards: list[CardImage], link: Link, *, baud: int = 115200, time_scale: float = 1.0,
-                 faults: Iterable[str] = (), seed: Optional[int] = None, reply_at_new_baud: bool = False,
-                 on_event: Optional[Callable[[dict], None]] = None) -> None:
+                 faults: Iterable[str] = (), seed: int | None = None, reply_at_new_baud: bool = False,
+                 on_event: Callable[[dict], None] | None = None) -> None:
         self.device = ReaderDevice(cards)
         self.link = link
         self.baud = baud
@@ -52,7 +52,7 @@ class ReaderSimulator:
         self._seed = seed
         self._lock = threading.Lock()  # device state is changed by stdin commands and the serving thread
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self.faults: dict[str, str] = {}
         self._stale = b""
         for spec in faults:
@@ -95,7 +95,7 @@ class ReaderSimulator:
         self.on_event({"event": "removed"})
 
     # -- lifecycle -----------------------------------------------------------------------------------------
-    def start(self) -> "ReaderSimulator":
+    def start(self) -> ReaderSimulator:
         self._thread = threading.Thread(target=self.serve, name="idcard-sim", daemon=True)
         self._thread.start()
         return self

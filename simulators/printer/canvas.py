@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import Optional
 
 import segno
 from PIL import Image, ImageDraw, ImageFont
@@ -21,7 +20,7 @@ LINE_GAP = 6  # dots between text lines: 24-dot characters on the default 30-dot
 
 
 @functools.lru_cache(maxsize=1)
-def _font_file() -> tuple[Optional[str], int]:
+def _font_file() -> tuple[str | None, int]:
     paths = []
     if shutil.which("fc-match"):
         try:
@@ -59,7 +58,7 @@ class Cell:
     height: int         # dots
     char: str = ""
     bold: bool = False
-    bitmap: Optional[Image.Image] = None  # mode "1", for user characters and inline bit images
+    bitmap: Image.Image | None = None  # mode "1", for user characters and inline bit images
 
 
 class Roll:

@@ -2,7 +2,7 @@
 lengths, QR, raster, cuts and status replies, written from escpos.md. Mixed into ``Interpreter``."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from simulators.printer.canvas import Cell, Roll, column_image, qr_image, raster_image
 from simulators.printer.job import Job, PaperState
@@ -96,9 +96,7 @@ class Commands:
             if one not in CODE_PAGES:
                 self._warn(f"code table {one} not modelled, using PC437")
             self.code_page = one
-        elif c in "$\\":
-            return NEED_MORE if pos + 4 > len(buf) else 4
-        elif c == "c":
+        elif c in "$\\" or c == "c":
             return NEED_MORE if pos + 4 > len(buf) else 4
         elif c == "p":
             return NEED_MORE if pos + 5 > len(buf) else 5

@@ -3,7 +3,7 @@ mode, styles, GS v 0 raster, GS ( k QR, FS 2 user characters, cuts, and replies 
 ASB from the simulated printer state. Unknown or malformed input becomes a warning, never an error."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from simulators.printer.canvas import Cell, Roll
 from simulators.printer.commands import CODE_PAGES, NEED_MORE, Commands
@@ -18,8 +18,8 @@ class Interpreter(Commands):
     ``paper_mm`` limits the roll (None = endless); ``on_change`` is called with a state name when the
     paper, cover or online state changes (for the CLI's JSON lines)."""
 
-    def __init__(self, dots: int = 576, paper: PaperState = PaperState.OK, paper_mm: Optional[float] = None,
-                 hanzi_default: bool = False, on_change: Optional[Callable[[str, str], None]] = None,
+    def __init__(self, dots: int = 576, paper: PaperState = PaperState.OK, paper_mm: float | None = None,
+                 hanzi_default: bool = False, on_change: Callable[[str, str], None] | None = None,
                  buffer_bytes: int = 0) -> None:
         self.dots = dots
         self.paper = paper
@@ -68,7 +68,7 @@ class Interpreter(Commands):
     def has_job(self) -> bool:
         return self._printed or bool(self.job.warnings) or bool(self.job.cuts) or bool(self.cells)
 
-    def set_paper(self, state: PaperState, paper_mm: Optional[float] = None) -> None:
+    def set_paper(self, state: PaperState, paper_mm: float | None = None) -> None:
         self.paper = state
         if state is not PaperState.OUT:
             self.paper_rows_left = None if paper_mm is None else int(paper_mm * 8)
@@ -137,7 +137,7 @@ class Interpreter(Commands):
             self.run()
         return self.take_replies()
 
-    def finish_job(self, silence: bool = False) -> Optional[Job]:
+    def finish_job(self, silence: bool = False) -> Job | None:
         """Ends the current job (a cut, or ``silence``): prints a pending line, after silence warns
         about a truncated command, and returns the job (None if nothing happened)."""
         if silence and self._pending and not self.offline:
@@ -154,7 +154,7 @@ class Interpreter(Commands):
         self._new_job()
         return job
 
-    def run(self, max_rows: Optional[float] = None) -> None:
+    def run(self, max_rows: float | None = None) -> None:
         """Interprets buffered bytes. With ``max_rows`` (the mechanism's budget), stops once that many
         dot rows were printed, leaving the rest buffered; ``idle`` tells whether anything is left
         that could be processed now."""

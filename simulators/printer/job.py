@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Optional
 
 from simulators.printer.canvas import Roll
 
@@ -25,7 +24,7 @@ class Job:
     cuts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     user_chars: list[str] = field(default_factory=list)
-    roll: Optional[Roll] = field(default=None, repr=False)
+    roll: Roll | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {"bytes": self.bytes, "text": self.text, "qr": self.qr, "images": self.images,

@@ -10,7 +10,6 @@ import argparse
 import sys
 import threading
 import time
-from typing import Optional
 
 from simulators.link import Link, LinkClosed, Pacer, emit, open_link, print_ready, run_stdin_commands
 from simulators.scanner.module import ENCODINGS, ScannerModule, Suffix
@@ -39,7 +38,7 @@ class _Session:
         self.pacer = pacer
         self.module = module
 
-    def handle(self, name: str, rest: str) -> Optional[str]:
+    def handle(self, name: str, rest: str) -> str | None:
         if name == "scan":
             return self._send(name, self.module.read_text(rest))
         if name == "scanhex":
@@ -51,7 +50,7 @@ class _Session:
             return None
         return f"unknown command {name!r} (scan TEXT, scanhex HEX, garbage N, pause MS, quit)"
 
-    def _send(self, name: str, data: bytes) -> Optional[str]:
+    def _send(self, name: str, data: bytes) -> str | None:
         deadline = time.monotonic() + HOST_WAIT
         # Only a TCP link knows whether a host is there; the main loop accepts it meanwhile.
         while getattr(self.link, "connected", True) is False and time.monotonic() < deadline:

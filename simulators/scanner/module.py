@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from enum import Enum
-from typing import Optional
 
 SUFFIXES = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "NONE": b""}
 ENCODINGS = ("utf-8", "gbk")
@@ -27,7 +26,7 @@ class ScannerModule:
     """Builds the bytes of reads. ``encoding`` is the module's output encoding option (GBK or UTF-8);
     text that the encoding cannot carry is refused, as the module would fail to transcode it."""
 
-    def __init__(self, suffix: Suffix = Suffix.CR, encoding: str = "utf-8", seed: Optional[int] = None) -> None:
+    def __init__(self, suffix: Suffix = Suffix.CR, encoding: str = "utf-8", seed: int | None = None) -> None:
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}")
         self.suffix = suffix

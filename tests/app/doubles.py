@@ -3,12 +3,23 @@ the real drivers and edge_sync are exercised by the integration and browser test
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
-from kiosk.ports import (CapturedPage, CaptureRejected, CaseAck, CaseLookup, Offline, PrinterState, PrintFailed,
-                         Reply, StorageFull, Submitted)
+from kiosk.ports import (
+    CapturedPage,
+    CaptureRejected,
+    CaseAck,
+    CaseLookup,
+    Offline,
+    PrinterState,
+    PrintFailed,
+    Reply,
+    StorageFull,
+    Submitted,
+)
 
 CN = timezone(timedelta(hours=8))
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kiosk.app import Kiosk
 
@@ -22,7 +23,7 @@ class KioskThread:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
-    def start(self) -> "KioskThread":
+    def start(self) -> KioskThread:
         ready = threading.Event()
         failure: list[BaseException] = []
 

@@ -11,8 +11,7 @@ from kiosk.audit import AuditLog, find_identity
 from kiosk.config import load_config
 from kiosk.ports import CardEvent
 from kiosk.session import EndReason
-from tests.app.doubles import (ALICE, BOB, FakeCamera, FakePrinter, FakeReader, FakeReceipts, FakeSync,
-                               fixed_wall_clock)
+from tests.app.doubles import ALICE, BOB, FakeCamera, FakePrinter, FakeReader, FakeReceipts, FakeSync, fixed_wall_clock
 from tests.app.test_submit_service import ITEM, fill
 
 

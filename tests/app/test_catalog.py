@@ -5,7 +5,8 @@ import copy
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiosk.catalog import Catalog, CatalogError, load_catalog
 

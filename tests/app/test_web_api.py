@@ -8,7 +8,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drivers.scanner.receipt_code import mint_query_code
 from kiosk.app import Kiosk, Ports

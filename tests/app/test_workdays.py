@@ -1,7 +1,7 @@
 """Working-day calendar and promised dates from the sample catalog's 2026 calendar."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -39,7 +39,7 @@ def test_submission_day_does_not_count_and_zero_days(cal):
 
 def test_promised_date_uses_beijing_time(cal):
     # 23:30 UTC on Monday is already Tuesday in Beijing.
-    late = datetime(2026, 11, 23, 23, 30, tzinfo=timezone.utc)
+    late = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
     assert cal.promised_date(late, 1) == date(2026, 11, 25)
 
 

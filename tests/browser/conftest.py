@@ -2,7 +2,8 @@
 port, and Debian's Chromium driven headless through Playwright."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -93,8 +94,14 @@ class Stack:
 
     def ports(self) -> Ports:
         from edge_sync import SyncConfig, SyncEngine
-        from kiosk.adapters import (CameraAdapter, IdReaderAdapter, PrinterAdapter, ReceiptsAdapter, ScannerAdapter,
-                                    SyncAdapter)
+        from kiosk.adapters import (
+            CameraAdapter,
+            IdReaderAdapter,
+            PrinterAdapter,
+            ReceiptsAdapter,
+            ScannerAdapter,
+            SyncAdapter,
+        )
 
         config = SyncConfig(device_id="KSK-511902-0007", site_id="511902-HALL-01", mqtt_url=self.broker.url,
                             data_dir=self.tmp / "terminal", min_free_mb=20.0, reconnect_min_s=0.2,

@@ -23,7 +23,7 @@ def qr_picture(text: str = RECEIPT_URL) -> Image.Image:
     return Image.open(buffer).convert("L")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def shot(scenario: str, seed: int, with_qr: bool = False) -> tuple[bytes, ShotTruth]:
     camera = SimulatedCamera(scenario, seed=seed, overlay=qr_picture() if with_qr else None)
     with camera:

@@ -6,9 +6,18 @@ import io
 import pytest
 from PIL import Image, ImageStat
 
-from drivers.camera import (BadExposure, BlankPage, BlurredPage, CaptureFailed, PageNotFound, PipelineConfig,
-                            frame_motion,
-                            RejectCode, decode_codes, process_capture)
+from drivers.camera import (
+    BadExposure,
+    BlankPage,
+    BlurredPage,
+    CaptureFailed,
+    PageNotFound,
+    PipelineConfig,
+    RejectCode,
+    decode_codes,
+    frame_motion,
+    process_capture,
+)
 from drivers.camera.simulated import A4_MM
 from tests.camera.conftest import RECEIPT_URL
 

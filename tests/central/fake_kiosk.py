@@ -10,8 +10,9 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Optional
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from cryptography.exceptions import InvalidSignature
@@ -130,7 +131,7 @@ class FakeKiosk:
         return self.wait(lambda d: d.kind == "ack" and d.json.get("ref") == ref, timeout).json
 
     # ---- sending ------------------------------------------------------------------------------------
-    def publish(self, kind: str, payload: Any, properties: Optional[Properties] = None, device: Optional[str] = None,
+    def publish(self, kind: str, payload: Any, properties: Properties | None = None, device: str | None = None,
                 retain: bool = False, wait: bool = True) -> None:
         data = payload if isinstance(payload, (bytes, bytearray)) else \
             json.dumps(payload, ensure_ascii=False).encode("utf-8")
@@ -147,7 +148,7 @@ class FakeKiosk:
         return {"type": type_, "v": 1, "msg_id": str(uuid.uuid4()), "seq": self._seq[kind], "sent_at": now_iso(),
                 "device": self.device, **fields}
 
-    def case(self, applicant: Optional[dict] = None, materials: Optional[list] = None, **over: Any) -> dict:
+    def case(self, applicant: dict | None = None, materials: list | None = None, **over: Any) -> dict:
         body = self.envelope("case", "case.submit", case_id=str(uuid.uuid4()), query_code=mint_query_code(),
                              site=self.site, created_at=now_iso(),
                              item={"code": "511900-XK-0001", "situation": "S02", "catalog": 1}, channel="self",
@@ -165,7 +166,7 @@ class FakeKiosk:
         return case
 
     def send_chunk(self, blob_id: str, data: bytes, index: int, count: int, size: int, sha: str,
-                   msg_id: Optional[str] = None) -> str:
+                   msg_id: str | None = None) -> str:
         msg_id = msg_id or str(uuid.uuid4())
         props = Properties(PacketTypes.PUBLISH)
         props.UserProperty = [("blob_id", blob_id), ("index", str(index)), ("count", str(count)),
@@ -174,8 +175,8 @@ class FakeKiosk:
         self.publish("blob", data, properties=props)
         return msg_id
 
-    def send_blob(self, blob_id: str, data: bytes, chunk: int = 65536, only: Optional[list[int]] = None,
-                  sha: Optional[str] = None) -> list[str]:
+    def send_blob(self, blob_id: str, data: bytes, chunk: int = 65536, only: list[int] | None = None,
+                  sha: str | None = None) -> list[str]:
         """Sends the chunks of ``data`` (or only the given indexes); returns their msg_ids."""
         sha = sha or hashlib.sha256(data).hexdigest()
         count = max(1, -(-len(data) // chunk))

@@ -6,7 +6,6 @@ import json
 import time
 from pathlib import Path
 
-
 import pytest
 
 from tests.central.conftest import command, start_central, wait_stats

@@ -10,8 +10,9 @@ import random
 import sys
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -21,15 +22,15 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 class CentralPeer:
     def __init__(self, broker_url: str, *, drop_acks: float = 0.0, dup_acks: float = 0.0, seed: int = 1,
-                 decide: Optional[Callable[[dict], Optional[tuple[str, dict]]]] = None,
-                 lose_chunks: Optional[set[tuple[str, int]]] = None,
-                 corrupt_chunks: Optional[set[tuple[str, int]]] = None, client_id: str = "central-peer",
-                 server_time: Optional[Callable[[], str]] = None) -> None:
+                 decide: Callable[[dict], tuple[str, dict] | None] | None = None,
+                 lose_chunks: set[tuple[str, int]] | None = None,
+                 corrupt_chunks: set[tuple[str, int]] | None = None, client_id: str = "central-peer",
+                 server_time: Callable[[], str] | None = None) -> None:
         parts = urlsplit(broker_url)
         self.host, self.port = parts.hostname, parts.port
         self.drop_acks, self.dup_acks = drop_acks, dup_acks
@@ -53,13 +54,13 @@ class CentralPeer:
         self.events: list[dict] = []
         self.requests: list[dict] = []
         self.states: list[dict] = []
-        self.replies: dict[str, Callable[[dict], Optional[dict]]] = {}
+        self.replies: dict[str, Callable[[dict], dict | None]] = {}
         self.reply_delay = 0.0
-        self.client: Optional[mqtt.Client] = None
+        self.client: mqtt.Client | None = None
         self.ready = threading.Event()
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> "CentralPeer":
+    def start(self) -> CentralPeer:
         self.ready.clear()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
         c.max_inflight_messages_set(0)
@@ -79,7 +80,7 @@ class CentralPeer:
             self.client.loop_stop()
             self.client = None
 
-    def __enter__(self) -> "CentralPeer":
+    def __enter__(self) -> CentralPeer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -94,7 +95,7 @@ class CentralPeer:
         client.subscribe(subs)
 
     # -- acks -------------------------------------------------------------------------------------
-    def _ack(self, device: str, ref: str, result: str, detail: Optional[dict] = None) -> None:
+    def _ack(self, device: str, ref: str, result: str, detail: dict | None = None) -> None:
         if self.drop_acks and self.rand.random() < self.drop_acks:
             return
         body = json.dumps({"type": "ack", "v": 1, "ref": ref, "result": result, "at": _now(),
@@ -124,7 +125,7 @@ class CentralPeer:
                 self._ack(device, body["msg_id"], "accepted")
             elif kind == "request":
                 self._request(device, body, msg.properties)
-        except Exception as exc:  # noqa: BLE001 - a test peer reports, never dies
+        except Exception as exc:
             print(f"central peer error: {exc!r}", file=sys.stderr)
 
     def _case(self, device: str, env: dict) -> None:

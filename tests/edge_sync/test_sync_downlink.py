@@ -9,7 +9,8 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.edge_sync.conftest import DEVICE, sample_case, wait_until
 

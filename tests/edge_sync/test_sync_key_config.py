@@ -8,7 +8,8 @@ import json
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from edge_sync import SyncConfigError, SyncEngine
 from edge_sync.config import read_key_tables

@@ -1,4 +1,5 @@
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from drivers.masking import mask_address, mask_id_number, mask_name, mask_phone
 

@@ -11,8 +11,9 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,6 @@ from simulators.hall.control import HallControl
 from simulators.hall.net import free_port
 from simulators.hall.panel import Panel
 from simulators.hall.stack import start_hall, start_terminal
-
 
 # ``kiosk …`` under the interpreter running the tests (no dependence on PATH or the entry-point script).
 KIOSK_SIM = [sys.executable, "-c", "import sys; from simulators.cli import main; sys.exit(main())"]
@@ -100,7 +100,7 @@ class EventStream:
         self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
         self.conn.request("GET", "/api/events")
         self.response = self.conn.getresponse()
-        self.events: "queue.Queue[dict]" = queue.Queue()
+        self.events: queue.Queue[dict] = queue.Queue()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 

@@ -9,7 +9,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge_sync.config import SyncConfig
 from kiosk.config import load_config

@@ -27,7 +27,7 @@ class HallCommand:
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen([*KIOSK_SIM, "hall", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
-        self.lines: "queue.Queue[str]" = queue.Queue()
+        self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import count as counter
 from typing import Any
 
@@ -92,7 +92,7 @@ class Harness:
         return [r for r in self.log.records[start:] if r.levelno >= logging.WARNING]
 
     def command(self, signer: Signer = CMD, expires_in: float = 300, **extra: Any) -> dict[str, Any]:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         body = {"type": "cmd", "v": 1, "cmd_id": f"c-{next(self.ids)}-{os.urandom(4).hex()}", "name": "lock",
                 "args": {"reason": "维护"}, "issued_at": now.isoformat(),
                 "expires_at": (now + timedelta(seconds=expires_in)).isoformat(), **extra}

@@ -94,7 +94,7 @@ def routes(server) -> list[tuple[str, str]]:
 
 def assert_clear(status: int, ctype: str, body: bytes, what: str) -> Any:
     """Not a server error; an error is JSON with a code and a Chinese message and holds no identity data."""
-    assert status != 500 and status < 500 or status == 503, f"{what}: {status} {body[:200]!r}"
+    assert (status != 500 and status < 500) or status == 503, f"{what}: {status} {body[:200]!r}"
     if status >= 400:
         assert ctype.startswith("application/json"), f"{what}: {status} {ctype} {body[:120]!r}"
         data = json.loads(body)

@@ -163,7 +163,7 @@ class HostilePeer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hostile-idcard-peer", daemon=True)
 
-    def __enter__(self) -> "HostilePeer":
+    def __enter__(self) -> HostilePeer:
         self._thread.start()
         return self
 

@@ -14,9 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.scanner import PayloadTooLong, Scanner, ScanKind, ScannerWatcher, make_scan
-from drivers.scanner.receipt_code import (ALPHABET, CHECK_ALPHABET, NOTICE_URL_PREFIX, RejectCause, check_symbol,
-                                          classify, code_from_value, receipt_url)
+from drivers.scanner import PayloadTooLong, ScanKind, Scanner, ScannerWatcher, make_scan
+from drivers.scanner.receipt_code import (
+    ALPHABET,
+    CHECK_ALPHABET,
+    NOTICE_URL_PREFIX,
+    RejectCause,
+    check_symbol,
+    classify,
+    code_from_value,
+    receipt_url,
+)
 from simulators.link import open_link
 from tests.hostile.bounded import count, within
 

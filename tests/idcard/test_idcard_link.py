@@ -6,9 +6,18 @@ import json
 
 import pytest
 
-from drivers.idcard import (CardRemoved, HostFrameRejected, IdCardReader, InvalidIdentity, LinkLost, NoCard,
-                            ProtocolError, SamFault, UnknownCardLayout)
-from drivers.idcard import protocol
+from drivers.idcard import (
+    CardRemoved,
+    HostFrameRejected,
+    IdCardReader,
+    InvalidIdentity,
+    LinkLost,
+    NoCard,
+    ProtocolError,
+    SamFault,
+    UnknownCardLayout,
+    protocol,
+)
 from tests.idcard import fixtures as fx
 from tests.idcard.conftest import QUICK
 

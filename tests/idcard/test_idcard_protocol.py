@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.idcard import protocol
-from drivers.idcard.errors import (CardFault, CardRemoved, HostFrameRejected, NoCard, ProtocolError,
-                                   SamFault)
+from drivers.idcard.errors import CardFault, CardRemoved, HostFrameRejected, NoCard, ProtocolError, SamFault
 from drivers.idcard.protocol import Command, FrameParser, Sw3
 from tests.idcard import vectors as v
 

@@ -20,7 +20,7 @@ class Events:
     """Collects watcher events; ``next()`` waits with a timeout and fails the test when none comes."""
 
     def __init__(self) -> None:
-        self.queue: "queue.Queue[CardEvent]" = queue.Queue()
+        self.queue: queue.Queue[CardEvent] = queue.Queue()
 
     def __call__(self, event: CardEvent) -> None:
         self.queue.put(event)

@@ -22,7 +22,7 @@ class EventLog:
     """Collects a driver's events; ``wait(kind, value)`` returns the first matching one not yet taken."""
 
     def __init__(self) -> None:
-        self.queue: "queue.Queue[IoEvent]" = queue.Queue()
+        self.queue: queue.Queue[IoEvent] = queue.Queue()
         self.seen: list[IoEvent] = []
 
     def __call__(self, event: IoEvent) -> None:

@@ -3,7 +3,8 @@ frame decoder never crashes on outside bytes and never accepts a corrupted frame
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.ioboard import protocol as p
 from drivers.ioboard.errors import ProtocolError

@@ -15,8 +15,24 @@ import serial
 from PIL import Image as PILImage
 from pyzbar.pyzbar import decode
 
-from drivers.printer import (EPSON_ASB, GENERIC_58, GENERIC_80, PROFILES, Cover, CoverOpen, Cut, Document, Image,
-                             Paper, PaperOut, Printer, PrinterOffline, PrintTimeout, Text, render)
+from drivers.printer import (
+    EPSON_ASB,
+    GENERIC_58,
+    GENERIC_80,
+    PROFILES,
+    Cover,
+    CoverOpen,
+    Cut,
+    Document,
+    Image,
+    Paper,
+    PaperOut,
+    Printer,
+    PrinterOffline,
+    PrintTimeout,
+    Text,
+    render,
+)
 from drivers.scanner.receipt_code import mint_query_code, receipt_url
 from kiosk.receipts import NoticeData, acceptance_notice
 from tests.support.net import free_port
@@ -80,10 +96,8 @@ def test_paper_out_mid_job_is_an_error_not_a_print(tmp_path):
 
 def test_paper_out_mid_job_reported_by_asb(tmp_path):
     with SimProcess("printer", "--link", f"tcp:127.0.0.1:{free_port()}", "--out", str(tmp_path),
-                    "--paper-mm", "30") as sim:
-        with Printer(sim.port, EPSON_ASB) as printer:
-            with pytest.raises(PaperOut):
-                printer.print_document(notice(mint_query_code()), timeout=20)
+                    "--paper-mm", "30") as sim, Printer(sim.port, EPSON_ASB) as printer, pytest.raises(PaperOut):
+        printer.print_document(notice(mint_query_code()), timeout=20)
 
 
 def test_cover_open_before_job_sends_nothing(tmp_path):
@@ -185,9 +199,8 @@ def test_no_confirmation_is_a_timeout():
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        with Printer(f"socket://127.0.0.1:{port}", GENERIC_80) as printer:
-            with pytest.raises(PrintTimeout):
-                printer.print_document(Document((Text("x"),)), timeout=1.5)
+        with Printer(f"socket://127.0.0.1:{port}", GENERIC_80) as printer, pytest.raises(PrintTimeout):
+            printer.print_document(Document((Text("x"),)), timeout=1.5)
     finally:
         stop.set()
         thread.join(5)
@@ -225,10 +238,9 @@ def test_the_same_job_sent_in_one_go_overflows_that_buffer(tmp_path):
 
 def test_near_end_still_prints_and_is_reported(tmp_path):
     with SimProcess("printer", "--link", f"tcp:127.0.0.1:{free_port()}", "--out", str(tmp_path),
-                    "--paper-state", "near_end") as sim:
-        with Printer(sim.port, GENERIC_80) as printer:
-            assert printer.status().paper is Paper.NEAR_END
-            result = printer.print_document(Document((Text("x"), Cut())), timeout=10)
+                    "--paper-state", "near_end") as sim, Printer(sim.port, GENERIC_80) as printer:
+        assert printer.status().paper is Paper.NEAR_END
+        result = printer.print_document(Document((Text("x"), Cut())), timeout=10)
     assert result.confirmed and result.paper is Paper.NEAR_END
 
 

@@ -4,9 +4,23 @@ from __future__ import annotations
 import pytest
 from PIL import Image as PILImage
 
-from drivers.printer import (EPSON_ASB, GENERIC_58, GENERIC_80, QR, Align, Cut, Document, Feed, Image,
-                             RenderError, Rule, Text, render, render_pieces)
-from drivers.printer import escpos
+from drivers.printer import (
+    EPSON_ASB,
+    GENERIC_58,
+    GENERIC_80,
+    QR,
+    Align,
+    Cut,
+    Document,
+    Feed,
+    Image,
+    RenderError,
+    Rule,
+    Text,
+    escpos,
+    render,
+    render_pieces,
+)
 from drivers.printer.document import QrLevel
 
 JOB_START = b"\x1b@" + b"\x1bt\x00" + b"\x1c&"

@@ -5,8 +5,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.printer import GENERIC_58, GENERIC_80
-from drivers.printer.layout import (char_columns, encode_char, glyph_image, label_value_lines, text_columns,
-                                    unprintable_chars, wrap)
+from drivers.printer.layout import (
+    char_columns,
+    encode_char,
+    glyph_image,
+    label_value_lines,
+    text_columns,
+    unprintable_chars,
+    wrap,
+)
 
 SAMPLE = "张三丰事项受理，。：（）·—A b1-¥𫖮😀é\u3000€"
 CHARS = st.text(alphabet=st.sampled_from(list(SAMPLE)) | st.characters(codec="utf-8"), max_size=80)

@@ -5,8 +5,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.printer.status import (Asb, Cover, DleEotReply, GsrReply, Noise, Paper, StatusBits,
-                                    StatusFormatError, StatusStream, paper_from_dle_eot4, paper_from_gs_r)
+from drivers.printer.status import (
+    Asb,
+    Cover,
+    DleEotReply,
+    GsrReply,
+    Noise,
+    Paper,
+    StatusBits,
+    StatusFormatError,
+    StatusStream,
+    paper_from_dle_eot4,
+    paper_from_gs_r,
+)
 
 
 def test_dle_eot_4_vectors():

@@ -7,8 +7,16 @@ import pytest
 
 from drivers.printer import EPSON_ASB, GENERIC_58, GENERIC_80, QR, Cut, Text, render
 from drivers.scanner.receipt_code import format_query_code, mint_query_code, receipt_url
-from kiosk.receipts import (OFFLINE_MARK, PENDING, TEST_LINE, ChecklistData, NoticeData, acceptance_notice,
-                            checklist_slip, queue_ticket)
+from kiosk.receipts import (
+    OFFLINE_MARK,
+    PENDING,
+    TEST_LINE,
+    ChecklistData,
+    NoticeData,
+    acceptance_notice,
+    checklist_slip,
+    queue_ticket,
+)
 from kiosk.receipts import test_page as make_test_page
 from simulators.printer.interpreter import Interpreter
 

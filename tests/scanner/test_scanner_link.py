@@ -11,9 +11,20 @@ from pathlib import Path
 import pytest
 import serial
 
-from drivers.scanner import (PayloadTooLong, PayloadTruncated, ScanKind, Scanner, ScannerError, ScannerLost,
-                             ScannerState, ScannerUnavailable, ScannerWatcher, TextEncoding, mint_query_code,
-                             receipt_url)
+from drivers.scanner import (
+    PayloadTooLong,
+    PayloadTruncated,
+    ScanKind,
+    Scanner,
+    ScannerError,
+    ScannerLost,
+    ScannerState,
+    ScannerUnavailable,
+    ScannerWatcher,
+    TextEncoding,
+    mint_query_code,
+    receipt_url,
+)
 from tests.support.net import free_port
 from tests.support.simproc import SimProcess
 
@@ -162,7 +173,7 @@ def test_reading_before_open_is_an_error_and_open_is_idempotent():
 
 class Recorder:
     def __init__(self) -> None:
-        self.events: "queue.Queue[tuple[str, object]]" = queue.Queue()
+        self.events: queue.Queue[tuple[str, object]] = queue.Queue()
 
     def on_scan(self, scan) -> None:
         self.events.put(("scan", scan))

@@ -7,10 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.scanner.protocol import (DuplicateFilter, LineAssembler, OverlongPayload, TextEncoding, TruncatedPayload,
-                                      decode_payload, escape_for_display)
-from drivers.scanner.scanner import make_scan
+from drivers.scanner.protocol import (
+    DuplicateFilter,
+    LineAssembler,
+    OverlongPayload,
+    TextEncoding,
+    TruncatedPayload,
+    decode_payload,
+    escape_for_display,
+)
 from drivers.scanner.receipt_code import RejectCause, ScanKind
+from drivers.scanner.scanner import make_scan
 
 URL = b"https://zwfw.example.gov.cn/q/7KQ2M9XDPA4TH6WRP"
 
@@ -137,7 +144,7 @@ def test_random_bytes_never_crash_and_the_buffer_stays_bounded(data, cuts, max_l
 
 @pytest.mark.parametrize("raw, text, encoding", [
     (URL, URL.decode(), TextEncoding.UTF8),
-    ("受理通知书 张三".encode("utf-8"), "受理通知书 张三", TextEncoding.UTF8),
+    ("受理通知书 张三".encode(), "受理通知书 张三", TextEncoding.UTF8),
     ("受理通知书 张三".encode("gbk"), "受理通知书 张三", TextEncoding.GB18030),
     ("𠀀".encode("gb18030"), "𠀀", TextEncoding.GB18030),  # 4-byte GB18030
     (b"\xff\xfe\x00\x80", "fffe0080", TextEncoding.HEX),

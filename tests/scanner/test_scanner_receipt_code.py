@@ -8,8 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.scanner import receipt_code as rc
-from drivers.scanner.receipt_code import (RejectCause, ScanKind, check_symbol, classify, format_query_code,
-                                          mint_query_code, parse_receipt_code, receipt_url)
+from drivers.scanner.receipt_code import (
+    RejectCause,
+    ScanKind,
+    check_symbol,
+    classify,
+    format_query_code,
+    mint_query_code,
+    parse_receipt_code,
+    receipt_url,
+)
 
 CONTRACT_CODE = "7KQ2M9XDPA4TH6WRP"
 CONTRACT_URL = "https://zwfw.example.gov.cn/q/7KQ2M9XDPA4TH6WRP"

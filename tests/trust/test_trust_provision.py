@@ -13,8 +13,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kiosk.cli.main import main as kiosk_main
-from kiosk.trust import (AlreadyExists, BadDeviceId, BadMaterial, LocalCA, common_name, load_cert, load_csr,
-                         provision_device)
+from kiosk.trust import (
+    AlreadyExists,
+    BadDeviceId,
+    BadMaterial,
+    LocalCA,
+    common_name,
+    load_cert,
+    load_csr,
+    provision_device,
+)
 
 DEVICE = "KSK-511902-0007"
 

@@ -24,7 +24,7 @@ class TlsAcker(Probe):
 
     def __init__(self, broker: TlsBroker) -> None:
         super().__init__(broker, "central", broker.pki.central)
-        self.events: "queue.Queue[dict]" = queue.Queue()
+        self.events: queue.Queue[dict] = queue.Queue()
         self.client.on_message = self._answer
 
     def _answer(self, _client, _ud, msg) -> None:

@@ -9,7 +9,6 @@ import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import paho.mqtt.client as mqtt
 
@@ -55,7 +54,7 @@ def make_pki(root: Path) -> Pki:
 class TlsBroker(Broker):
     """mosquitto with the configuration ``kiosk broker-config`` writes; always ``stop()`` it."""
 
-    def __init__(self, pki: Pki, devices: Optional[dict[str, str]] = None) -> None:
+    def __init__(self, pki: Pki, devices: dict[str, str] | None = None) -> None:
         super().__init__()
         self.pki = pki
         # Started as root, mosquitto would switch to user `mosquitto`, who cannot read our 0600 key.
@@ -76,7 +75,7 @@ class TlsBroker(Broker):
 class Probe:
     """One MQTT 5 client over TLS that records what the broker answered. Use as a context manager."""
 
-    def __init__(self, broker: TlsBroker, client_id: str, identity: Optional[Identity], tls: bool = True) -> None:
+    def __init__(self, broker: TlsBroker, client_id: str, identity: Identity | None, tls: bool = True) -> None:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         if tls:
             self.client.tls_set(ca_certs=str(broker.pki.ca.cert_path),
@@ -84,10 +83,10 @@ class Probe:
                                 keyfile=str(identity.key) if identity else None,
                                 tls_version=ssl.PROTOCOL_TLS_CLIENT)
         self.broker = broker
-        self.messages: "queue.Queue[mqtt.MQTTMessage]" = queue.Queue()
-        self.connack: "queue.Queue[object]" = queue.Queue()
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.connack: queue.Queue[object] = queue.Queue()
         self.disconnected = threading.Event()
-        self._acks: dict[int, "queue.Queue[list]"] = {}
+        self._acks: dict[int, queue.Queue[list]] = {}
         self._lock = threading.Lock()
         self.client.on_connect = lambda _c, _u, _f, reason, _p: self.connack.put(reason)
         self.client.on_disconnect = self._on_disconnect
@@ -100,7 +99,7 @@ class Probe:
         self.disconnected.set()
         self.connack.put(None)   # wakes connect() when the broker closed the link before any CONNACK
 
-    def _ack(self, mid: int) -> "queue.Queue[list]":
+    def _ack(self, mid: int) -> queue.Queue[list]:
         with self._lock:
             return self._acks.setdefault(mid, queue.Queue())
 
@@ -129,7 +128,7 @@ class Probe:
         info = self.client.publish(topic, payload, qos=1)
         return self._ack(info.mid).get(timeout=WAIT)[0]
 
-    def next_message(self, timeout: float = WAIT) -> Optional[mqtt.MQTTMessage]:
+    def next_message(self, timeout: float = WAIT) -> mqtt.MQTTMessage | None:
         try:
             return self.messages.get(timeout=timeout)
         except queue.Empty:
@@ -139,7 +138,7 @@ class Probe:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def __enter__(self) -> "Probe":
+    def __enter__(self) -> Probe:
         return self
 
     def __exit__(self, *_exc: object) -> None:

@@ -14,7 +14,7 @@ try:
 except ImportError:
     termios = None
 try:
-    from time import ticks_ms, ticks_diff  # MicroPython
+    from time import ticks_diff, ticks_ms  # MicroPython
 except ImportError:  # CPython: the same contract from the monotonic clock (never wraps here)
     import time as _time
 

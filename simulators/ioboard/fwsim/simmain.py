@@ -2,8 +2,8 @@
 with the firmware directory and this directory on the module path (MICROPYPATH / PYTHONPATH)."""
 import sys
 
+from app import FIRMWARE_VERSION, App
 from simboard import SimBoard
-from app import App, FIRMWARE_VERSION
 
 
 def main(argv):

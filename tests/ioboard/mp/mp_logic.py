@@ -1,10 +1,10 @@
 """Firmware logic under MicroPython with a fake clock: debouncing, the Pi watchdog state machine and the
 timed outputs (light blink, buzzer pattern, relay pulse)."""
-from debounce import Debouncer
-from outputs import Light, Buzzer, Relay, GREEN, RED, STEADY, BLINK, OFF
 import watchdog as wdm
+from debounce import Debouncer
 from fakeboard import FakePin
 from mptest import check, equal, run
+from outputs import BLINK, GREEN, OFF, RED, STEADY, Buzzer, Light, Relay
 
 
 def test_debounce_accepts_only_stable_levels():

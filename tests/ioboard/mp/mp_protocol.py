@@ -4,7 +4,7 @@ import sys
 
 import frames as fr
 from crc16 import crc16
-from mptest import check, equal, run, read_vectors
+from mptest import check, equal, read_vectors, run
 
 DOC = sys.argv[1] if len(sys.argv) > 1 else "docs/ioboard-protocol.md"
 VECTORS = read_vectors(DOC)
