@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     temporary = args.workdir is None
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="kiosk-hall-"))).resolve()
+    # Both signals stop the hall however it was started: a process started in the background by a shell
+    # without job control inherits SIGINT ignored, and Python then installs no handler of its own.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     hall: Hall | None = None
     status = 1
     try:
