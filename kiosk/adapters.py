@@ -11,6 +11,7 @@ from kiosk.ports import (
     CaptureRejected,
     CardEvent,
     CaseAck,
+    CaseList,
     CaseLookup,
     Offline,
     PrinterState,
@@ -248,12 +249,13 @@ class SyncAdapter:
         found = bool(answer.fields.get("found")) and isinstance(view, dict)
         return CaseLookup(found, view if found else None, bool(answer.cached), answer.age_s)
 
-    def list_cases(self, applicant: dict[str, Any], timeout: float) -> list[dict[str, Any]] | Offline:
+    def list_cases(self, applicant: dict[str, Any], timeout: float) -> CaseList | Offline:
         answer = self.engine.list_cases(applicant, self._wait(timeout))
         if not answer:
             return Offline(getattr(answer, "reason", "offline"))
         cases = answer.fields.get("cases")
-        return [c for c in cases if isinstance(c, dict)] if isinstance(cases, list) else []
+        found = [c for c in cases if isinstance(c, dict)] if isinstance(cases, list) else []
+        return CaseList(found, bool(answer.cached), answer.age_s)
 
     def send_event(self, type: str, fields: dict[str, Any]) -> None:
         self.engine.send_event(type, fields)

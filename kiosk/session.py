@@ -80,17 +80,21 @@ class Session:
     agent: AgentLogin | None = None
     flow: dict[str, Any] = field(default_factory=dict)
     warned: bool = False
+    # The card left the reader while a draft was open: the draft is kept until the person answers
+    # (放弃申请, or the card comes back) or the inactivity reset wipes everything.
+    card_away: bool = False
 
     def wipe(self) -> None:
         # Drop every reference to identity data and captured pages; Python cannot zero the strings,
         # but after this nothing reachable from the application holds them.
         self.card = None
         self.agent = None
+        self.card_away = False
         wipe_container(self.flow)
         self.role = Role.ANONYMOUS
 
     def view(self) -> dict[str, Any]:
-        return {"sid": self.sid, "role": self.role.value,
+        return {"sid": self.sid, "role": self.role.value, "card_away": self.card_away,
                 "card": person_view(self.card) if self.card is not None else None,
                 "agent": {"agent_id": self.agent.agent_id, "name": mask_name(self.agent.name),
                           "villages": self.agent.villages, "offline": self.agent.offline} if self.agent else None}
@@ -110,10 +114,16 @@ class SessionManager:
         self._lock = threading.RLock()
         self._session: Session | None = None
         self._end_hooks: list[Callable[[Session], None]] = []
+        self._keeps: list[Callable[[Session], bool]] = []
 
     def on_end(self, hook: Callable[[Session], None]) -> None:
         """Run ``hook(session)`` before a session is wiped (e.g. to release a device)."""
         self._end_hooks.append(hook)
+
+    def keep_on_card_removal(self, predicate: Callable[[Session], bool]) -> None:
+        """When ``predicate(session)`` holds at card removal (a draft the person has not given up), the card's
+        flows are kept until ``confirm_card_removed()``, the same card's return, or the inactivity reset."""
+        self._keeps.append(predicate)
 
     @property
     def current(self) -> Session | None:
@@ -148,6 +158,7 @@ class SessionManager:
                 # Another person's card: nothing of the previous holder may carry over.
                 self._drop_card_flows(session)
             session.card = identity
+            session.card_away = False
             if session.role is Role.ANONYMOUS:
                 session.role = Role.CITIZEN
             self._emit({"type": "card.present", "session": session.view()})
@@ -164,10 +175,26 @@ class SessionManager:
             if session.role is Role.AGENT:
                 self._emit({"type": "card.removed", "ended": False})
                 return
-            self._drop_card_flows(session)
-            session.card = None
-            session.role = Role.ANONYMOUS
-            self._emit({"type": "card.removed", "ended": True, "session": session.view()})
+            if any(keep(session) for keep in self._keeps):
+                # Nothing the person entered is thrown away without asking: the page asks, the draft waits.
+                session.card_away = True
+                self._emit({"type": "card.removed", "ended": False, "held": True, "session": session.view()})
+                return
+            self._forget_card(session)
+
+    def confirm_card_removed(self) -> None:
+        """The person gave up the draft kept while their card was away: forget the card and its flows now."""
+        with self._lock:
+            session = self._session
+            if session is not None and session.card_away:
+                self._forget_card(session)
+
+    def _forget_card(self, session: Session) -> None:
+        self._drop_card_flows(session)
+        session.card = None
+        session.card_away = False
+        session.role = Role.ANONYMOUS
+        self._emit({"type": "card.removed", "ended": True, "session": session.view()})
 
     @staticmethod
     def _drop_card_flows(session: Session) -> None:
@@ -182,6 +209,7 @@ class SessionManager:
                 return
             self._drop_card_flows(session)
             session.card = None
+            session.card_away = False
             if session.role is Role.CITIZEN:
                 session.role = Role.ANONYMOUS
             self._emit({"type": "card.released", "session": session.view()})

@@ -90,6 +90,8 @@ def require_card(ctx: Context) -> Session:
     session = require_session(ctx)
     if session.card is None:
         raise ServiceError("card_needed", "请把身份证放在读卡区，读卡完成前不要拿开。", 403)
+    if session.card_away:
+        raise ServiceError("card_away", "身份证已取走，请把身份证放回读卡区继续办理。", 403)
     return session
 
 

@@ -46,6 +46,7 @@ def build_services(ctx: Context, ledger_path: Path | None = None) -> Services:
     query = QueryService(ctx)
     agent = AgentService(ctx, CaseLedger(ledger_path))
     submit = SubmitService(ctx, on_committed=agent.record)
+    query.local_notices = submit.notices.for_holder
     return Services(ctx=ctx, consult=ConsultService(ctx), query=query, submit=submit, agent=agent,
                     queue=QueueService(ctx), pickup=PickupService(ctx, query), feedback=FeedbackService(ctx),
                     maintenance=MaintenanceService(ctx))

@@ -2,12 +2,14 @@
 its age), and the card holder's own cases in full."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from drivers.masking import mask_name, mask_phone
 from drivers.scanner.receipt_code import classify, format_query_code
 from kiosk.ports import Offline
 from kiosk.services import Context, ServiceError, applicant_of, require_card
+from kiosk.session import Session
 
 STATUS_LABELS = {
     "received": "已接收", "accepted": "已受理", "correction_needed": "需要补正材料", "in_review": "审查中",
@@ -64,9 +66,22 @@ def full_view(raw: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+def local_view(notice: dict[str, Any]) -> dict[str, Any]:
+    """A case this terminal submitted that central has not listed yet, in the words of its printed notice."""
+    online = notice.get("kind") == "online"
+    return {"item_name": notice.get("item_name", ""), "status": "submitted" if online else "pending",
+            "status_label": "已提交，平台已受理" if online else "已提交，待平台确认", "steps": [],
+            "promised_by": notice.get("promised_by"), "applicant_masked": notice.get("applicant_masked", ""),
+            "pickup": {"method": None, "window": None, "ready": False}, "finished": False,
+            "case_no": notice.get("case_no"), "query_code": notice.get("query_code"),
+            "query_code_display": notice.get("query_code_display"), "local": True}
+
+
 class QueryService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # Notices printed here for the session's card holder (SubmitService's archive, wired by the bundle).
+        self.local_notices: Callable[[Session], list[dict[str, Any]]] = lambda session: []
 
     def parse(self, text: str) -> str:
         """Canonical query code of a scan or typed text. Raises ServiceError("not_receipt") otherwise:
@@ -89,10 +104,18 @@ class QueryService:
                 "cached": found.cached, "age_s": found.age_s, "case": masked_view(found.view)}
 
     def my_cases(self) -> dict[str, Any]:
-        """The card holder's cases in full, newest first. Raises ServiceError (no card, offline)."""
+        """The card holder's cases in full, newest first: from central; offline the list last seen here
+        (``cached`` with ``age_s``). Cases submitted here that the list lacks yet are added as their printed
+        notice says them (待平台确认). Raises ServiceError (no card; offline with nothing known here)."""
         session = require_card(self.ctx)
         sync = self.ctx.require_sync()
         found = sync.list_cases(applicant_of(session.card), timeout=self.ctx.settings.request_timeout_s)
-        if isinstance(found, Offline):
+        local = self.local_notices(session)
+        if isinstance(found, Offline) and not local:
             raise ServiceError("offline", "暂时连不上政务服务平台，查不到您的办件列表。可以扫描受理通知书上的二维码查询。", 503)
-        return {"cases": [full_view(c) for c in found if isinstance(c, dict)]}
+        cases = [] if isinstance(found, Offline) else [full_view(c) for c in found.cases]
+        listed = {c.get("query_code") for c in cases}
+        cases += [local_view(n) for n in local if n.get("query_code") not in listed]
+        return {"cases": cases, "offline": isinstance(found, Offline) or found.cached,
+                "cached": not isinstance(found, Offline) and found.cached,
+                "age_s": None if isinstance(found, Offline) else found.age_s}

@@ -37,6 +37,23 @@ CAPTURE_MESSAGES = {
 }
 
 
+def page_id(page: Any) -> str:
+    """A short fingerprint of a captured page: the page's picture URL changes when 重拍 replaces it."""
+    return hashlib.sha256(page.jpeg).hexdigest()[:12]
+
+
+def originals_to_bring(materials: Any, chosen: dict[str, Any]) -> list[dict[str, Any]]:
+    """The materials to bring to the window: those the person chose to bring as paper, and the originals
+    (原件) of scanned ones, which the window checks against the scan."""
+    bring = []
+    for m in materials:
+        choice = chosen.get(m.code, {}).get("choice")
+        if choice == "paper" or (choice == "scan" and "原件" in m.form):
+            bring.append({"code": m.code, "name": m.name, "form": m.form, "copies": m.copies,
+                          "why": "paper" if choice == "paper" else "check"})
+    return bring
+
+
 class NoticeArchive:
     """Notices of this run, for reprinting (only with the applicant's card or the submitting agent).
     Holds masked data only; the card holder is remembered as a keyed hash, never the number."""
@@ -53,6 +70,13 @@ class NoticeArchive:
         self._notices[query_code] = (self.holder_key(id_number), agent_id, data)
         while len(self._notices) > self._size:
             self._notices.popitem(last=False)
+
+    def for_holder(self, session: Session) -> list[dict[str, Any]]:
+        """The notices of the session's card holder, newest first (masked data only)."""
+        if session.card is None:
+            return []
+        key = self.holder_key(session.card.id_number)
+        return [data for holder, _, data in reversed(self._notices.values()) if hmac.compare_digest(holder, key)]
 
     def find(self, query_code: str, session: Session) -> dict[str, Any] | None:
         entry = self._notices.get(query_code)
@@ -75,6 +99,8 @@ class SubmitService:
         self.on_committed = on_committed
         self.notices = NoticeArchive()
         self.gate = CommitGate()  # closed by a reboot command: never restart in the middle of a commit
+        # A draft outlives the card's removal until the person answers the page's question.
+        ctx.sessions.keep_on_card_removal(lambda session: DRAFT in session.flow)
 
     # Draft ----------------------------------------------------------------------------------------
     def _draft(self) -> tuple[Session, dict[str, Any]]:
@@ -137,7 +163,7 @@ class SubmitService:
         for m in situation.materials:
             state = draft["materials"][m.code]
             materials.append({**m.to_dict(), "choice": state["choice"], "held": state["held"],
-                              "pages": len(state["pages"])})
+                              "pages": len(state["pages"]), "page_ids": [page_id(p) for p in state["pages"]]})
         return {"item": {"code": item.code, "name": item.name}, "situation": {"code": situation.code,
                 "name": situation.name}, "channel": draft["channel"], "materials": materials,
                 "applicant": mask_name(session.card.name),
@@ -193,6 +219,40 @@ class SubmitService:
         pages = draft["materials"].get(material, {}).get("pages", [])
         if 0 <= index < len(pages):
             del pages[index]
+        return self.view()
+
+    def _pages(self, material: str, index: int) -> list[Any]:
+        _, draft = self._draft()
+        pages: list[Any] = draft["materials"].get(material, {}).get("pages", [])
+        if not 0 <= index < len(pages):
+            raise ServiceError("not_found", "没有这一页，请重新选择。", 404)
+        return pages
+
+    def replace_page(self, material: str, index: int) -> dict[str, Any]:
+        """重拍: photograph page ``index`` again and put the new picture in its place; a rejected capture
+        keeps the old page. Raises ServiceError with what to do."""
+        pages = self._pages(material, index)
+        camera = self.ctx.devices.camera
+        if camera is None:
+            raise ServiceError("no_camera", "高拍仪暂时不能使用，请选择带原件到窗口。", 503)
+        try:
+            page = camera.capture_page()
+        except CaptureRejected as exc:
+            message = CAPTURE_MESSAGES.get(exc.reason) or exc.user_message or "拍照没有成功，请再试一次。"
+            raise ServiceError("capture_" + exc.reason, message, 422) from None
+        pages[index] = page
+        return {"page": index, **self.view()}
+
+    def delete_page(self, material: str, index: int) -> dict[str, Any]:
+        del self._pages(material, index)[index]
+        return self.view()
+
+    def move_page(self, material: str, index: int, to: int) -> dict[str, Any]:
+        """Put page ``index`` at position ``to`` (the others keep their order)."""
+        pages = self._pages(material, index)
+        if not 0 <= to < len(pages):
+            raise ServiceError("bad_request", "这一页不能再移动了。", 400)
+        pages.insert(to, pages.pop(index))
         return self.view()
 
     def details(self, phone: str | None = None, pickup: str | None = None,
@@ -272,6 +332,7 @@ class SubmitService:
         query_code = self.mint()
         case_id = str(uuid.uuid4())
         materials, blobs = self._blobs(draft)
+        bring = originals_to_bring(item.situation(draft["situation"]).materials, draft["materials"])
         card = session.card
         agent = session.agent if session.role is Role.AGENT else None
         fields = {
@@ -320,7 +381,7 @@ class SubmitService:
         self.notices.keep(query_code, holder, agent.agent_id if agent else None, data)
         if agent is not None and self.on_committed is not None:
             self.on_committed(data, agent.agent_id)
-        result = {"status": "accepted" if online else "pending", "notice": data}
+        result = {"status": "accepted" if online else "pending", "notice": data, "bring": bring}
         result.update(self._print_notice(data))
         return result
 

@@ -12,6 +12,7 @@ from kiosk.ports import (
     CapturedPage,
     CaptureRejected,
     CaseAck,
+    CaseList,
     CaseLookup,
     Offline,
     PrinterState,
@@ -65,6 +66,7 @@ class FakeSync:
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     full: bool = False
     listed: list[dict[str, Any]] = field(default_factory=list)
+    listed_cache: tuple[list[dict[str, Any]], float] | None = None  # what edge_sync's cache answers offline
 
     def submit_case(self, envelope_fields: dict[str, Any], blobs: dict[str, bytes]) -> Submitted:
         if self.full:
@@ -93,9 +95,13 @@ class FakeSync:
             return CaseLookup(True, view, True, age)
         return Offline()
 
-    def list_cases(self, applicant: dict[str, Any], timeout: float) -> list[dict[str, Any]] | Offline:
+    def list_cases(self, applicant: dict[str, Any], timeout: float) -> CaseList | Offline:
         self.requests.append(("case.list", {"applicant": dict(applicant)}))
-        return list(self.listed) if self.online else Offline()
+        if self.online:
+            return CaseList(list(self.listed))
+        if self.listed_cache is not None:
+            return CaseList(list(self.listed_cache[0]), True, self.listed_cache[1])
+        return Offline()
 
     def send_event(self, type: str, fields: dict[str, Any]) -> None:
         self.events.append((type, dict(fields)))
