@@ -1,8 +1,14 @@
 """Browser-test fixtures: the real aiohttp server of the kiosk in a background thread on a free loopback
-port, and Debian's Chromium driven headless through Playwright."""
+port, and Debian's Chromium driven headless through Playwright, in a touch context at the terminal's two
+screen shapes (portrait 1080×1920, landscape 1920×1080). Tests touch the screen only: ``tap()``, never
+``click()``, ``fill()``, ``type()`` or key presses. ``Screens.check(name)`` runs axe-core (from npm,
+installed by scripts/bootstrap) on the screen and keeps its screenshot in artifacts/screens/<viewport>/."""
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +20,71 @@ from tests.app.harness import KioskThread
 from tests.support.net import free_port
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+                 "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+REPO = Path(__file__).resolve().parents[2]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+SCREENS = REPO / "artifacts" / "screens"
+VIEWPORTS = {"portrait": {"width": 1080, "height": 1920}, "landscape": {"width": 1920, "height": 1080}}
+# The one deliberate exception: the terminal locks zoom (user-scalable=no) so that a stray pinch
+# cannot leave the screen enlarged for the next visitor; the text-size steps replace zoom.
+AXE_ALLOWED = {"meta-viewport"}
+AXE_RUN = """async () => {
+  const result = await axe.run(document, { resultTypes: ['violations'] });
+  return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' :: ' + (n.failureSummary || '').slice(0, 160)) }));
+}"""
+
+
+def touch_context(browser: Any, viewport: str) -> Any:
+    """A touch-screen context (has_touch: tap() sends real touch events) at one of the two shapes.
+    ``bypass_csp`` lets the tests inject axe-core into the page despite its Content-Security-Policy."""
+    return browser.new_context(viewport=VIEWPORTS[viewport], locale="zh-CN", has_touch=True, bypass_csp=True)
+
+
+class Screens:
+    """The gestures of a person at the terminal plus the checks every visited screen gets."""
+
+    def __init__(self, page: Any, viewport: str, prefix: str = "") -> None:
+        self.page = page
+        self.viewport = viewport
+        self.prefix = prefix
+        self.checked: list[str] = []
+
+    def tap(self, target: Any, *, name: str | None = None, exact: bool = True) -> None:
+        """Taps a locator, or the first visible button whose accessible name is ``target``."""
+        if isinstance(target, str):
+            target = self.page.get_by_role("button", name=target if exact else re.compile(re.escape(target)),
+                                           exact=exact).first
+        target.tap()
+        if name:
+            self.check(name)
+
+    def letters(self, text: str) -> None:
+        """Taps ``text`` on the on-screen letter keyboard of the screen."""
+        for ch in text:
+            self.page.locator(f".kbd button[data-key='{ch}']").first.tap()
+
+    def keypad(self, digits: str, index: int = 0) -> None:
+        pad = self.page.locator(".keypad").nth(index)
+        for d in digits:
+            pad.get_by_role("button", name=d, exact=True).tap()
+
+    def axe(self) -> list[dict[str, Any]]:
+        if not self.page.evaluate("() => typeof window.axe === 'object'"):
+            self.page.add_script_tag(path=str(AXE))
+        found = self.page.evaluate(AXE_RUN)
+        return [v for v in found if v["id"] not in AXE_ALLOWED]
+
+    def check(self, name: str) -> Path:
+        """Screenshot of the screen as a person sees it, then axe-core: zero violations (zoom lock aside)."""
+        path = SCREENS / self.viewport / f"{self.prefix}{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.wait_for_timeout(150)  # let the last render settle before the picture
+        self.page.screenshot(path=str(path))
+        violations = self.axe()
+        assert violations == [], f"axe on {name} ({self.viewport}): {json.dumps(violations, ensure_ascii=False)}"
+        self.checked.append(name)
+        return path
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +104,36 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1024}, locale="zh-CN")
+    """A touch page in portrait (the usual terminal): the long flows run at this shape only."""
+    context = touch_context(browser, "portrait")
     pg = context.new_page()
     pg.set_default_timeout(10_000)
     try:
         yield pg
     finally:
         context.close()
+
+
+@pytest.fixture
+def screens(page, request) -> Screens:
+    return Screens(page, "portrait", prefix=_prefix(request))
+
+
+@pytest.fixture(params=sorted(VIEWPORTS))
+def any_screens(browser, request) -> Iterator[Screens]:
+    """The same test at both screen shapes; ``any_screens.page`` is the touch page."""
+    context = touch_context(browser, request.param)
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    try:
+        yield Screens(pg, request.param, prefix=_prefix(request))
+    finally:
+        context.close()
+
+
+def _prefix(request: Any) -> str:
+    """Screenshots are named <module>-<screen>: test_layout_ui.py's "home" is layout-home.png."""
+    return request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").removesuffix("_ui") + "-"
 
 
 @pytest.fixture

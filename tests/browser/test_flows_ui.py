@@ -10,6 +10,8 @@ import time
 import pytest
 
 from drivers.scanner.receipt_code import parse_receipt_code, receipt_url
+from tests.browser.conftest import Screens
+from tests.browser.test_consult_ui import search_by_taps
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -17,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 def keypad(page, index: int, digits: str) -> None:
     pad = page.locator(".keypad").nth(index)
     for d in digits:
-        pad.get_by_role("button", name=d, exact=True).click()
+        pad.get_by_role("button", name=d, exact=True).tap()
 
 
 def read_card(stack, page, n: int, masked: str) -> None:
@@ -28,32 +30,32 @@ def read_card(stack, page, n: int, masked: str) -> None:
 
 def fill_submission(page, *, scan_first: bool, commit: bool = True) -> None:
     """From the situation list to the confirmation page (and the submit button when ``commit``)."""
-    page.locator(".item-link").first.click()
-    page.get_by_text("请为每份材料选择提交方式").wait_for()
+    page.locator(".item-link").first.tap()
+    page.get_by_text("请为每份材料选择提交方式").first.wait_for()
     cards = page.locator("main .card")
     if scan_first:
-        cards.nth(0).get_by_role("button", name="用高拍仪拍照").click()
+        cards.nth(0).get_by_role("button", name="用高拍仪拍照").tap()
         page.get_by_role("button", name="拍一页").wait_for()
-        page.get_by_role("button", name="拍一页").click()
+        page.get_by_role("button", name="拍一页").tap()
         page.get_by_role("img", name="第 1 页").wait_for(timeout=20_000)
         from tests.browser.test_consult_ui import CONTRAST, MEASURE
         assert page.evaluate(MEASURE) | {"body": 0} == {"small": [], "tiny": [], "body": 0} and page.evaluate(CONTRAST) == []
     for i in range(cards.count()):
         card = page.locator("main .card").nth(i)
         if card.locator(".btn.selected").count() == 0:
-            card.get_by_role("button", name="带原件到窗口").click()
+            card.get_by_role("button", name="带原件到窗口").tap()
             page.locator("main .card").nth(i).locator(".btn.selected").wait_for()
-    page.get_by_role("button", name="下一步").click()
+    page.get_by_role("button", name="下一步").tap()
     keypad(page, 0, "13800000000")
-    page.get_by_role("button", name="下一步").click()
-    page.get_by_text("办好后怎么领取").wait_for()
-    page.locator("main .row .btn.big").first.click()
-    page.get_by_role("button", name="下一步").click()
-    page.get_by_role("button", name="我已了解并同意").click()
-    page.get_by_role("button", name="下一步").click()
-    page.get_by_text("请核对后提交").wait_for()
+    page.get_by_role("button", name="下一步").tap()
+    page.get_by_text("办好后怎么领取").first.wait_for()
+    page.locator("main .row .btn.big").first.tap()
+    page.get_by_role("button", name="下一步").tap()
+    page.get_by_role("button", name="我已了解并同意").tap()
+    page.get_by_role("button", name="下一步").tap()
+    page.get_by_text("请核对后提交").first.wait_for()
     if commit:
-        page.get_by_role("button", name="确认提交").click()
+        page.get_by_role("button", name="确认提交").tap()
 
 
 def shown_code(page) -> str:
@@ -66,38 +68,38 @@ def shown_code(page) -> str:
 def test_agent_submits_for_resident_and_citizen_follows_by_scan(make_kiosk, page, stack, artifacts_dir):
     kiosk = make_kiosk(stack.ports(), env={"KIOSK_SESSION_ACK_WAIT_S": "10"})
     page.goto(kiosk.url + "#/agent")
-    page.get_by_text("请代办员把本人身份证放在读卡区").wait_for()
+    page.get_by_text("请代办员把本人身份证放在读卡区").first.wait_for()
     read_card(stack, page, 1, "已读身份证：欧**雯")  # the sample agent AG-0031
     keypad(page, 0, "0031")
     keypad(page, 1, "123456")
     page.screenshot(path=str(artifacts_dir / "01-agent-login.png"))
-    page.get_by_role("button", name="登录", exact=True).click()
+    page.get_by_role("button", name="登录", exact=True).tap()
     page.locator("#toast:not([hidden]), main h1:text('代办员工作台')").first.wait_for(timeout=15_000)
     assert page.locator("#toast").is_hidden(), page.locator("#toast").inner_text()
     page.screenshot(path=str(artifacts_dir / "02-agent-home.png"))
 
     page.goto(kiosk.url + "#/item/511900-XK-0004")
-    page.get_by_role("button", name="为群众代办申报").click()
-    page.get_by_text("请群众把本人身份证放在读卡区").wait_for()
+    page.get_by_role("button", name="为群众代办申报").tap()
+    page.get_by_text("请群众把本人身份证放在读卡区").first.wait_for()
     read_card(stack, page, 0, "群众：张*")
     fill_submission(page, scan_first=True)
-    page.get_by_text("已提交，平台已受理").wait_for(timeout=30_000)
-    page.get_by_text("受理通知书已打印").wait_for()
+    page.get_by_text("已提交，平台已受理").first.wait_for(timeout=30_000)
+    page.get_by_text("受理通知书已打印").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "03-submitted.png"), full_page=True)
     code = shown_code(page)
     text = "\n".join(stack.job_with_qr(receipt_url(code))["text"])
     assert "受理通知书" in text and "张*" in text and "511902198806120319" not in text
 
-    page.get_by_role("button", name="为下一位群众办理").click()
-    page.get_by_text("代办员工作台").wait_for()
+    page.get_by_role("button", name="为下一位群众办理").tap()
+    page.get_by_text("代办员工作台").first.wait_for()
     assert "群众：" not in page.locator("#who").inner_text()
-    page.get_by_role("button", name="本村办件").click()
+    page.get_by_role("button", name="本村办件").tap()
     page.get_by_text("食品经营许可").first.wait_for(timeout=15_000)
     page.screenshot(path=str(artifacts_dir / "04-village-cases.png"), full_page=True)
-    page.get_by_role("button", name="返回首页").click()
-    page.get_by_role("button", name="代办员登录").click()
-    page.get_by_role("button", name="退出登录").click()
-    page.get_by_text("按窗口类别").wait_for()
+    page.get_by_role("button", name="返回首页").tap()
+    page.get_by_role("button", name="代办员登录").tap()
+    page.get_by_role("button", name="退出登录").tap()
+    page.get_by_text("按窗口类别").first.wait_for()
     stack.scanner.send(f"scan {receipt_url(code)}")
     page.locator("#progress").wait_for(timeout=15_000)
     page.get_by_text("食品经营许可").first.wait_for()
@@ -109,26 +111,26 @@ def test_agent_submits_for_resident_and_citizen_follows_by_scan(make_kiosk, page
 def test_offline_submission_prints_pending_notice_and_syncs_later(make_kiosk, page, stack, artifacts_dir):
     kiosk = make_kiosk(stack.ports(), env={"KIOSK_SESSION_ACK_WAIT_S": "2", "KIOSK_SESSION_REQUEST_TIMEOUT_S": "1"})
     page.goto(kiosk.url)
-    page.get_by_text("按窗口类别").wait_for()
+    page.get_by_text("按窗口类别").first.wait_for()
     stack.broker.stop()
     page.goto(kiosk.url + "#/item/511900-XK-0004")
-    page.get_by_role("button", name="我要在这里申报").click()
+    page.get_by_role("button", name="我要在这里申报").tap()
     read_card(stack, page, 0, "已读身份证：张*")
     fill_submission(page, scan_first=False)
-    page.get_by_text("已提交，待平台确认").wait_for(timeout=30_000)
-    page.get_by_text("受理通知书已打印").wait_for()
+    page.get_by_text("已提交，待平台确认").first.wait_for(timeout=30_000)
+    page.get_by_text("受理通知书已打印").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "offline-notice.png"), full_page=True)
     code = shown_code(page)
     assert "待平台确认" in "\n".join(stack.job_with_qr(receipt_url(code))["text"])
 
     stack.broker.start()
-    page.get_by_role("button", name="办完了，退出").click()
-    page.get_by_text("按窗口类别").wait_for()
+    page.get_by_role("button", name="办完了，退出").tap()
+    page.get_by_text("按窗口类别").first.wait_for()
     deadline = time.monotonic() + 40
     while True:  # central has it once the outbox drained after the broker came back
         page.goto(kiosk.url + "#/follow")
         keypad(page, 0, code)
-        page.get_by_role("button", name="查询", exact=True).click()
+        page.get_by_role("button", name="查询", exact=True).tap()
         outcome = page.locator("#progress").or_(page.get_by_text("没有查到")).or_(page.get_by_text("重新扫码或输入"))
         outcome.first.wait_for()
         if page.locator("#progress").count():
@@ -141,11 +143,11 @@ def test_offline_submission_prints_pending_notice_and_syncs_later(make_kiosk, pa
 def test_queue_ticket(make_kiosk, page, stack, artifacts_dir):
     kiosk = make_kiosk(stack.ports())
     page.goto(kiosk.url + "#/queue")
-    page.get_by_role("button", name=re.compile("经济发展")).click()
-    page.get_by_text("取号成功").wait_for(timeout=15_000)
+    page.get_by_role("button", name=re.compile("经济发展")).tap()
+    page.get_by_text("取号成功").first.wait_for(timeout=15_000)
     number = page.locator(".big-number").inner_text()
     assert re.fullmatch(r"[A-Z]\d{3}", number), number
-    page.get_by_text("号票已打印").wait_for()
+    page.get_by_text("号票已打印").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "ticket.png"), full_page=True)
     from tests.browser.test_consult_ui import CONTRAST
     assert page.evaluate(CONTRAST) == []
@@ -158,12 +160,11 @@ def test_paper_out_pauses_submission_but_consultation_goes_on(make_kiosk, page, 
     page.goto(kiosk.url)
     page.get_by_text("打印机缺纸").first.wait_for(timeout=15_000)
     page.screenshot(path=str(artifacts_dir / "paper-out-home.png"))
-    page.get_by_role("searchbox").fill("yyzz")
-    page.keyboard.press("Enter")
+    search_by_taps(Screens(page, "portrait"), "yyzz")
     page.locator(".item-link").first.wait_for()
     page.goto(kiosk.url + "#/item/511900-XK-0004")
-    page.get_by_role("button", name="我要在这里申报").click()
+    page.get_by_role("button", name="我要在这里申报").tap()
     read_card(stack, page, 0, "已读身份证：张*")
-    page.locator(".item-link").first.click()
+    page.locator(".item-link").first.tap()
     page.get_by_text("暂停网上提交").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "paper-out-submit.png"))

@@ -20,10 +20,10 @@ def test_evaluate_a_finished_case_and_see_my_cases(make_kiosk, page, stack_fast,
     stack = stack_fast
     kiosk = make_kiosk(stack.ports(), env={"KIOSK_SESSION_ACK_WAIT_S": "10"})
     page.goto(kiosk.url + "#/item/511900-GG-0003")  # 生育登记: 全程网办
-    page.get_by_role("button", name="我要在这里申报").click()
+    page.get_by_role("button", name="我要在这里申报").tap()
     read_card(stack, page, 0, "已读身份证：张*")
     fill_submission(page, scan_first=False)
-    page.get_by_text("已提交，平台已受理").wait_for(timeout=30_000)
+    page.get_by_text("已提交，平台已受理").first.wait_for(timeout=30_000)
     code = shown_code(page)
 
     page.goto(kiosk.url + "#/mycases")
@@ -41,64 +41,64 @@ def test_evaluate_a_finished_case_and_see_my_cases(make_kiosk, page, stack_fast,
     while True:
         page.goto(kiosk.url + "#/follow")
         keypad(page, 0, code)
-        page.get_by_role("button", name="查询", exact=True).click()
+        page.get_by_role("button", name="查询", exact=True).tap()
         page.locator("#progress").wait_for(timeout=15_000)
         if page.get_by_role("button", name=re.compile("评价这次服务")).count():
             break
         assert time.monotonic() < deadline, page.locator("main").inner_text()
         time.sleep(1)
     page.screenshot(path=str(artifacts_dir / "03-finished.png"), full_page=True)
-    page.get_by_role("button", name=re.compile("评价这次服务")).click()
-    page.get_by_role("button", name=re.compile("5 分")).click()
-    page.get_by_role("button", name="办事快").click()
+    page.get_by_role("button", name=re.compile("评价这次服务")).tap()
+    page.get_by_role("button", name=re.compile("5 分")).tap()
+    page.get_by_role("button", name="办事快").tap()
     page.screenshot(path=str(artifacts_dir / "04-evaluate.png"), full_page=True)
     assert page.evaluate(MEASURE) | {"body": 0} == {"small": [], "tiny": [], "body": 0} and page.evaluate(CONTRAST) == []
-    page.get_by_role("button", name="提交评价").click()
-    page.get_by_text("感谢您的评价").wait_for()
+    page.get_by_role("button", name="提交评价").tap()
+    page.get_by_text("感谢您的评价").first.wait_for()
 
 
 def test_help_call(make_kiosk, page, stack):
     kiosk = make_kiosk(stack.ports())
     page.goto(kiosk.url)
-    page.get_by_role("button", name="呼叫工作人员").click()
-    page.get_by_text("已通知工作人员").wait_for()
+    page.get_by_role("button", name="呼叫工作人员").tap()
+    page.get_by_text("已通知工作人员").first.wait_for()
 
 
 def test_maintenance_page(make_kiosk, page, stack, artifacts_dir):
     pin_hash = hashlib.sha256(PIN.encode()).hexdigest()
     kiosk = make_kiosk(stack.ports(), env={"KIOSK_WEB_MAINTENANCE_PIN_SHA256": pin_hash})
     page.goto(kiosk.url)
-    page.get_by_text("按窗口类别").wait_for()
+    page.get_by_text("按窗口类别").first.wait_for()
     for _ in range(5):
-        page.locator(".emblem").click()
-    page.get_by_text("仅限技术人员").wait_for()
+        page.locator(".emblem").tap()
+    page.get_by_text("仅限技术人员").first.wait_for()
     keypad(page, 0, "111111")
-    page.get_by_role("button", name="进入").click()
-    page.get_by_text("维护密码不正确").wait_for()
-    page.get_by_role("button", name="清空").click()
+    page.get_by_role("button", name="进入").tap()
+    page.get_by_text("维护密码不正确").first.wait_for()
+    page.get_by_role("button", name="清空").tap()
     keypad(page, 0, PIN)
-    page.get_by_role("button", name="进入").click()
-    page.get_by_text("事项目录版本").wait_for()
+    page.get_by_role("button", name="进入").tap()
+    page.get_by_text("事项目录版本").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "01-maintenance.png"), full_page=True)
     assert page.evaluate(CONTRAST) == []
     jobs = len(stack.jobs())
-    page.get_by_role("button", name="打印测试页").click()
-    page.get_by_text("测试页已打印").wait_for(timeout=20_000)
+    page.get_by_role("button", name="打印测试页").tap()
+    page.get_by_text("测试页已打印").first.wait_for(timeout=20_000)
     deadline = time.monotonic() + 10
     while len(stack.jobs()) == jobs:
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    page.get_by_role("button", name="锁定终端").click()
-    page.get_by_text("本机暂停服务").wait_for()
+    page.get_by_role("button", name="锁定终端").tap()
+    page.get_by_text("本机暂停服务").first.wait_for()
     page.goto(kiosk.url)
-    page.get_by_text("本机暂停服务").wait_for()
+    page.get_by_text("本机暂停服务").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "02-locked.png"))
     page.goto(kiosk.url + "#/maint")
     keypad(page, 0, PIN)
-    page.get_by_role("button", name="进入").click()
-    page.get_by_role("button", name="解除锁定").click()
-    page.get_by_role("button", name="返回首页").click()
-    page.get_by_text("按窗口类别").wait_for()
+    page.get_by_role("button", name="进入").tap()
+    page.get_by_role("button", name="解除锁定").tap()
+    page.get_by_role("button", name="返回首页").tap()
+    page.get_by_text("按窗口类别").first.wait_for()
 
 
 def test_pickup_check_says_not_ready_wrong_person_then_which_window(make_kiosk, page, stack, artifacts_dir):
@@ -106,24 +106,24 @@ def test_pickup_check_says_not_ready_wrong_person_then_which_window(make_kiosk, 
     once central says the certificate is ready → go to window N. Each check is its own short session."""
     kiosk = make_kiosk(stack.ports(), env={"KIOSK_SESSION_ACK_WAIT_S": "10"})
     page.goto(kiosk.url + "#/item/511900-GG-0003")
-    page.get_by_role("button", name="我要在这里申报").click()
+    page.get_by_role("button", name="我要在这里申报").tap()
     read_card(stack, page, 0, "已读身份证：张*")
     fill_submission(page, scan_first=False)
-    page.get_by_text("已提交，平台已受理").wait_for(timeout=30_000)
+    page.get_by_text("已提交，平台已受理").first.wait_for(timeout=30_000)
     code = shown_code(page)
-    page.get_by_role("button", name="办完了，退出").click()
-    page.get_by_text("按窗口类别").wait_for()
+    page.get_by_role("button", name="办完了，退出").tap()
+    page.get_by_text("按窗口类别").first.wait_for()
 
     # Three ways to give the code, so that the scanner's duplicate filter (the same bytes within 1.5 s
     # count once, as a code held under the scanner) never hides a check: the QR, the keypad, the
     # printed dashed form scanned as text.
     def check(card: int, masked: str, expected: str, shot: str, how: str) -> str:
         page.goto(kiosk.url + "#/pickup")
-        page.get_by_text("请扫描受理通知书上的二维码").wait_for()
+        page.get_by_text("请扫描受理通知书上的二维码").first.wait_for()
         read_card(stack, page, card, f"已读身份证：{masked}")
         if how == "keypad":
             keypad(page, 0, code)
-            page.get_by_role("button", name="核验", exact=True).click()
+            page.get_by_role("button", name="核验", exact=True).tap()
         else:
             stack.scanner.send(f"scan {receipt_url(code) if how == 'qr' else format_query_code(code)}")
         answer = page.get_by_text(re.compile(expected))
@@ -133,8 +133,8 @@ def test_pickup_check_says_not_ready_wrong_person_then_which_window(make_kiosk, 
             page.screenshot(path=str(artifacts_dir / shot), full_page=True)
         page.screenshot(path=str(artifacts_dir / shot), full_page=True)
         text = page.locator("main").inner_text()
-        page.get_by_role("button", name="完成").click()
-        page.get_by_text("按窗口类别").wait_for()
+        page.get_by_role("button", name="完成").tap()
+        page.get_by_text("按窗口类别").first.wait_for()
         return text
 
     assert "⚠" in check(0, "张*", "还没有办好", "01-not-ready.png", "qr")

@@ -11,7 +11,8 @@ import pytest
 from kiosk.adapters import IdReaderAdapter, PrinterAdapter, ReceiptsAdapter
 from kiosk.app import Ports
 from tests.app.doubles import FakeClock
-from tests.browser.test_consult_ui import CONTRAST, MEASURE
+from tests.browser.conftest import Screens
+from tests.browser.test_consult_ui import CONTRAST, MEASURE, search_by_taps
 from tests.browser.test_flows_ui import fill_submission
 from tests.support.simproc import SimProcess
 
@@ -54,10 +55,10 @@ def test_countdown_then_reset_leaves_nothing_of_the_person(make_kiosk, page, bro
                   receipts=ReceiptsAdapter())
     kiosk = make_kiosk(ports, clock=clock)
     page.goto(kiosk.url + "#/item/511900-XK-0004")
-    page.get_by_role("button", name="我要在这里申报").click()
-    page.get_by_text("请把申请人的身份证放在读卡区").wait_for()
+    page.get_by_role("button", name="我要在这里申报").tap()
+    page.get_by_text("请把申请人的身份证放在读卡区").first.wait_for()
     idcard.send("present 0")  # 张伟 511902198806120319
-    page.get_by_text("已读身份证：张*").wait_for(timeout=15_000)
+    page.get_by_text("已读身份证：张*").first.wait_for(timeout=15_000)
     fill_submission(page, scan_first=False, commit=False)
     page.screenshot(path=str(artifacts_dir / "01-confirm.png"), full_page=True)
     assert page.evaluate(MEASURE) | {"body": 0} == {"small": [], "tiny": [], "body": 0} and page.evaluate(CONTRAST) == []
@@ -66,11 +67,11 @@ def test_countdown_then_reset_leaves_nothing_of_the_person(make_kiosk, page, bro
     assert "511902198806120319" not in before["html"] and "张伟" not in before["html"]  # masked even now
 
     clock.advance(46)
-    page.get_by_text("您还在办理吗？").wait_for()
+    page.get_by_text("您还在办理吗？").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "02-countdown.png"))
     assert page.evaluate(MEASURE)["small"] == []
     clock.advance(15)
-    page.get_by_text("按窗口类别").wait_for(timeout=15_000)
+    page.get_by_text("按窗口类别").first.wait_for(timeout=15_000)
     after = page.evaluate(PAGE_DUMP, baseline_globals(browser))
     page.screenshot(path=str(artifacts_dir / "03-after-reset.png"))
     everything = json.dumps(after, ensure_ascii=False)
@@ -88,12 +89,12 @@ def test_card_removal_ends_the_card_flow(make_kiosk, page, devices):
                   receipts=ReceiptsAdapter())
     kiosk = make_kiosk(ports)
     page.goto(kiosk.url + "#/mycases")
-    page.get_by_text("请把身份证放在读卡区").wait_for()
+    page.get_by_text("请把身份证放在读卡区").first.wait_for()
     idcard.send("present 1")  # 欧阳晓雯
-    page.get_by_text("已读身份证：欧**雯").wait_for(timeout=15_000)
+    page.get_by_text("已读身份证：欧**雯").first.wait_for(timeout=15_000)
     idcard.send("remove")
-    page.get_by_text("身份证已取走").wait_for(timeout=15_000)
-    page.get_by_text("按窗口类别").wait_for()
+    page.get_by_text("身份证已取走").first.wait_for(timeout=15_000)
+    page.get_by_text("按窗口类别").first.wait_for()
     assert "欧**雯" not in page.locator("body").inner_text()
 
 
@@ -101,10 +102,10 @@ def test_reader_missing_is_said_and_consultation_goes_on(make_kiosk, page, tmp_p
     kiosk = make_kiosk(Ports(idreader=IdReaderAdapter(str(tmp_path / "no-such-reader"))))
     page.goto(kiosk.url)
     page.get_by_text("身份证读卡器暂时不能使用").first.wait_for(timeout=15_000)
-    page.get_by_role("button", name="我的办件").click()
-    page.locator("main").get_by_text("需要刷身份证的业务请到人工窗口办理").wait_for()
+    page.get_by_role("button", name="我的办件").tap()
+    page.locator("main").get_by_text("需要刷身份证的业务请到人工窗口办理").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "reader-missing.png"))
-    page.get_by_role("button", name="返回首页").click()
-    page.get_by_role("searchbox").fill("hkqy")
-    page.keyboard.press("Enter")
+    page.get_by_role("button", name="返回首页").tap()
+    page.get_by_text("按窗口类别").first.wait_for()
+    search_by_taps(Screens(page, "portrait"), "hkqy")
     page.get_by_role("button", name=re.compile("户口迁移")).wait_for()

@@ -1,5 +1,6 @@
 // DOM helpers, the API client and on-screen keypads. Text always goes in as textContent (never HTML),
 // so catalog or scanned content cannot inject markup.
+import { say } from './voice.js';
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -32,6 +33,7 @@ export function toast(message, kind = 'error', ms = 6000) {
   el.textContent = message;
   el.className = `toast ${kind === 'info' ? 'info' : ''}`;
   el.hidden = false;
+  if (kind !== 'info') say('error');
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => { el.hidden = true; el.textContent = ''; }, ms);
 }
@@ -62,7 +64,7 @@ export async function api(method, path, body) {
 // A keypad that edits a value shown in an entry box. keys: list of key labels; onchange(value).
 export function keypad({ keys, maxLength, mask = false, wide = false, onchange, initial = '', label = '', display }) {
   let value = initial;
-  const entry = h('div', { class: 'entry', 'aria-label': label, role: 'textbox' });
+  const entry = h('div', { class: 'entry', 'aria-label': label, role: 'textbox', 'aria-readonly': 'true' });
   const render = () => {
     const shown = display ? display(value) : value;
     entry.textContent = mask ? '●'.repeat(value.length) : (shown || '\u00a0');
@@ -94,3 +96,8 @@ export function formatAge(seconds) {
 
 export const LIGHT_MARK = { green: '●', yellow: '▲', red: '■' };
 export const STEP_MARK = { done: '✔', active: '➤', waiting: '○' };
+
+// The sticky row at the bottom of a screen's scrolling area that holds its main action.
+export function actions(...children) {
+  return h('div', { class: 'actions' }, ...children);
+}

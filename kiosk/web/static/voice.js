@@ -1,0 +1,66 @@
+// Spoken prompts (语音提示): the words are always shown in the caption line above the bottom bar, and
+// played as a clip generated at build time (kiosk assets build, Debian's espeak-ng) unless the person
+// turned the sound off. A missing clip or a blocked audio device leaves the caption: nothing depends
+// on the sound.
+const LEVELS = [
+  { label: '声音大', volume: 1.0, aria: '声音：大，点一下调小' },
+  { label: '声音小', volume: 0.35, aria: '声音：小，点一下关闭' },
+  { label: '静音', volume: 0, aria: '声音：关闭，点一下打开' },
+];
+let level = 0;
+let prompts = {};
+let captionTimer = null;
+const audio = new Audio();
+audio.preload = 'none';
+
+export async function loadPrompts() {
+  try {
+    const res = await fetch('/static/voice-prompts.json', { cache: 'no-store' });
+    if (res.ok) prompts = await res.json();
+  } catch (e) { /* the page works without prompts */ }
+}
+
+export function promptText(key) { return prompts[key] || ''; }
+
+// Show the words and speak them. `key` names a prompt of voice-prompts.json.
+export function say(key) {
+  const text = prompts[key];
+  if (!text) return;
+  const caption = document.getElementById('voice-caption');
+  caption.textContent = text;
+  caption.hidden = false;
+  caption.dataset.key = key;
+  clearTimeout(captionTimer);
+  captionTimer = setTimeout(() => { caption.hidden = true; }, 12000);
+  const { volume } = LEVELS[level];
+  audio.pause();
+  if (volume === 0) return;
+  audio.src = `/static/gen/voice/${key}.wav`;
+  audio.volume = volume;
+  const played = audio.play();
+  if (played && played.catch) played.catch(() => { /* no clip or no sound device: the caption stays */ });
+}
+
+export function stopVoice() {
+  audio.pause();
+  const caption = document.getElementById('voice-caption');
+  if (caption) { caption.hidden = true; caption.textContent = ''; }
+}
+
+function showLevel(btn) {
+  const l = LEVELS[level];
+  btn.querySelector('.label').textContent = l.label;
+  btn.setAttribute('aria-label', l.aria);
+  btn.dataset.level = String(level);
+}
+
+// The header's sound button steps 大 → 小 → 静音 → 大.
+export function initVoiceButton() {
+  const btn = document.getElementById('btn-voice');
+  showLevel(btn);
+  btn.addEventListener('click', () => {
+    level = (level + 1) % LEVELS.length;
+    showLevel(btn);
+    if (LEVELS[level].volume === 0) audio.pause(); else audio.volume = LEVELS[level].volume;
+  });
+}
