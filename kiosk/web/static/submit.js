@@ -94,9 +94,9 @@ function pageFigure(m, i, count, act) {
     button('删除', (e) => act(e.currentTarget, '/api/submit/page/delete', { material: m.code, page: i }), 'small danger',
       { 'aria-label': `删除第 ${i + 1} 页` }),
     button('◀ 前移', (e) => act(e.currentTarget, '/api/submit/page/move', { material: m.code, page: i, to: i - 1 }), 'small',
-      { 'aria-label': `第 ${i + 1} 页往前移`, disabled: i === 0 }),
+      { 'aria-label': `第 ${i + 1} 页前移`, disabled: i === 0 }),
     button('后移 ▶', (e) => act(e.currentTarget, '/api/submit/page/move', { material: m.code, page: i, to: i + 1 }), 'small',
-      { 'aria-label': `第 ${i + 1} 页往后移`, disabled: i === count - 1 }));
+      { 'aria-label': `第 ${i + 1} 页后移`, disabled: i === count - 1 }));
   return h('figure', { dataset: { page: String(i) } },
     h('img', { src: `/api/submit/page/${encodeURIComponent(m.code)}/${i}?v=${m.page_ids ? m.page_ids[i] : Date.now()}`,
       alt: `第 ${i + 1} 页` }),

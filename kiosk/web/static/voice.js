@@ -3,15 +3,20 @@
 // turned the sound off. A missing clip or a blocked audio device leaves the caption: nothing depends
 // on the sound.
 const LEVELS = [
-  { label: '声音大', volume: 1.0, aria: '声音：大，点一下调小' },
-  { label: '声音小', volume: 0.35, aria: '声音：小，点一下关闭' },
-  { label: '静音', volume: 0, aria: '声音：关闭，点一下打开' },
+  { label: '声音大', volume: 1.0, aria: '声音大（点一下调小）' },
+  { label: '声音小', volume: 0.35, aria: '声音小（点一下关闭声音）' },
+  { label: '静音', volume: 0, aria: '静音（点一下打开声音）' },
 ];
 let level = 0;
 let prompts = {};
 let captionTimer = null;
 const audio = new Audio();
 audio.preload = 'none';
+// Which prompt the speaker last really played (tests and technicians read it from the caption's data).
+audio.addEventListener('playing', () => {
+  const caption = document.getElementById('voice-caption');
+  if (caption) caption.dataset.spoken = audio.dataset.key || '';
+});
 
 export async function loadPrompts() {
   try {
@@ -35,6 +40,7 @@ export function say(key) {
   const { volume } = LEVELS[level];
   audio.pause();
   if (volume === 0) return;
+  audio.dataset.key = key;
   audio.src = `/static/gen/voice/${key}.wav`;
   audio.volume = volume;
   const played = audio.play();
