@@ -22,8 +22,8 @@ SYNC_TIMEOUT_S = 60.0
 AGENT_CARD, RESIDENT_CARD, CITIZEN_CARD = 1, 0, 3  # sample identities: the 2nd one is agent AG-0031
 AGENT_NUMBER, AGENT_PIN = "0031", "123456"
 CONSULT = ("yyzz", "企业设立登记")                       # pinyin initials of 营业执照
-AGENT_ITEM = ("社会保障卡", "社会保障卡申领", "首次申领（成年人）")
-OFFLINE_ITEM = ("生育登记", "生育登记")
+AGENT_ITEM = ("shbzk", "社会保障卡申领", "首次申领（成年人）")  # pinyin initials of 社会保障卡
+OFFLINE_ITEM = ("shengyudengji", "生育登记")            # full pinyin of 生育登记
 PHONE = "13800138000"
 OFFLINE_MARK = "已提交，待平台确认"
 
@@ -263,7 +263,7 @@ class Morning:
             s.see("请把申请人的身份证放在读卡区")
             control.present(CITIZEN_CARD)
             s.see("请选择符合您的情形")
-            s.page.locator("button.item-link").first.click()
+            s.page.locator("button.item-link").first.tap()
             self.materials(capture=False)
             job = self.finish_submission(expect="✔ 已提交，待平台确认")
             if not any(OFFLINE_MARK in line for line in job.text):

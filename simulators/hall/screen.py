@@ -1,6 +1,7 @@
-"""Touching the terminal's real UI from a script: headless Chromium through Playwright, with the
-gestures a person makes (tap a button by its label, tap digits on the on-screen keypad, wait for a
-text) and numbered screenshots of each screen."""
+"""Touching the terminal's real UI from a script: headless Chromium through Playwright in a touch context,
+with the gestures a person makes (tap a button by its label, tap digits on the on-screen keypad, tap
+letters on the on-screen keyboard, wait for a text) and numbered screenshots of each screen. Taps only:
+no clicks, no typing into fields, no key presses."""
 from __future__ import annotations
 
 import re
@@ -11,8 +12,8 @@ from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-VIEWPORT = {"width": 1280, "height": 900}  # a landscape touchscreen
+                 "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+VIEWPORT = {"width": 1920, "height": 1080}  # a landscape touchscreen
 ACTION_TIMEOUT_MS = 20_000
 HOME_HEADING = "您好！请问要办什么事？"
 
@@ -27,7 +28,8 @@ def open_browser(executable: str = CHROMIUM) -> Iterator[Any]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport=VIEWPORT, locale="zh-CN")
+            context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", has_touch=True)
+            page = context.new_page()
             page.set_default_timeout(ACTION_TIMEOUT_MS)
             yield page
         finally:
@@ -88,25 +90,28 @@ class Screen:
         """Taps the first visible button whose accessible name is ``label`` (or contains it)."""
         scope = within if within is not None else self.page
         name = label if exact else re.compile(re.escape(label))
-        scope.get_by_role("button", name=name, exact=exact).first.click()
+        scope.get_by_role("button", name=name, exact=exact).first.tap()
 
     def tap_tile(self, text: str) -> None:
-        self.page.locator("button.tile", has_text=text).first.click()
+        self.page.locator("button.tile", has_text=text).first.tap()
 
     def tap_item(self, text: str) -> None:
         """A row of a list screen (search results, situations)."""
-        self.page.locator("button.item-link", has_text=text).first.click()
+        self.page.locator("button.item-link", has_text=text).first.tap()
 
     def keypad(self, digits: str, index: int = 0) -> None:
         """Types ``digits`` on the ``index``-th on-screen keypad of the screen."""
         pad = self.page.locator(".keypad").nth(index)
         for digit in digits:
-            pad.get_by_role("button", name=digit, exact=True).click()
+            pad.get_by_role("button", name=digit, exact=True).tap()
 
     def search(self, query: str) -> None:
-        box = self.page.locator("input[type=search]").first
-        box.fill(query)
-        box.press("Enter")
+        """From the home screen: 搜索事项, the letters of ``query`` on the on-screen keyboard, then 搜索."""
+        self.tap_tile("搜索事项")
+        for letter in query:
+            self.page.locator(f".kbd button[data-key='{letter}']").first.tap()
+        self.page.locator(".kbd button[data-key='搜索']").first.tap()
+        self.page.get_by_text("的搜索结果").first.wait_for(state="visible")
 
     def see(self, text: str, timeout_ms: int = ACTION_TIMEOUT_MS) -> None:
         """Waits until ``text`` is visible somewhere on the page. Raises Playwright's TimeoutError."""

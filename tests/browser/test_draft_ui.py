@@ -69,16 +69,19 @@ def test_a_draft_survives_back_help_scan_home_and_card_removal(make_kiosk, scree
     assert len(set(first)) == 3
     s.check("pages")
     s.tap(page.get_by_role("button", name="重拍第 2 页"))
-    page.wait_for_function("([m, old]) => { const i = document.querySelectorAll(`.material[data-material='${m}'] figure img`);"
-                           " return i.length === 3 && new URL(i[1].src).searchParams.get('v') !== old; }", arg=["M01", first[1]])
+    page.wait_for_function("([m, old]) => { const i = document.querySelectorAll("
+                           "`.material[data-material='${m}'] figure img`); return i.length === 3"
+                           " && new URL(i[1].src).searchParams.get('v') !== old; }", arg=["M01", first[1]])
     retaken = page_ids(page, "M01")
     assert retaken[0] == first[0] and retaken[2] == first[2] and retaken[1] not in first
     s.tap(page.get_by_role("button", name="第 1 页后移"))
-    page.wait_for_function("(want) => JSON.stringify([...document.querySelectorAll(\".material[data-material='M01'] figure img\")]"
+    page.wait_for_function("(want) => JSON.stringify([...document.querySelectorAll("
+                           "\".material[data-material='M01'] figure img\")]"
                            ".map((i) => new URL(i.src).searchParams.get('v'))) === want",
                            arg=f'["{retaken[1]}","{retaken[0]}","{retaken[2]}"]')
     s.tap(page.get_by_role("button", name="删除第 3 页"))
-    page.wait_for_function("() => document.querySelectorAll(\".material[data-material='M01'] figure\").length === 2")
+    page.wait_for_function(
+        "() => document.querySelectorAll(\".material[data-material='M01'] figure\").length === 2")
     assert page_ids(page, "M01") == [retaken[1], retaken[0]]
     for code in ("M04", "M05", "M06"):
         s.tap(page.locator(f".material[data-material='{code}']").get_by_role("button", name="带原件到窗口"))

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from drivers.scanner.receipt_code import parse_receipt_code, receipt_url
+from drivers.scanner.receipt_code import format_query_code, parse_receipt_code, receipt_url
 from tests.browser.conftest import Screens
 from tests.browser.test_consult_ui import search_by_taps
 
@@ -110,21 +110,34 @@ def test_agent_submits_for_resident_and_citizen_follows_by_scan(make_kiosk, page
 
 def test_offline_submission_prints_pending_notice_and_syncs_later(make_kiosk, page, stack, artifacts_dir):
     kiosk = make_kiosk(stack.ports(), env={"KIOSK_SESSION_ACK_WAIT_S": "2", "KIOSK_SESSION_REQUEST_TIMEOUT_S": "1"})
-    page.goto(kiosk.url)
-    page.get_by_text("按窗口类别").first.wait_for()
+    s = Screens(page, "portrait", prefix="flows-")
+    page.goto(kiosk.url + "#/mycases")
+    read_card(stack, page, 0, "已读身份证：张*")
+    page.get_by_text("没有查到您的办件").first.wait_for(timeout=15_000)  # online: central's (empty) list
     stack.broker.stop()
     page.goto(kiosk.url + "#/item/511900-XK-0004")
     page.get_by_role("button", name="我要在这里申报").tap()
-    read_card(stack, page, 0, "已读身份证：张*")
     fill_submission(page, scan_first=False)
     page.get_by_text("已提交，待平台确认").first.wait_for(timeout=30_000)
     page.get_by_text("受理通知书已打印").first.wait_for()
-    page.screenshot(path=str(artifacts_dir / "offline-notice.png"), full_page=True)
+    s.check("offline-notice")
+    page.locator("#bring").get_by_text("请带上这些原件到窗口").wait_for()  # paper materials were chosen
     code = shown_code(page)
-    assert "待平台确认" in "\n".join(stack.job_with_qr(receipt_url(code))["text"])
+    printed = "\n".join(stack.job_with_qr(receipt_url(code))["text"])
+    assert "待平台确认" in printed
+
+    # 我的办件 offline: the list last seen here with its age, and this case as its notice says it.
+    s.tap("返回首页")
+    s.tap(page.locator(".tile", has_text="我的办件"))
+    mine = page.locator("#my-cases")
+    mine.get_by_text("保存的进度").wait_for(timeout=15_000)
+    s.check("my-cases-offline")
+    text = mine.inner_text()
+    assert "已提交，待平台确认" in text and format_query_code(code) in text and "食品经营许可" in text
+    assert format_query_code(code) in printed.replace(" ", "") or code in printed.replace("-", "")
 
     stack.broker.start()
-    page.get_by_role("button", name="办完了，退出").tap()
+    kiosk.call(lambda: kiosk.kiosk.sessions.end())  # the person leaves; the inactivity reset ends the visit
     page.get_by_text("按窗口类别").first.wait_for()
     deadline = time.monotonic() + 40
     while True:  # central has it once the outbox drained after the broker came back

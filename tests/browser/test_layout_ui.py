@@ -18,14 +18,16 @@ BOXES = """(sel) => {
           action: sel ? box(document.querySelector(sel)) : null, vh: innerHeight, vw: innerWidth,
           scrollable: main.scrollHeight > main.clientHeight + 4, scrollTop: main.scrollTop,
           // lines of text of each part of the header (a wrapped label has text boxes at two heights)
-          headerLines: [...document.querySelectorAll('.topbar .site, .topbar .who, .topbar .btn')].map((el) => {
+          headerLines: [...document.querySelectorAll('.topbar .site, .topbar .who, .topbar .btn')]
+            .map((el) => {
             const range = document.createRange(); range.selectNodeContents(el);
             return new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top))).size; })};
 }"""
 
 
 def inside(box: dict, vh: float, vw: float) -> bool:
-    return box is not None and box["top"] >= 0 and box["bottom"] <= vh + 0.5 and box["left"] >= 0 and box["right"] <= vw + 0.5
+    return (box is not None and box["top"] >= 0 and box["bottom"] <= vh + 0.5
+            and box["left"] >= 0 and box["right"] <= vw + 0.5)
 
 
 def fixed_parts_in_view(page, action: str | None = None) -> dict:

@@ -16,7 +16,8 @@ from tests.browser.test_consult_ui import wait_connected
 
 pytestmark = pytest.mark.browser
 
-CENTER = "(sel) => { const r = document.querySelector(sel).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }"
+CENTER = """(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+                       return [r.x + r.width / 2, r.y + r.height / 2]; }"""
 
 
 def hash_of(page) -> str:
@@ -123,7 +124,8 @@ def test_spoken_prompts_with_caption_and_sound_control(make_kiosk, screens):
     s, page = screens, screens.page
     kiosk = make_kiosk(Ports())
     clips: list[tuple[str, int]] = []
-    page.on("response", lambda r: clips.append((r.url.rsplit("/", 1)[-1], r.status)) if "/gen/voice/" in r.url else None)
+    page.on("response", lambda r: clips.append((r.url.rsplit("/", 1)[-1], r.status))
+            if "/gen/voice/" in r.url else None)
     page.goto(kiosk.url)
     wait_connected(page)
     s.tap(page.locator(".tile", has_text="搜索事项"))

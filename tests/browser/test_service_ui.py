@@ -9,8 +9,10 @@ import time
 import pytest
 
 from drivers.scanner.receipt_code import format_query_code, receipt_url
+from tests.browser.conftest import Screens
 from tests.browser.test_consult_ui import CONTRAST, MEASURE
 from tests.browser.test_flows_ui import fill_submission, keypad, read_card, shown_code
+from tests.browser.test_navigation_ui import central_events
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 PIN = "246810"
@@ -51,17 +53,25 @@ def test_evaluate_a_finished_case_and_see_my_cases(make_kiosk, page, stack_fast,
     page.get_by_role("button", name=re.compile("评价这次服务")).tap()
     page.get_by_role("button", name=re.compile("5 分")).tap()
     page.get_by_role("button", name="办事快").tap()
-    page.screenshot(path=str(artifacts_dir / "04-evaluate.png"), full_page=True)
-    assert page.evaluate(MEASURE) | {"body": 0} == {"small": [], "tiny": [], "body": 0} and page.evaluate(CONTRAST) == []
+    # The comment in Chinese through the on-screen pinyin input: taidu → 态度, hao → 好.
+    s = Screens(page, "portrait", prefix="service-")
+    s.tap("写几句意见（可不填）")
+    page.locator(".text-input").get_by_text("点字母拼出拼音").wait_for()  # the dictionary is loaded
+    s.letters("taidu")
+    s.tap(page.get_by_role("button", name="候选 态度"))
+    s.letters("hao")
+    s.tap(page.get_by_role("button", name="候选 好"))
+    assert page.locator(".text-input .entry").inner_text() == "态度好"
+    s.check("evaluate-text-input")
+    assert page.evaluate(MEASURE) | {"body": 0} == {"small": [], "tiny": [], "body": 0}
+    assert page.evaluate(CONTRAST) == []
     page.get_by_role("button", name="提交评价").tap()
     page.get_by_text("感谢您的评价").first.wait_for()
-
-
-def test_help_call(make_kiosk, page, stack):
-    kiosk = make_kiosk(stack.ports())
-    page.goto(kiosk.url)
-    page.get_by_role("button", name="呼叫工作人员").tap()
-    page.get_by_text("已通知工作人员").first.wait_for()
+    deadline = time.monotonic() + 20
+    while not (found := central_events(stack.tmp / "central.db", "evaluation")):
+        assert time.monotonic() < deadline, "central never received the evaluation"
+        time.sleep(0.3)
+    assert "态度好" in found[0]
 
 
 def test_maintenance_page(make_kiosk, page, stack, artifacts_dir):

@@ -4,7 +4,7 @@
 // so that nothing of the previous person stays in the DOM, in JS memory or in the navigation history.
 import { h, clear, toast, hideToast, api } from './ui.js';
 import { openDialog, closeAllDialogs, confirmDialog, inDialog } from './dialog.js';
-import { say, stopVoice, loadPrompts, initVoiceButton } from './voice.js';
+import { say, stopVoice, loadPrompts, initVoiceButton, clearOldCaption } from './voice.js';
 import { screens } from './screens.js';
 
 export const App = {
@@ -104,6 +104,7 @@ let renderCount = 0;
 export async function render() {
   const main = document.getElementById('screen');
   const mine = ++renderCount;
+  clearOldCaption();
   App.scanHandler = null;
   App.backHandler = null;
   if (App.status && App.status.locked && route().name !== 'maint') {

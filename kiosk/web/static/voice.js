@@ -10,6 +10,7 @@ const LEVELS = [
 let level = 0;
 let prompts = {};
 let captionTimer = null;
+let saidAt = 0;
 const audio = new Audio();
 audio.preload = 'none';
 // Which prompt the speaker last really played (tests and technicians read it from the caption's data).
@@ -35,6 +36,7 @@ export function say(key) {
   caption.textContent = text;
   caption.hidden = false;
   caption.dataset.key = key;
+  saidAt = Date.now();
   clearTimeout(captionTimer);
   captionTimer = setTimeout(() => { caption.hidden = true; }, 12000);
   const { volume } = LEVELS[level];
@@ -45,6 +47,13 @@ export function say(key) {
   audio.volume = volume;
   const played = audio.play();
   if (played && played.catch) played.catch(() => { /* no clip or no sound device: the caption stays */ });
+}
+
+// A new screen: a caption from an earlier one goes (one said just now, e.g. 身份证已读取, stays).
+export function clearOldCaption() {
+  if (Date.now() - saidAt < 2500) return;
+  const caption = document.getElementById('voice-caption');
+  if (caption) caption.hidden = true;
 }
 
 export function stopVoice() {
