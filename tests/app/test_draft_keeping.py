@@ -15,11 +15,16 @@ from tests.app.test_submit_service import ITEM, SITUATION, fill
 DRAFT = "card:draft"
 
 
+def draft_then_card_removed(world):
+    """ALICE starts a submission, then her card leaves the reader."""
+    world.ctx.sessions.card_present(ALICE)
+    world.services.submit.start(ITEM, SITUATION)
+    world.ctx.sessions.card_removed()
+
+
 def test_card_removal_keeps_the_draft_until_the_person_answers(world):
     sessions = world.ctx.sessions
-    sessions.card_present(ALICE)
-    world.services.submit.start(ITEM, SITUATION)
-    sessions.card_removed()
+    draft_then_card_removed(world)
     session = sessions.current
     assert session.card_away and DRAFT in session.flow and session.role is Role.CITIZEN
     held = [e for e in world.events if e["type"] == "card.removed"][-1]
@@ -39,9 +44,7 @@ def test_card_removal_keeps_the_draft_until_the_person_answers(world):
 
 def test_another_card_after_removal_never_inherits_the_draft(world):
     sessions = world.ctx.sessions
-    sessions.card_present(ALICE)
-    world.services.submit.start(ITEM, SITUATION)
-    sessions.card_removed()
+    draft_then_card_removed(world)
     sessions.card_present(BOB)
     assert DRAFT not in sessions.current.flow and not sessions.current.card_away
     with pytest.raises(ServiceError):
@@ -57,9 +60,7 @@ def test_without_a_draft_removal_ends_the_card_flows_at_once(world):
 
 def test_the_inactivity_reset_wipes_a_kept_draft(world):
     sessions = world.ctx.sessions
-    sessions.card_present(ALICE)
-    world.services.submit.start(ITEM, SITUATION)
-    sessions.card_removed()
+    draft_then_card_removed(world)
     session = sessions.current
     world.clock.advance(61)
     sessions.tick()
