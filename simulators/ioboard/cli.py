@@ -1,27 +1,31 @@
 """``kiosk-sim ioboard``: the IO board with its REAL firmware (``firmware/io_board``) running in a child
-process — the MicroPython unix port with ``--interpreter``, else the current Python — on simulated pins.
+process — the MicroPython unix port with ``--interpreter``, else the current Python — on simulated pins
+and a simulated flash filesystem (a folder holding the firmware's files, as the board's flash does).
 
 The child's UART is a private pty that this process bridges to the link the host opens (pty or TCP);
 stdin commands become pin changes; the firmware's light, buzzer and relay changes come out as JSON lines.
+When the firmware resets the board (after a firmware update) or the power is cut (``power cycle``, or
+``power cut-at POINT N`` inside an update), the child is started again on the same flash, as the board
+would boot again; the host keeps its port.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import select
+import shutil
 import signal
-import subprocess
 import sys
+import tempfile
 import threading
 import tty
 from pathlib import Path
 
-from simulators.link import Link, LinkClosed, emit, open_link, print_ready, run_stdin_commands
+from simulators.ioboard.supervisor import FirmwareSupervisor
+from simulators.link import Link, LinkClosed, open_link, print_ready, run_stdin_commands
 
 FWSIM_DIR = Path(__file__).resolve().parent / "fwsim"
 DEFAULT_FIRMWARE = Path(__file__).resolve().parents[2] / "firmware" / "io_board"
-READY_TIMEOUT_S = 20.0
 HELP_PRESS_MS = 150  # long enough for any sane debounce setting
 
 # CLI option (seconds) -> firmware setting (milliseconds).
@@ -33,6 +37,7 @@ TIMINGS = {
     "debounce": "debounce_ms",
     "board_heartbeat": "board_heartbeat_ms",
     "event_retry": "event_retry_ms",
+    "trial": "trial_ms",
 }
 
 # stdin command -> line for the simulated board.
@@ -43,6 +48,7 @@ PIN_COMMANDS = {
     ("presence", "off"): "set presence 0",
     ("press", "help"): f"press help_button {HELP_PRESS_MS}",
 }
+CHECKPOINTS = ("write", "commit", "rollback")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,20 +56,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interpreter", default=None,
                         help="run the firmware under this interpreter, e.g. .venv/bin/micropython "
                              "(default: the current Python)")
-    parser.add_argument("--firmware", type=Path, default=DEFAULT_FIRMWARE, help="firmware directory")
+    parser.add_argument("--firmware", type=Path, default=DEFAULT_FIRMWARE,
+                        help="firmware directory, copied into an empty flash folder")
+    parser.add_argument("--flash", type=Path, default=None,
+                        help="the board's flash filesystem: a folder kept between runs (default: a "
+                             "temporary copy of --firmware, removed at exit)")
     for option, setting in TIMINGS.items():
         parser.add_argument("--" + option.replace("_", "-"), type=float, default=None, metavar="S",
                             help=f"seconds (firmware setting {setting})")
 
 
-def _child_command(args: argparse.Namespace, uart_path: str) -> list[str]:
-    interpreter = args.interpreter or sys.executable
-    command = [interpreter, str(FWSIM_DIR / "simmain.py"), uart_path]
+def _settings(args: argparse.Namespace) -> list[str]:
+    out = []
     for option, setting in TIMINGS.items():
         seconds = getattr(args, option)
         if seconds is not None:
-            command.append(f"{setting}={int(round(seconds * 1000))}")
-    return command
+            out.append(f"{setting}={round(seconds * 1000)}")
+    return out
+
+
+def prepare_flash(firmware: Path, flash: Path | None) -> tuple[Path, bool]:
+    """The flash folder, filled with the firmware's files when new or empty; True when temporary."""
+    temporary = flash is None
+    folder = Path(tempfile.mkdtemp(prefix="ioboard-flash-")) if flash is None else flash
+    folder.mkdir(parents=True, exist_ok=True)
+    if not any(folder.iterdir()):
+        for source in sorted(firmware.glob("*.py")):
+            shutil.copyfile(source, folder / source.name)
+    return folder, temporary
 
 
 class Bridge:
@@ -109,97 +129,65 @@ class Bridge:
                 return
 
 
-def _forward_output(child: subprocess.Popen, stop: threading.Event) -> None:
-    assert child.stdout is not None
-    for line in child.stdout:
-        line = line.strip()
-        try:
-            emit(json.loads(line))
-        except ValueError:
-            print(f"firmware: {line}", file=sys.stderr, flush=True)
-    stop.set()  # the firmware ended
+def _board_command(name: str, rest: str) -> tuple[str | None, str | None]:
+    """(line for the firmware's board, or "power cycle") for a stdin command; (None, error) if unknown."""
+    line = PIN_COMMANDS.get((name, rest.strip()))
+    if line is not None:
+        return line, None
+    words = rest.split()
+    if name == "power" and words == ["cycle"]:
+        return "power cycle", None
+    if name == "power" and len(words) == 3 and words[0] == "cut-at" and words[1] in CHECKPOINTS \
+            and words[2].isdigit() and int(words[2]) > 0:
+        return f"killat {words[1]} {words[2]}", None
+    return None, f"unknown command {name} {rest}".strip()
 
 
 def run(args: argparse.Namespace) -> int:
     if not (args.firmware / "app.py").is_file():
         print(f"error: no firmware in {args.firmware}", file=sys.stderr)
         return 2
+    flash, temporary = prepare_flash(args.firmware, args.flash)
     link = open_link(args.link)
     master, slave = os.openpty()
     tty.setraw(slave)  # the child sets raw mode too; doing it first means no byte is ever cooked
-    uart_path = os.ttyname(slave)
-    env = {**os.environ, "MICROPYPATH": f"{args.firmware}:{FWSIM_DIR}",
-           "PYTHONPATH": f"{args.firmware}{os.pathsep}{FWSIM_DIR}", "PYTHONUNBUFFERED": "1"}
-    child = subprocess.Popen(_child_command(args, uart_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             env=env, text=True, bufsize=1)
     stop = threading.Event()
+    command = [args.interpreter or sys.executable, str(FWSIM_DIR / "simmain.py"), os.ttyname(slave), str(flash)]
+    env = {**os.environ, "MICROPYPATH": f"{flash}:{FWSIM_DIR}", "PYTHONPATH": f"{flash}{os.pathsep}{FWSIM_DIR}",
+           "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    board = FirmwareSupervisor(command, _settings(args), env, stop)
     try:
-        first = _first_line(child)
+        first = board.boot()
         if first is None:
             print("error: firmware did not start", file=sys.stderr)
             return 1
-        bridge = Bridge(link, master, stop)
-        bridge.start()
+        Bridge(link, master, stop).start()
         print_ready("ioboard", link.port, firmware=first.get("firmware"),
-                    implementation=first.get("implementation"))
-        threading.Thread(target=_forward_output, args=(child, stop), daemon=True).start()
-        lock = threading.Lock()
+                    implementation=first.get("implementation"), flash=str(flash))
+        board.start_supervising()
 
         def handle(name: str, rest: str) -> str | None:
-            line = PIN_COMMANDS.get((name, rest.strip()))
-            if line is None:
-                return f"unknown command {name} {rest}".strip()
-            with lock:
-                assert child.stdin is not None
-                child.stdin.write(line + "\n")
-                child.stdin.flush()
-            return None
+            line, error = _board_command(name, rest)
+            if line == "power cycle":
+                board.power_cycle()
+            elif line is not None:
+                board.send(line)
+            return error
 
         run_stdin_commands(handle, stop)
         # SIGTERM (the hall's parent-death signal, systemd, kill) ends like quit: the firmware child is
         # stopped in the finally below instead of being left behind.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         stop.wait()
-        return 0 if child.poll() in (None, 0) else 1
+        return board.exit_status()
     finally:
         stop.set()
-        _stop_child(child)
+        board.shutdown()
         link.close()
         for fd in (master, slave):
             try:
                 os.close(fd)
             except OSError:
                 pass
-
-
-def _first_line(child: subprocess.Popen) -> dict | None:
-    """The firmware's start line, or None if it exited or stayed silent for READY_TIMEOUT_S."""
-    assert child.stdout is not None
-    ready, _, _ = select.select([child.stdout], [], [], READY_TIMEOUT_S)
-    if not ready:
-        return None
-    line = child.stdout.readline()
-    try:
-        first = json.loads(line)
-    except ValueError:
-        return None
-    return first if isinstance(first, dict) and "firmware" in first else None
-
-
-def _stop_child(child: subprocess.Popen) -> None:
-    if child.poll() is None:
-        try:
-            assert child.stdin is not None
-            child.stdin.write("quit\n")
-            child.stdin.close()
-        except (OSError, ValueError):
-            pass
-        try:
-            child.wait(3)
-        except subprocess.TimeoutExpired:
-            child.terminate()
-            try:
-                child.wait(3)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait(3)
+        if temporary:
+            shutil.rmtree(flash, ignore_errors=True)

@@ -51,7 +51,8 @@ class EventLog:
 
 
 def start_sim(interpreter: str, *extra: str) -> SimProcess:
-    proc = SimProcess("ioboard", *INTERPRETERS[interpreter], *FAST_BOARD, *extra, ready_timeout=30.0).start()
+    proc = SimProcess("ioboard", *INTERPRETERS[interpreter], *FAST_BOARD, *extra, ready_timeout=30.0)
+    proc.start()
     try:
         # The firmware shows "waiting for the Pi" at boot; tests look at the changes after that.
         assert proc.wait_json(lambda o: "light" in o, timeout=10) == {"light": "yellow", "pattern": "blink"}

@@ -92,7 +92,12 @@ def test_no_session_means_handshake_again_then_repeat(scripted) -> None:
     driver = _open(scripted)
     try:
         done = threading.Event()
-        worker = threading.Thread(target=lambda: (driver.set_light("red"), done.set()), daemon=True)
+
+        def set_red() -> None:
+            driver.set_light("red")
+            done.set()
+
+        worker = threading.Thread(target=set_red, daemon=True)
         worker.start()
         first = scripted.expect(p.FrameType.SET_LIGHT)
         scripted.send(p.FrameType.NAK, bytes([first.seq, p.NakReason.NO_SESSION]))

@@ -92,7 +92,8 @@ def test_garbage_on_the_line_is_counted_and_survived(sim) -> None:
         board.close()
 
 
-def _raw_exchange(port: serial.Serial, decoder: p.FrameDecoder, frame: bytes, want: int, timeout: float = 5.0) -> p.Frame:
+def _raw_exchange(port: serial.Serial, decoder: p.FrameDecoder, frame: bytes, want: int,
+                  timeout: float = 5.0) -> p.Frame:
     port.write(frame)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -122,7 +123,7 @@ def test_raw_host_sees_nak_reasons_and_duplicate_suppression(mp_sim) -> None:
         # The repeat of seq 11 did not sound: the next buzzer line is the new command's.
         assert mp_sim.wait_json(lambda o: "buzzer" in o) == {"buzzer": "long"}
         # Events are repeated with the same seq until acknowledged.
-        repeats = []
+        repeats: list[p.Frame] = []
         deadline = time.monotonic() + 5
         while len(repeats) < 3 and time.monotonic() < deadline:
             repeats += [f for f in decoder.feed(port.read(64)) if f.type == p.FrameType.EVENT]

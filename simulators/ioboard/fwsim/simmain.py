@@ -1,19 +1,20 @@
-"""Entry point of the firmware under simulation: ``INTERPRETER simmain.py PTY_PATH [setting=ms ...]``
-with the firmware directory and this directory on the module path (MICROPYPATH / PYTHONPATH)."""
+"""Entry point of the firmware under simulation:
+``INTERPRETER simmain.py PTY_PATH FLASH_DIR RESET_CAUSE [setting=ms ...]`` with the flash folder (the
+firmware's files, as on the board) and this directory on the module path (MICROPYPATH / PYTHONPATH).
+The boot guard (fwboot.py, from the flash folder) runs exactly as on the board."""
 import sys
 
-from app import FIRMWARE_VERSION, App
+import fwboot
 from simboard import SimBoard
 
 
 def main(argv):
     settings = {}
-    for item in argv[2:]:
+    for item in argv[4:]:
         key, value = item.split("=")
         settings[key] = int(value)
-    board = SimBoard(argv[1])
-    board.trace({"firmware": "%d.%d.%d" % FIRMWARE_VERSION, "implementation": sys.implementation.name})
-    App(board, **settings).run()
+    board = SimBoard(argv[1], argv[2], int(argv[3]))
+    fwboot.run(board, **settings)
 
 
 main(sys.argv)

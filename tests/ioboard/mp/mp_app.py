@@ -18,7 +18,7 @@ def make(**cfg):
 
 def exchange(board, app, frame, ms=10):
     """Delivers bytes, runs the loop for ``ms`` fake milliseconds, returns the frames the board sent."""
-    board.uart.inbox.extend(frame)
+    board.uart.put(frame)
     for _ in range(ms // 5):
         app.step()
         board.idle(5)

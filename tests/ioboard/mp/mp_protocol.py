@@ -89,7 +89,7 @@ def test_random_garbage_never_crashes_and_good_frames_survive():
             equal(frame_, (0x10, 2, b"\x01\x01"), "only the good frame")
             found += 1
     equal(found, 200, "every good frame found")
-    check(len(parser.buf) <= fr.BUFFER_LIMIT, "bounded buffer")
+    check(parser.pending() <= fr.BUFFER_LIMIT, "bounded buffer")
 
 
 def test_encode_rejects_oversized_payload():
