@@ -23,6 +23,7 @@ from drivers.ioboard.errors import (
     VersionMismatch,
 )
 from drivers.ioboard.events import EVENT_NAMES, SETTINGS, BoardInfo, IoEvent
+from drivers.ioboard.fwupdate import FirmwareCommands
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,12 @@ class _SessionLost(Exception):
     """The board forgot our session (restarted, or silent): handshake again on the same port."""
 
 
-class IoBoard:
+class IoBoard(FirmwareCommands):
     """``IoBoard(url_or_port, on_event)``; ``open()`` connects (raises HandshakeFailed, VersionMismatch,
     NotConnected), then a reader thread keeps the link: it reconnects after a loss and restores the
     settings and the last light. ``on_event(IoEvent)`` runs on a separate thread, so it may call the
-    board's commands. Commands raise NotConnected, CommandTimeout or CommandRejected."""
+    board's commands. Commands raise NotConnected, CommandTimeout or CommandRejected. Firmware updates:
+    ``update_firmware`` and its companions (fwupdate.FirmwareCommands)."""
 
     def __init__(self, url_or_port: Any, on_event: Callable[[IoEvent], None] | None = None, *,
                  baudrate: int = 115200, heartbeat_interval: float | None = None,
@@ -76,6 +78,8 @@ class IoBoard:
         self._light: tuple[p.Color, p.Pattern] | None = None
         self._connected = threading.Event()   # handshake done
         self._ready = threading.Event()       # handshake done and settings restored
+        self._resync = threading.Event()      # someone needs a new handshake (the board restarted)
+        self._sessions = 0
         self._stop = threading.Event()
         self._jobs: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._threads: list[threading.Thread] = []
@@ -167,11 +171,40 @@ class IoBoard:
         unknown = set(seconds) - set(SETTINGS)
         if unknown:
             raise ValueError(f"unknown IO board settings {sorted(unknown)}")
-        return p.config_payload({SETTINGS[k]: int(round(v * 1000)) for k, v in seconds.items()})
+        return p.config_payload({SETTINGS[k]: round(v * 1000) for k, v in seconds.items()})
 
-    def _command(self, ftype: p.FrameType, payload: bytes, *, retry_session: bool = True) -> p.Frame:
+    def request(self, ftype: p.FrameType, payload: bytes = b"", *, attempts: int | None = None) -> p.Frame:
+        """One acknowledged command as it is on the wire, for the driver's own modules (firmware updates):
+        the ACK, or CommandRejected for a NAK (NO_SESSION included: no handshake and repeat here).
+        ``attempts`` (each ``ack_timeout`` long) gives a slow step more time without answering later."""
+        return self._command(ftype, payload, retry_session=False, attempts=attempts)
+
+    @property
+    def sessions(self) -> int:
+        """Handshakes completed since start: a new one means the board (or the link) started over."""
+        return self._sessions
+
+    def request_handshake(self) -> None:
+        """Asks the reader for a new handshake at once (the board went silent: it may have restarted)."""
+        self._resync.set()
+
+    def wait_session(self, after: int, timeout: float) -> BoardInfo | None:
+        """The board's identity once a handshake later than the ``after``-th is done and the settings
+        are restored; None when none came within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not (self._sessions > after and self._ready.is_set() and self.info is not None):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._stop.is_set():
+                return None
+            self._ready.wait(min(0.05, remaining))
+            if self._ready.is_set() and self._sessions <= after:
+                time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        return self.info
+
+    def _command(self, ftype: p.FrameType, payload: bytes, *, retry_session: bool = True,
+                 attempts: int | None = None) -> p.Frame:
         with self._cmd_lock:
-            reply = self._exchange(ftype, payload)
+            reply = self._exchange(ftype, payload, attempts or self.attempts)
         if reply.type == p.FrameType.ACK:
             return reply
         _, reason = p.parse_nak(reply.payload)
@@ -182,7 +215,7 @@ class IoBoard:
             raise NotConnected("IO board restarted; handshake pending")
         raise CommandRejected(f"IO board refused {ftype.name}: reason {reason}", reason=reason)
 
-    def _exchange(self, ftype: p.FrameType, payload: bytes) -> p.Frame:
+    def _exchange(self, ftype: p.FrameType, payload: bytes, attempts: int) -> p.Frame:
         if not self._connected.is_set():
             raise NotConnected("IO board not connected")
         seq = self._next_seq()
@@ -190,7 +223,7 @@ class IoBoard:
         with self._cond:
             self._pending, self._reply = seq, None
         try:
-            for _ in range(self.attempts):
+            for _ in range(attempts):
                 self._write(frame)  # a repeat keeps its seq: the board answers it without acting twice
                 deadline = time.monotonic() + self.ack_timeout
                 with self._cond:
@@ -203,7 +236,7 @@ class IoBoard:
                         return self._reply
                 if not self._connected.is_set():
                     raise NotConnected("IO board lost during command")
-            raise CommandTimeout(f"IO board did not acknowledge {ftype.name} after {self.attempts} attempts")
+            raise CommandTimeout(f"IO board did not acknowledge {ftype.name} after {attempts} attempts")
         finally:
             with self._cond:
                 self._pending = None
@@ -237,8 +270,7 @@ class IoBoard:
                 self._lost(str(exc), close_port=False)
             except (serial.SerialException, OSError, IoBoardError) as exc:
                 # Reopen the port too: a half-dead port (USB re-enumerated, TCP half-open) only heals so.
-                port_trouble = not isinstance(exc, IoBoardError)
-                self.last_error = NotConnected(f"IO board port: {exc}") if port_trouble else exc
+                self.last_error = exc if isinstance(exc, IoBoardError) else NotConnected(f"IO board port: {exc}")
                 self._lost(str(exc), close_port=True)
                 self._stop.wait(self.reconnect_interval)
             except Exception as exc:  # a defect here must not silently end the reader for good
@@ -299,12 +331,16 @@ class IoBoard:
         self._last_event = None  # a new session may repeat the event in flight; deliver it
         self._last_rx = time.monotonic()
         self.last_error = None
+        self._resync.clear()  # this handshake is the one asked for
+        self._sessions += 1
         self._connected.set()
         self._jobs.put(("restore", welcome.status))
         for frame in backlog:
             self._handle(frame)
 
     def _pump(self) -> None:
+        if self._resync.is_set():
+            raise _SessionLost("a new handshake was asked for")
         for frame in self._read_frames():
             self._handle(frame)
         if time.monotonic() - self._last_rx > self.silence_timeout:

@@ -27,6 +27,14 @@ class FrameType(IntEnum):
     CONFIG = 0x12
     GET_STATUS = 0x13
     EVENT = 0x20
+    FW_BEGIN = 0x30
+    FW_FILE = 0x31
+    FW_DATA = 0x32
+    FW_VERIFY = 0x33
+    FW_COMMIT = 0x34
+    FW_STATE = 0x35
+    FW_CONFIRM = 0x36
+    FW_ROLLBACK = 0x37
 
 
 class Color(IntEnum):
@@ -56,6 +64,9 @@ class NakReason(IntEnum):
     UNKNOWN_TYPE = 2
     BAD_PAYLOAD = 3
     NO_SESSION = 4
+    BAD_HASH = 5
+    BAD_STATE = 6
+    STORAGE = 7
 
 
 class EventKind(IntEnum):
@@ -286,12 +297,17 @@ def get_status(seq: int) -> bytes:
     return encode_frame(FrameType.GET_STATUS, seq)
 
 
+# The board compares times within half its tick period (2**29 ms): settings stay below 2**28 ms.
+MAX_SETTING_MS = 0x0FFFFFFF
+
+
 def config_payload(settings_ms: dict[ConfigKey, int]) -> bytes:
-    """CONFIG payload. Raises ValueError for an empty dict or a value outside 0…2**32-1."""
+    """CONFIG payload. Raises ValueError for an empty dict or a value outside 0…MAX_SETTING_MS
+    (about 74.5 hours)."""
     if not settings_ms:
         raise ValueError("no settings")
     for key, value in settings_ms.items():
-        if not 0 <= int(value) <= 0xFFFFFFFF:
+        if not 0 <= int(value) <= MAX_SETTING_MS:
             raise ValueError(f"{ConfigKey(key).name} = {value} ms is out of range")
     return b"".join(struct.pack(">BI", ConfigKey(key), int(value)) for key, value in settings_ms.items())
 

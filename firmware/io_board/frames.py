@@ -216,9 +216,13 @@ class Parser:
     # Convenience for tests and tools (these allocate a list of tuples).
 
     def feed(self, data):
-        """Adds bytes, returns the list of (type, seq, payload) frames now complete."""
-        self.push(data)
-        return self._collect(False)
+        """Adds bytes, returns the list of (type, seq, payload) frames now complete. Pushes them a
+        frame's length at a time, as the board reads its UART, so any amount may be fed."""
+        frames = []
+        for start in range(0, len(data), MAX_FRAME):
+            self.push(data[start:start + MAX_FRAME])
+            frames.extend(self._collect(False))
+        return frames
 
     def expire(self):
         return self._collect(True)

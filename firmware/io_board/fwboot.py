@@ -196,6 +196,7 @@ class Guard:
         if self.trial:
             remove(self.path(TRIAL_FLAG))
             self.trial = False
+            self.trial_boots = 0
             self._trace({"boot": "confirmed"})
 
     def has_backup(self):

@@ -8,7 +8,7 @@ COMMANDS = {
     "scanner": ("kiosk.cli.device_scanner", "QR scanner: listen for scans"),
     "printer": ("kiosk.cli.device_printer", "thermal printer: status and test page"),
     "camera": ("kiosk.cli.device_camera", "document camera: capture pages to a PDF"),
-    "ioboard": ("kiosk.cli.device_ioboard", "IO board: handshake, light, buzzer, events"),
+    "ioboard": ("kiosk.cli.device_ioboard", "IO board: handshake, light, buzzer, events, firmware update"),
 }
 
 

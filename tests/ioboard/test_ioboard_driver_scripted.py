@@ -11,7 +11,7 @@ import tty
 
 import pytest
 
-from drivers.ioboard import CommandTimeout, IoBoard, VersionMismatch
+from drivers.ioboard import CommandTimeout, FirmwareRejected, IoBoard, VersionMismatch
 from drivers.ioboard import protocol as p
 from tests.ioboard.conftest import EventLog
 from tests.ioboard.vectors import BY_NAME
@@ -144,5 +144,53 @@ def test_event_repeat_delivered_once_but_a_wrapped_seq_is_news(scripted) -> None
         scripted.send(p.FrameType.EVENT, b"\x02\x01", seq=42)
         log.wait("presence", "on")
         assert log.inputs() == [("tamper", "open"), ("help", "pressed"), ("presence", "on")]
+    finally:
+        driver.close()
+
+
+def _update_in_thread(driver: IoBoard, files: dict[str, bytes]) -> tuple[threading.Thread, list[BaseException]]:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            driver.update_firmware(files, "1.1.0", restart_timeout=5)
+        except BaseException as exc:  # handed to the test thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    return worker, errors
+
+
+def test_update_refused_while_a_firmware_is_on_trial(scripted) -> None:
+    driver = _open(scripted)
+    try:
+        worker, errors = _update_in_thread(driver, {"version.py": b"FIRMWARE_VERSION = (1, 1, 0)\n"})
+        state = scripted.expect(p.FrameType.FW_STATE)
+        scripted.send(p.FrameType.ACK, bytes([state.seq, 0x03, 1, 0, 0]))  # on trial, backup kept
+        worker.join(5)
+        assert isinstance(errors[0], FirmwareRejected) and "on trial" in str(errors[0])
+        assert errors[0].reason == p.NakReason.BAD_STATE and errors[0].running_version == "2.3.4"
+        with pytest.raises(TimeoutError):
+            scripted.expect(p.FrameType.FW_BEGIN, timeout=0.3)  # nothing was begun
+    finally:
+        driver.close()
+
+
+def test_update_stops_when_the_board_holds_another_length(scripted) -> None:
+    driver = _open(scripted)
+    try:
+        worker, errors = _update_in_thread(driver, {"app.py": b"x" * 100})
+        for ftype in (p.FrameType.FW_STATE, p.FrameType.FW_BEGIN, p.FrameType.FW_FILE):
+            frame = scripted.expect(ftype)
+            extra = bytes([0, 0, 0, 0]) if ftype == p.FrameType.FW_STATE else b""
+            scripted.send(p.FrameType.ACK, bytes([frame.seq]) + extra)
+        chunk = scripted.expect(p.FrameType.FW_DATA)
+        assert chunk.payload[:4] == b"\x00\x00\x00\x00" and len(chunk.payload) == 64
+        scripted.send(p.FrameType.ACK, bytes([chunk.seq, 0, 0, 0, 59]))  # one byte short of the chunk
+        worker.join(5)
+        assert isinstance(errors[0], FirmwareRejected) and "holds 59 bytes" in str(errors[0])
+        with pytest.raises(TimeoutError):
+            scripted.expect(p.FrameType.FW_COMMIT, timeout=0.3)  # never committed
     finally:
         driver.close()

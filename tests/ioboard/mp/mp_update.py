@@ -11,8 +11,9 @@ import frames as fr
 import fwboot
 from app import App
 from fakeboard import BoardReset, FakeBoard, PowerCut
-from mptest import check, equal, run
+from mptest import check, equal, read_vectors, run
 
+VECTORS = dict((v[0], v) for v in read_vectors(sys.argv[1] if len(sys.argv) > 1 else "docs/ioboard-protocol.md"))
 ROOT = (sys.argv[2] if len(sys.argv) > 2 else "/tmp/ioboard-update-test") + "/"
 OLD = {"app.py": b"# old app\n", "version.py": b"FIRMWARE_VERSION = (1, 0, 0)\n", "frames.py": b"# old frames\n"}
 NEW = {"app.py": b"# new app\n" * 40, "version.py": b"FIRMWARE_VERSION = (1, 1, 0)\n", "extra.py": b"# added\n"}
@@ -311,7 +312,79 @@ def test_update_frames_allocate_nothing_between_them():
     equal(before - after, 0, "bytes allocated by the idle loop after an update was staged")
 
 
-run([test_good_update_then_confirm, test_corrupted_file_refused_old_firmware_stays,
+def vector_reply(b, name, frame=None):
+    """Sends the document's frame ``name`` (or ``frame``) as it is; the board's ACK/NAK payloads."""
+    b.board.uart.put(frame or VECTORS[name][4])
+    b.run_ms(10)
+    return [(t, payload) for t, _, payload in fr.Parser().feed(b.board.uart.take()) if t in (fr.ACK, fr.NAK)]
+
+
+def test_document_vectors_through_the_loop():
+    version = VECTORS["fw_data_version"][3][4:]
+    b = Board()
+    equal(vector_reply(b, "fw_begin"), [(fr.ACK, b"\x10")], "begin")
+    equal(vector_reply(b, "fw_file_version"), [(fr.ACK, b"\x11")], "file")
+    equal(vector_reply(b, "fw_data_version"), [(fr.ACK, VECTORS["ack_fw_data"][3])], "data: 29 bytes written")
+    equal(vector_reply(b, "fw_verify"), [(fr.ACK, b"\x13")], "verified")
+    try:
+        equal(vector_reply(b, "fw_commit"), [(fr.ACK, b"\x14")], "committed")
+        b.run_ms(400)
+    except BoardReset:
+        pass
+    b = Board(fresh=False)
+    equal(vector_reply(b, "fw_state"), [(fr.ACK, VECTORS["ack_fw_state_trial"][3])], "state after the restart")
+    equal(vector_reply(b, "fw_confirm"), [(fr.ACK, b"\x16")], "confirmed")
+    equal(read("version.py"), version, "the vector's file installed")
+    # The same file altered in transit under a valid CRC: refused by the board's own check.
+    b = Board()
+    vector_reply(b, "fw_begin")
+    vector_reply(b, "fw_file_version")
+    altered = fr.encode(fr.FW_DATA, 0x12, VECTORS["fw_data_version"][3][:-2] + b"9\n")
+    equal(vector_reply(b, "", altered), [(fr.ACK, VECTORS["ack_fw_data"][3])], "written")
+    equal(vector_reply(b, "fw_verify"), [(fr.NAK, VECTORS["nak_bad_hash"][3])], "BAD_HASH")
+    # A firmware on trial that nobody confirms: rolled back, as FW_STATE then says.
+    b = Board()
+    for name in ("fw_begin", "fw_file_version", "fw_data_version", "fw_verify", "fw_commit"):
+        try:
+            vector_reply(b, name)
+            b.run_ms(50)
+        except BoardReset:
+            pass
+    b = Board(fresh=False, trial_ms=1000)
+    try:
+        b.run_ms(1500)
+    except BoardReset:
+        pass
+    b = Board(fresh=False)
+    equal(vector_reply(b, "fw_state"), [(fr.ACK, VECTORS["ack_fw_state_rolled_back"][3])], "rolled back")
+    equal(vector_reply(b, "fw_rollback"), [(fr.NAK, b"\x17\x06")], "no second step back")
+
+
+def test_random_update_frames_never_break_the_loop():
+    b = Board()
+    seed = [2024]
+
+    def rand():
+        seed[0] = (seed[0] * 1103515245 + 12345) & 0x7FFFFFFF
+        return seed[0] >> 8
+
+    for i in range(600):
+        ftype = fr.FW_BEGIN + rand() % 8
+        payload = bytes(rand() & 0xFF for _ in range(rand() % 65))
+        if i % 10 == 0:  # now and then a well-formed file, so that random chunks reach the flash
+            ftype, payload = fr.FW_FILE, u32(rand() % 2000 + 1) + bytes(32) + b"app.py"
+        elif ftype == fr.FW_DATA and i % 3 == 0:
+            payload = u32(0) + payload[4:]
+        b.board.uart.put(fr.encode(ftype, i & 0xFF, payload))
+        b.run_ms(10)
+        b.board.uart.take()
+    equal(b.app.errors, 0, "handler errors")
+    equal(flash_state(), "old", "random frames changed the firmware")
+    equal(b.state()[:2], (False, False), "nothing on trial, no backup")
+
+
+run([test_document_vectors_through_the_loop, test_random_update_frames_never_break_the_loop,
+     test_good_update_then_confirm, test_corrupted_file_refused_old_firmware_stays,
      test_chunks_at_the_wrong_place_and_repeats, test_bad_names_and_order_refused,
      test_power_cut_at_every_step_of_the_commit, test_unconfirmed_firmware_rolls_back_after_its_boots,
      test_unconfirmed_firmware_rolls_back_after_its_time, test_crash_on_trial_rolls_back_at_once,
