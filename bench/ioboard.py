@@ -1,8 +1,10 @@
 """IO board benchmark: acknowledged-command round trip (SET_LIGHT → ACK) from the driver to the REAL
 firmware running in the simulator (MicroPython unix port and CPython), against a raw pty echo of the
-same bytes measured in the same run; plus the host frame decoder's throughput against a C CRC pass.
+same bytes measured in the same run; the host frame decoder's throughput against a C CRC pass; and a
+whole firmware update over the link (the real firmware's files to the firmware under MicroPython)
+against a raw pty echo of the same number of chunk frames.
 
-Run: ``.venv/bin/python bench/ioboard.py [--commands 200]``
+Run: ``.venv/bin/python bench/ioboard.py [--commands 200] [--rounds 3]``
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import select
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tty
@@ -26,6 +29,7 @@ import serial  # noqa: E402
 
 from drivers.ioboard import IoBoard  # noqa: E402
 from drivers.ioboard import protocol as p  # noqa: E402
+from drivers.ioboard.firmware import CHUNK  # noqa: E402
 
 MICROPYTHON = str(Path(sys.executable).parent / "micropython")
 
@@ -35,8 +39,10 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
 
 
-def raw_pty_round_trip(count: int) -> list[float]:
-    """Baseline: a thread echoes an 8-byte reply for every 9-byte frame over a pty, as fast as it can."""
+def raw_pty_round_trip(count: int, frame: bytes | None = None, reply: bytes | None = None) -> list[float]:
+    """Baseline: a thread echoes a reply (8 bytes) for every frame (9 bytes) over a pty, as fast as it can."""
+    frame = frame or p.set_light(0, p.Color.GREEN, p.Pattern.STEADY)
+    reply = reply or p.ack(0, 0)
     master, slave = os.openpty()
     tty.setraw(slave)
     stop = threading.Event()
@@ -44,18 +50,17 @@ def raw_pty_round_trip(count: int) -> list[float]:
     def echo() -> None:
         while not stop.is_set():
             ready, _, _ = select.select([master], [], [], 0.1)
-            if ready and os.read(master, 64):
-                os.write(master, p.ack(0, 0))
+            if ready and os.read(master, 128):
+                os.write(master, reply)
 
     thread = threading.Thread(target=echo, daemon=True)
     thread.start()
     samples = []
     with serial.serial_for_url(os.ttyname(slave), timeout=1) as port:
-        frame = p.set_light(0, p.Color.GREEN, p.Pattern.STEADY)
         for _ in range(count):
             started = time.perf_counter()
             port.write(frame)
-            port.read(8)
+            port.read(len(reply))
             samples.append(time.perf_counter() - started)
     stop.set()
     thread.join(2)
@@ -88,6 +93,36 @@ def firmware_round_trip(interpreter: list[str], count: int) -> list[float]:
         sim.wait(10)
 
 
+def firmware_files(version: int) -> dict[str, bytes]:
+    """The firmware's own files (all an update may replace), with version 1.<version>.0."""
+    files = {path.name: path.read_bytes() for path in (REPO / "firmware" / "io_board").glob("*.py")
+             if path.name not in ("main.py", "fwboot.py")}
+    files["version.py"] = f"FIRMWARE_VERSION = (1, {version}, 0)\n".encode()
+    return files
+
+
+def update_rounds(rounds: int) -> list[float]:
+    """Seconds per whole-firmware update (transfer, verify, commit, restart, handshake, confirm)."""
+    with tempfile.TemporaryDirectory() as flash:
+        sim = subprocess.Popen([sys.executable, "-m", "simulators", "ioboard", "--interpreter", MICROPYTHON,
+                                "--flash", flash], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+        try:
+            assert sim.stdout is not None
+            ready = json.loads(sim.stdout.readline())
+            threading.Thread(target=sim.stdout.read, daemon=True).start()  # drain its JSON lines
+            board = IoBoard(ready["port"]).open(timeout=10)
+            try:
+                return [board.update_firmware(firmware_files(n + 1), f"1.{n + 1}.0").seconds for n in range(rounds)]
+            finally:
+                board.close()
+        finally:
+            assert sim.stdin is not None
+            sim.stdin.write("quit\n")
+            sim.stdin.close()
+            sim.wait(10)
+
+
 def decoder_throughput(frames: int = 20000) -> tuple[float, float]:
     """(frames per second through FrameDecoder, frames per second of binascii.crc_hqx alone)."""
     one = p.encode_frame(p.FrameType.HEARTBEAT, 5, bytes(12))
@@ -109,6 +144,7 @@ def decoder_throughput(frames: int = 20000) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--commands", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     base50, base95 = _percentiles(raw_pty_round_trip(args.commands))
     print(f"{'measurement':<44} {'p50 ms':>8} {'p95 ms':>8} {'p50 ratio':>10}")
@@ -119,6 +155,24 @@ def main(argv: list[str] | None = None) -> int:
     decode_rate, crc_rate = decoder_throughput()
     print(f"\nhost FrameDecoder: {decode_rate:,.0f} frames/s; binascii.crc_hqx alone: {crc_rate:,.0f} frames/s "
           f"(ratio {decode_rate / crc_rate:.3f})")
+    files = firmware_files(1)
+    size = sum(map(len, files.values()))
+    chunks = sum(-(-len(data) // CHUNK) for data in files.values())
+    chunk_frame = p.encode_frame(p.FrameType.FW_DATA, 0, bytes(4 + CHUNK))
+    chunk_ack = p.encode_frame(p.FrameType.ACK, 0, bytes(5))
+
+    def baseline() -> list[float]:
+        return [sum(raw_pty_round_trip(chunks, chunk_frame, chunk_ack)) for _ in range(args.rounds)]
+
+    baselines = baseline()  # before and after the updates, so that both see the same load
+    updates = update_rounds(args.rounds)
+    baselines += baseline()
+    base, upd = statistics.median(baselines), statistics.median(updates)
+    print(f"\nfirmware update, {len(files)} files, {size:,} bytes in {chunks} chunks, {args.rounds} rounds:")
+    print(f"  raw pty echo of {chunks} chunk frames (baseline): median {base:.3f} s "
+          f"(spread {min(baselines):.3f}-{max(baselines):.3f})")
+    print(f"  update_firmware to the firmware under micropython: median {upd:.3f} s "
+          f"(spread {min(updates):.3f}-{max(updates):.3f}), {size / upd / 1024:.0f} KiB/s, ratio {upd / base:.1f}")
     return 0
 
 
