@@ -10,6 +10,7 @@ in fixed buffers, events wait in a fixed ring, and every time is a wrapping tick
 only when the board support asks for them."""
 import frames as fr
 from debounce import Debouncer
+from eventq import EventQueue
 from outputs import BLINK, BUZZ_NAMES, COLOR_NAMES, FAST_BLINK, PATTERN_NAMES, RED, YELLOW, Buzzer, Light, Relay
 from updater import Updater
 from version import FIRMWARE_VERSION
@@ -78,15 +79,7 @@ class App:
         self._last_reply_len = 0
         self._last_byte = now
         self._next_heartbeat = now
-        # Events wait in a ring; the head is the one in flight, its seq fixed once sent.
-        self._ev_kind = bytearray(EVENT_QUEUE_LIMIT)
-        self._ev_value = bytearray(EVENT_QUEUE_LIMIT)
-        self._ev_head = 0
-        self._ev_count = 0
-        self._ev_seq = -1
-        self._ev_sent = False
-        self._ev_sent_at = now
-        self.events_dropped = 0
+        self.events = EventQueue(EVENT_QUEUE_LIMIT, now)
         self.errors = 0
         self._bad_reported = 0
         self._reset_due = False
@@ -103,7 +96,7 @@ class App:
         self.watchdog = PiWatchdog(cfg["heartbeat_timeout_ms"], cfg["boot_grace_ms"], cfg["min_cycle_ms"],
                                    cfg["relay_pulse_ms"], now, board)
         self._wd_state = self.watchdog.state
-        self._queue_event(EV_BOOT, board.reset_cause())
+        self.events.push(EV_BOOT, board.reset_cause())
         self._set_light(YELLOW, BLINK, now)  # "waiting for the Pi" until it sets the light itself
         if self.tracing:
             board.trace({"watchdog": STATE_NAMES[self._wd_state]})
@@ -198,8 +191,8 @@ class App:
             self._hello(seq, payload, plen, now)
             return
         if ftype == fr.ACK:
-            if plen and self._ev_count and self._ev_seq == payload[0]:
-                self._pop_event()
+            if plen:
+                self.events.acknowledged(payload[0])
             return
         if ftype == fr.NAK:
             return
@@ -250,7 +243,7 @@ class App:
             return
         self.session = True
         self._last_valid = False
-        self._ev_sent = False  # a new host has not seen the event in flight: send it again now
+        self.events.sent = False  # a new host has not seen the event in flight: send it again now
         self._next_heartbeat = self.board.ticks_add(now, self.cfg["board_heartbeat_ms"])
         tx = self.tx
         tx.begin(fr.WELCOME, self._next_seq())
@@ -349,7 +342,7 @@ class App:
                 self.board.trace({"input": names[0], "value": names[1 + level]})
             if kind == EV_HELP and not level:
                 continue  # only the press is an event
-            self._queue_event(kind, level)
+            self.events.push(kind, level)
 
     def _run_pi_watchdog(self, now):
         wd = self.watchdog
@@ -365,42 +358,18 @@ class App:
             if self.tracing:
                 self.board.trace({"watchdog": STATE_NAMES[wd.state]})
 
-    def _queue_event(self, kind, value):
-        size = EVENT_QUEUE_LIMIT
-        kinds, values, head = self._ev_kind, self._ev_value, self._ev_head
-        if self._ev_count >= size:
-            # Keep the one in flight (its seq may be acked any moment); lose the oldest waiting one.
-            for i in range(1, size - 1):
-                to, fro = (head + i) % size, (head + i + 1) % size
-                kinds[to] = kinds[fro]
-                values[to] = values[fro]
-            self._ev_count -= 1
-            self.events_dropped += 1
-        slot = (head + self._ev_count) % size
-        kinds[slot] = kind
-        values[slot] = value
-        self._ev_count += 1
-
-    def _pop_event(self):
-        self._ev_head = (self._ev_head + 1) % EVENT_QUEUE_LIMIT
-        self._ev_count -= 1
-        self._ev_seq = -1
-        self._ev_sent = False
-
     def _send_events(self, now):
-        if not self.session or not self._ev_count:
+        events = self.events
+        if not self.session or not events.due(now, self.board, self.cfg["event_retry_ms"]):
             return
-        if self._ev_sent and self.board.ticks_diff(now, self._ev_sent_at) < self.cfg["event_retry_ms"]:
-            return
-        if self._ev_seq < 0:
-            self._ev_seq = self._next_seq()
+        if events.seq < 0:
+            events.seq = self._next_seq()
         tx = self.tx
-        tx.begin(fr.EVENT, self._ev_seq)  # a repeat keeps its seq
-        tx.byte(self._ev_kind[self._ev_head])
-        tx.byte(self._ev_value[self._ev_head])
+        tx.begin(fr.EVENT, events.seq)  # a repeat keeps its seq
+        tx.byte(events.kinds[events.head])
+        tx.byte(events.values[events.head])
         self._send()
-        self._ev_sent = True
-        self._ev_sent_at = now
+        events.mark_sent(now)
 
     # ---- outputs and frames ----------------------------------------------------------------
 

@@ -193,7 +193,7 @@ def test_no_allocation_across_the_wrap():
     # Each event we ignored came once more (the last may still be waiting for its retry).
     check(pi.ignored - 1 <= pi.event_repeats <= pi.ignored, "%d repeats for %d unacknowledged events"
           % (pi.event_repeats, pi.ignored))
-    equal(app.events_dropped, 0, "events lost")
+    equal(app.events.dropped, 0, "events lost")
     beats = pi.counts[fr.HEARTBEAT]
     check(13 <= beats <= 15, "%d board heartbeats in 27 s, want one every 2 s" % beats)
     equal(app.relay.active, False, "the Pi was never power-cycled while it sent heartbeats")

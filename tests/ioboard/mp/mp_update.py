@@ -108,11 +108,7 @@ class Board:
 
     def commit_and_restart(self):
         self.ok(fr.FW_COMMIT)
-        try:
-            self.run_ms(400)
-        except BoardReset:
-            return
-        raise AssertionError("no reset after FW_COMMIT")
+        check(restarted(self.run_ms, 400), "no reset after FW_COMMIT")
 
     def state(self):
         """(trial, backup, begun, trial boots, rollback reason, staged files) from FW_STATE."""
@@ -122,6 +118,15 @@ class Board:
 
 def discard(buf, count):
     pass
+
+
+def restarted(action, *args):
+    """Runs ``action(*args)``; True when the board reset itself meanwhile (nothing after it ran)."""
+    try:
+        action(*args)
+    except BoardReset:
+        return True
+    return False
 
 
 def u32(value):
@@ -246,12 +251,7 @@ def test_unconfirmed_firmware_rolls_back_after_its_time():
     b = Board(fresh=False, trial_ms=3000)
     b.run_ms(2000)
     equal(flash_state(), "new", "still on trial")
-    try:
-        b.run_ms(1500)
-    except BoardReset:
-        pass
-    else:
-        raise AssertionError("no reset when the trial ran out")
+    check(restarted(b.run_ms, 1500), "no reset when the trial ran out")
     equal(flash_state(), "old", "rolled back")
     b = Board(fresh=False)
     equal(b.state()[4], fwboot.ROLLBACK_UNCONFIRMED, "reason: not confirmed in time")
@@ -262,10 +262,7 @@ def test_crash_on_trial_rolls_back_at_once():
     b.stage(NEW)
     b.commit_and_restart()
     b = Board(fresh=False)
-    try:
-        b.guard.crashed(ImportError("no module named 'app'"))
-    except BoardReset:
-        pass
+    check(restarted(b.guard.crashed, ImportError("no module named 'app'")), "reset after the crash")
     equal(flash_state(), "old", "rolled back")
     equal(Board(fresh=False).state()[4], fwboot.ROLLBACK_CRASHED, "reason: crashed")
 
@@ -326,11 +323,8 @@ def test_document_vectors_through_the_loop():
     equal(vector_reply(b, "fw_file_version"), [(fr.ACK, b"\x11")], "file")
     equal(vector_reply(b, "fw_data_version"), [(fr.ACK, VECTORS["ack_fw_data"][3])], "data: 29 bytes written")
     equal(vector_reply(b, "fw_verify"), [(fr.ACK, b"\x13")], "verified")
-    try:
-        equal(vector_reply(b, "fw_commit"), [(fr.ACK, b"\x14")], "committed")
-        b.run_ms(400)
-    except BoardReset:
-        pass
+    equal(vector_reply(b, "fw_commit"), [(fr.ACK, b"\x14")], "committed")
+    check(restarted(b.run_ms, 400), "restart after the commit")
     b = Board(fresh=False)
     equal(vector_reply(b, "fw_state"), [(fr.ACK, VECTORS["ack_fw_state_trial"][3])], "state after the restart")
     equal(vector_reply(b, "fw_confirm"), [(fr.ACK, b"\x16")], "confirmed")
@@ -345,16 +339,10 @@ def test_document_vectors_through_the_loop():
     # A firmware on trial that nobody confirms: rolled back, as FW_STATE then says.
     b = Board()
     for name in ("fw_begin", "fw_file_version", "fw_data_version", "fw_verify", "fw_commit"):
-        try:
-            vector_reply(b, name)
-            b.run_ms(50)
-        except BoardReset:
-            pass
+        vector_reply(b, name)
+    check(restarted(b.run_ms, 400), "restart after the commit")
     b = Board(fresh=False, trial_ms=1000)
-    try:
-        b.run_ms(1500)
-    except BoardReset:
-        pass
+    check(restarted(b.run_ms, 1500), "restart when the trial ran out")
     b = Board(fresh=False)
     equal(vector_reply(b, "fw_state"), [(fr.ACK, VECTORS["ack_fw_state_rolled_back"][3])], "rolled back")
     equal(vector_reply(b, "fw_rollback"), [(fr.NAK, b"\x17\x06")], "no second step back")
