@@ -61,6 +61,7 @@ def test_firmware_suite_under_micropython(script: str, tmp_path: Path) -> None:
     assert "0 failed" in result.stdout
 
 
+@pytest.mark.slow
 def test_thirty_days_of_ticks_without_allocation(tmp_path: Path) -> None:
     """The whole loop for 30 days of board time across the tick wrap, in a Pico-sized heap (192 KiB):
     gc.mem_free() does not move with the collector off, no number leaves the small ints."""
