@@ -54,7 +54,7 @@ def remove(path):
 
 def make_dir(path):
     try:
-        os.mkdir(path)
+        os.mkdir(path.rstrip("/"))  # without the slash, which not every filesystem takes
     except OSError:
         pass
 
@@ -153,7 +153,7 @@ class Guard:
         make_dir(self.path(BACKUP_DIR))
         remove(self.path(BACKUP_LIST))  # first: from here on the backup can no longer be restored
         for folder in (STAGE_DIR, BACKUP_DIR):
-            for name in os.listdir(self.path(folder)):
+            for name in os.listdir(self.path(folder).rstrip("/")):
                 remove(self.path(folder + name))
         remove(self.path(ROLLBACK_MARK))
         self.rolled_back = 0
