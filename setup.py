@@ -14,7 +14,8 @@ setup(
     # static/gen: the pinyin dictionary and spoken prompts made by ``kiosk assets build`` before packaging.
     package_data={"kiosk": ["*.toml", "py.typed"], "kiosk.web.static": ["*"], "kiosk.web.static.gen": ["*"],
                   "kiosk.web.static.gen.voice": ["*"], "kiosk.systemd": ["*"],
-                  "drivers": ["py.typed"], "edge_sync": ["py.typed"]},
+                  "drivers": ["py.typed"], "edge_sync": ["py.typed"],
+                  "kiosk.catalog": ["*.json"]},  # the everyday-words table of search
     install_requires=[
         "pyserial>=3.5",
         "paho-mqtt>=2.1",

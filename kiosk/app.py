@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from typing import Any
 from aiohttp import web
 
 from kiosk.audit import CARD_READ_SUBJECT, AuditAction
-from kiosk.catalog import Catalog, PinyinCache
+from kiosk.catalog import Catalog
+from kiosk.catalog.store import CatalogStore, Prepared
 from kiosk.commands import CommandRunner
 from kiosk.config import KioskConfig, load_config
 from kiosk.events import EventBus
@@ -81,13 +83,14 @@ class Kiosk:
 
     def __init__(self, config: KioskConfig, catalog: Catalog, ports: Ports, *,
                  clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], datetime] | None = None,
-                 tick_s: float = 0.5, ledger_path: Path | None = None, pinyin_cache: Path | None = None,
+                 tick_s: float = 0.5, ledger_path: Path | None = None, catalogs: CatalogStore | None = None,
                  audit: Callable[[str, str, str], Any] | None = None,
                  audit_shipper: Callable[[], Any] | None = None,
                  reload: Callable[[], KioskConfig] | None = None) -> None:
         """``audit(actor, action, subject)`` receives every auditable action (e.g. ``AuditLog.append``);
         ``audit_shipper()`` is called every ``AUDIT_SHIP_S`` off the loop to send the trail to central;
-        ``reload()`` reads the configuration again (default: ``load_config`` of the same file).
+        ``reload()`` reads the configuration again (default: ``load_config`` of the same file);
+        ``catalogs`` compiles the catalog versions central sends (default: in memory, nothing kept).
         Set ``on_exit(code)`` to learn that the application wants to exit (central's reboot)."""
         self.config = config
         self.load_config: Callable[[], KioskConfig] = reload or (lambda: load_config(config.path or None))
@@ -96,8 +99,10 @@ class Kiosk:
         self.on_exit: Callable[[int], Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.ports = ports
-        self.pinyin_cache = pinyin_cache
+        self.catalogs = catalogs or CatalogStore(None)
         self._catalog = catalog
+        self._catalog_wanted = catalog.version
+        self._catalog_lock = threading.Lock()
         self.bus = EventBus()
         self._audit_sink = audit
         self._audit_shipper = audit_shipper
@@ -165,11 +170,33 @@ class Kiosk:
         self.bus.publish({"type": "catalog", "version": catalog.version})
 
     def on_catalog(self, version: int, raw: dict[str, Any]) -> None:
-        """edge_sync installed a verified catalog: build it off the loop's thread, then swap."""
+        """edge_sync installed a verified catalog (on its thread): compile it, then swap. When a child
+        compiles it, this only spools the JSON and a thread of its own does the rest, once edge_sync has
+        let go of the parsed JSON (kiosk.catalog.store: the process then does not grow)."""
+        self._catalog_wanted = version
         try:
-            self.install_catalog(Catalog(raw, PinyinCache(self.pinyin_cache)))
+            prepared = self.catalogs.prepare(version, raw)
         except Exception as exc:
             log.error("catalog version %s not usable, keeping %s: %s", version, self._catalog.version, exc)
+            return
+        if self.catalogs.in_child:
+            threading.Thread(target=self._install_prepared, args=(version, prepared), name=f"catalog-v{version}",
+                             daemon=True).start()
+        else:
+            self._install_prepared(version, prepared)
+
+    def _install_prepared(self, version: int, prepared: Prepared) -> None:
+        with self._catalog_lock:  # one compile at a time; a newer version arriving meanwhile wins
+            if version != self._catalog_wanted:
+                prepared.discard()
+                return
+            try:
+                catalog = prepared.build()
+            except Exception as exc:
+                log.error("catalog version %s not usable, keeping %s: %s", version, self._catalog.version, exc)
+                return
+            if version == self._catalog_wanted:
+                self.install_catalog(catalog)
 
     def on_notify(self, fields: dict[str, Any]) -> None:
         """A status change of a case: the open progress page may refresh (the code is not personal)."""
@@ -351,26 +378,38 @@ def build_ports(config: KioskConfig) -> tuple[Ports, Any]:
 
 
 def initial_catalog(config: KioskConfig, engine: Any, override: str | None = None,
-                    pinyin_cache: Path | None = None) -> Catalog:
-    """The installed catalog version (from edge_sync's store), else the configured file.
-    Raises CatalogError when there is none: the terminal cannot serve without a catalog."""
-    from kiosk.catalog import CatalogError, load_catalog
+                    catalogs: CatalogStore | None = None) -> Catalog:
+    """The installed catalog version (from edge_sync's store), else the configured file, each compiled
+    once into ``catalogs``. Raises CatalogError when there is none: the terminal cannot serve without one."""
+    from kiosk.catalog.pinyin import InProcessPinyin
+    from kiosk.catalog.store import CompilerUnavailable
 
-    # An installed version was fully checked when edge_sync handed it over (on_catalog): at start-up
-    # its situations are parsed on first use, which keeps the start fast for thousands of items.
+    store = catalogs or CatalogStore(None)
+    try:
+        return _first_catalog(config, engine, override, store)
+    except CompilerUnavailable as exc:
+        # Serving matters more than memory: compile in this process this once.
+        log.error("catalog compiler failed (%s): compiling in this process", exc)
+        return _first_catalog(config, engine, override, CatalogStore(store.folder, InProcessPinyin()))
+
+
+def _first_catalog(config: KioskConfig, engine: Any, override: str | None, store: CatalogStore) -> Catalog:
+    from kiosk.catalog import CatalogError
+
     if override:
-        return load_catalog(override, pinyin_cache, lazy=True)
-    if engine is not None:
-        installed = engine.current_catalog()
-        if installed is not None:
-            try:
-                return Catalog(installed[1], PinyinCache(pinyin_cache), lazy=True)
-            except CatalogError as exc:
-                log.error("installed catalog %s unusable: %s", installed[0], exc)
+        return store.from_file(override)
+    version = engine.status().get("catalog_version") if engine is not None else None
+    if version is not None:
+        try:
+            found = store.installed(int(version), lambda: (engine.current_catalog() or (0, None))[1])
+            if found is not None:
+                return found
+        except CatalogError as exc:
+            log.error("installed catalog %s unusable: %s", version, exc)
     path = config.get("catalog", "file")
     if not path:
         raise CatalogError("no catalog installed and [catalog] file not set (KIOSK_CATALOG_FILE)")
-    return load_catalog(path, pinyin_cache, lazy=True)
+    return store.from_file(path)
 
 
 def _open_audit(path: Path) -> Any:
@@ -389,11 +428,11 @@ def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kios
     ports, engine = build_ports(config)
     data_dir = config.data_dir
     writable = data_dir.is_dir() and os.access(data_dir, os.W_OK)
-    pinyin = data_dir / "pinyin-cache.json" if writable else None
-    catalog = initial_catalog(config, engine, catalog_file, pinyin)
+    catalogs = CatalogStore(data_dir / "catalog" if writable else None)
+    catalog = initial_catalog(config, engine, catalog_file, catalogs)
     ledger = data_dir / "agent-cases.json" if writable else None
     audit_log = _open_audit(data_dir / "audit.db") if writable else None
-    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, pinyin_cache=pinyin,
+    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, catalogs=catalogs,
                   audit=(lambda actor, action, subject: audit_log.append(actor, action, subject, on_identity="mask"))
                   if audit_log else None,
                   audit_shipper=(lambda: audit_log.ship(ports.sync.send_event)) if audit_log and ports.sync else None)

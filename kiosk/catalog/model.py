@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class CatalogError(ValueError):
@@ -71,10 +71,37 @@ class Situation:
                 "materials": [m.to_dict() for m in self.materials]}
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, slots=True)
+class ItemDetails:
+    """The long parts of an item, read only when its page is opened (a catalog of thousands keeps only
+    the summaries in memory)."""
+
+    legal_basis: tuple[str, ...]
+    fees: tuple[dict[str, Any], ...]
+    steps: tuple[dict[str, Any], ...]
+    faq: tuple[dict[str, str], ...]
+    situations: tuple[Situation, ...]
+
+
+class DetailSource(Protocol):
+    """Where an item's details come from: the catalog JSON in memory, or the compiled catalog on disk."""
+
+    def details(self, code: str) -> ItemDetails:
+        """Raises CatalogError when the details are faulty or unreadable."""
+        ...
+
+
+class NoDetails:
+    """The source of an item built alone (``parse_item`` without a source): it has no details."""
+
+    def details(self, code: str) -> ItemDetails:
+        raise CatalogError(f"item {label(code)}: details not loaded")
+
+
+@dataclass(eq=False, slots=True)
 class Item:
-    """An administrative item (事项) of the catalog. Its situations may be parsed on first use (a catalog
-    already validated at install loads faster that way); ``situations`` then raises CatalogError."""
+    """An administrative item (事项) of the catalog: its summary in memory, its details (situations,
+    materials, steps, fees, FAQ) from ``source`` on use, which raises CatalogError for faulty ones."""
 
     code: str
     name: str
@@ -82,36 +109,38 @@ class Item:
     department: str
     category: str
     themes: tuple[str, ...]
-    legal_basis: tuple[str, ...]
+    aliases: tuple[str, ...]  # 别名: other names people use for the item
     statutory_days: int
     promised_days: int
-    fees: tuple[dict[str, Any], ...]
     online_level: str
     visits_required: int
     agent_allowed: bool
     pickup_methods: tuple[str, ...]
-    steps: tuple[dict[str, Any], ...]
-    faq: tuple[dict[str, str], ...]
-    raw_situations: list[Any] = field(default_factory=list, repr=False)
-    parsed: tuple[Situation, ...] | None = field(default=None, repr=False)
+    source: DetailSource = field(default_factory=NoDetails, repr=False)
+
+    @property
+    def details(self) -> ItemDetails:
+        return self.source.details(self.code)
 
     @property
     def situations(self) -> tuple[Situation, ...]:
-        if self.parsed is None:
-            self.parsed = parse_situations(self.raw_situations, f"item {self.code}")
-        return self.parsed
+        return self.details.situations
 
-    def texts(self) -> list[str]:
-        """Situation and material names (for the search index) without parsing the situations."""
-        out: list[str] = []
-        for s in self.raw_situations:
-            if isinstance(s, dict):
-                if isinstance(s.get("name"), str):
-                    out.append(s["name"])
-                for m in s.get("materials") or ():
-                    if isinstance(m, dict) and isinstance(m.get("name"), str):
-                        out.append(m["name"])
-        return out
+    @property
+    def legal_basis(self) -> tuple[str, ...]:
+        return self.details.legal_basis
+
+    @property
+    def fees(self) -> tuple[dict[str, Any], ...]:
+        return self.details.fees
+
+    @property
+    def steps(self) -> tuple[dict[str, Any], ...]:
+        return self.details.steps
+
+    @property
+    def faq(self) -> tuple[dict[str, str], ...]:
+        return self.details.faq
 
     @property
     def self_service(self) -> bool:
@@ -125,13 +154,29 @@ class Item:
                 "promised_days": self.promised_days, "online_level": self.online_level}
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.summary(), "kind": self.kind, "themes": list(self.themes),
-                "legal_basis": list(self.legal_basis), "statutory_days": self.statutory_days,
-                "fees": list(self.fees), "visits_required": self.visits_required,
+        d = self.details
+        return {**self.summary(), "kind": self.kind, "themes": list(self.themes), "aliases": list(self.aliases),
+                "legal_basis": list(d.legal_basis), "statutory_days": self.statutory_days,
+                "fees": list(d.fees), "visits_required": self.visits_required,
                 "agent_allowed": self.agent_allowed, "self_service": self.self_service,
                 "pickup_methods": [{"method": p, "label": PICKUP_LABELS.get(p, p)} for p in self.pickup_methods],
-                "steps": list(self.steps), "situations": [s.to_dict() for s in self.situations],
-                "faq": list(self.faq)}
+                "steps": list(d.steps), "situations": [s.to_dict() for s in d.situations],
+                "faq": list(d.faq)}
+
+
+def situation_texts(raw: dict[str, Any]) -> list[str]:
+    """Situation and material names of a raw item (for the search index) without parsing the situations."""
+    out: list[str] = []
+    situations = raw.get("situations") if isinstance(raw, dict) else None
+    for s in situations if isinstance(situations, list) else ():
+        if isinstance(s, dict):
+            if isinstance(s.get("name"), str):
+                out.append(s["name"])
+            materials = s.get("materials")
+            for m in materials if isinstance(materials, list) else ():
+                if isinstance(m, dict) and isinstance(m.get("name"), str):
+                    out.append(m["name"])
+    return out
 
 
 def _field(obj: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -197,20 +242,43 @@ def parse_situations(raw: Any, where: str) -> tuple[Situation, ...]:
     return tuple(situations)
 
 
-def parse_item(raw: dict[str, Any], lazy: bool = False) -> Item:
-    """Build an Item from its JSON object; with ``lazy`` the situations are checked only on first use.
-    Raises CatalogError naming the item and field at fault."""
-    where = f"item {label(raw.get('code', '?')) if isinstance(raw, dict) else '?'}"
-    raw_situations = _field(raw, "situations", list, where)
-    parsed = None if lazy else parse_situations(raw_situations, where)
-    if lazy and not raw_situations:
-        raise CatalogError(f"{where}: has no situation")
+ALIASES_MAX = 20
+ALIAS_MAX = 40
+
+
+def parse_details(raw: dict[str, Any], where: str) -> ItemDetails:
+    """Situations, steps, FAQ, fees and legal basis. Raises CatalogError naming the item and field."""
     steps = tuple({"code": str(st.get("code", "")), "name": str(st.get("name", ""))[:100],
                    "limit_days": _int(st.get("limit_days", 0), where, "limit_days")}
                   for st in _field(raw, "steps", list, where) if isinstance(st, dict))
     faq = tuple({"q": str(f.get("q", ""))[:500], "a": str(f.get("a", ""))[:2000]}
                 for f in _list(raw, "faq") if isinstance(f, dict))
     fees = tuple(f for f in _list(raw, "fees") if isinstance(f, dict))
+    legal = tuple(str(b)[:500] for b in _list(raw, "legal_basis"))
+    return ItemDetails(legal, fees, steps, faq, parse_situations(raw.get("situations"), where))
+
+
+def _aliases(raw: dict[str, Any]) -> tuple[str, ...]:
+    """The optional ``aliases`` field, tolerantly: printable strings only, each cut to ALIAS_MAX
+    characters, at most ALIASES_MAX; anything else in it is ignored (an alias only helps search)."""
+    out: list[str] = []
+    for a in _list(raw, "aliases"):
+        if isinstance(a, str):
+            text = "".join(c for c in a[:ALIAS_MAX * 2] if c.isprintable()).strip()[:ALIAS_MAX]
+            if text and text not in out and len(out) < ALIASES_MAX:
+                out.append(text)
+    return tuple(out)
+
+
+def parse_item(raw: dict[str, Any], source: DetailSource | None = None) -> Item:
+    """An item's summary from its JSON object; its details come from ``source`` (default: none). The
+    summary is checked here, the details by ``parse_details``. Raises CatalogError naming the item and
+    field at fault."""
+    where = f"item {label(raw.get('code', '?')) if isinstance(raw, dict) else '?'}"
+    situations = _field(raw, "situations", list, where)
+    if not situations:
+        raise CatalogError(f"{where}: has no situation")
+    _field(raw, "steps", list, where)
     statutory = _field(raw, "statutory_days", int, where)
     promised = _field(raw, "promised_days", int, where)
     if not 0 <= promised <= statutory <= 3650:
@@ -218,14 +286,13 @@ def parse_item(raw: dict[str, Any], lazy: bool = False) -> Item:
     return Item(code=_text(raw, "code", where, 64), name=_text(raw, "name", where, 200),
                 kind=str(raw.get("kind", "")), department=_text(raw, "department", where, 40),
                 category=_text(raw, "category", where, 10),
-                themes=tuple(str(t) for t in _list(raw, "themes")),
-                legal_basis=tuple(str(b)[:500] for b in _list(raw, "legal_basis")),
-                statutory_days=statutory, promised_days=promised, fees=fees,
+                themes=tuple(str(t) for t in _list(raw, "themes")), aliases=_aliases(raw),
+                statutory_days=statutory, promised_days=promised,
                 online_level=str(raw.get("online_level", "窗口办理")),
                 visits_required=_int(raw.get("visits_required", 1), where, "visits_required"),
                 agent_allowed=bool(raw.get("agent_allowed", False)),
                 pickup_methods=tuple(str(p) for p in _list(raw, "pickup_methods") or ["window"]),
-                steps=steps, faq=faq, raw_situations=raw_situations, parsed=parsed)
+                source=source or NoDetails())
 
 
 def _list(raw: dict[str, Any], name: str) -> list[Any]:

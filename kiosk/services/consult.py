@@ -15,6 +15,8 @@ PRINT_MESSAGES = {
     "no_printer": "这台终端没有打印机，请用手机拍下本页内容。",
 }
 PRINT_DEFAULT = "打印没有成功，请稍后再试，或联系工作人员。"
+NO_RESULT = "没有找到“{query}”相关的事项。可以按下面的分类查找，或点“呼叫工作人员”请工作人员帮忙。"
+EMPTY_QUERY = "请输入事项名称、拼音或首字母，也可以按下面的分类查找，或点“呼叫工作人员”。"
 
 
 def print_message(code: str) -> str:
@@ -42,9 +44,19 @@ class ConsultService:
         return {"title": title, "items": [i.summary() for i in items]}
 
     def search(self, query: str) -> dict[str, Any]:
+        """Items for what was typed (each item's summary plus ``match``: the term that found it). With
+        none, ``no_result`` is true and the answer carries a message, the categories and themes to browse
+        and ``call_staff`` — never a dead end."""
         query = query.strip()[:40]
-        items = self.ctx.catalog().search(query) if query else []
-        return {"query": query, "items": [i.summary() for i in items]}
+        catalog = self.ctx.catalog()
+        result = catalog.find(query)
+        answer: dict[str, Any] = {"query": query, "items": [f.to_dict() for f in result.found],
+                                  "no_result": result.no_result}
+        if result.no_result:
+            home = catalog.home()
+            answer.update(message=NO_RESULT.format(query=query) if not result.query.empty else EMPTY_QUERY,
+                          categories=home["categories"], themes=home["themes"], call_staff=True)
+        return answer
 
     def item(self, code: str) -> Item:
         item = self.ctx.catalog().item(code)

@@ -20,7 +20,7 @@ SERIAL_DEVICES = ("idcard", "scanner", "printer", "ioboard")
 
 
 def sample_file(name: str) -> Path:
-    """The fictional sample data shipped with the simulators (a copy of shared/data)."""
+    """The fictional sample data shipped with the simulators (shared/data, the catalog with aliases added)."""
     import simulators.data  # the package folder, wherever it is installed
 
     return Path(simulators.data.__file__).resolve().parent / name

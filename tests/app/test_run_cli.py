@@ -36,7 +36,7 @@ def test_run_serves_notifies_systemd_and_stops_on_sigterm(tmp_path, catalog_file
         assert {"READY=1", "WATCHDOG=1"} <= messages
         with urllib.request.urlopen(ready["url"] + "api/status", timeout=5) as resp:
             assert json.loads(resp.read())["catalog_version"] == 1
-        assert (tmp_path / "pinyin-cache.json").exists()
+        assert list((tmp_path / "catalog").glob("file-*.sqlite"))  # compiled once, opened from disk next time
         touch = urllib.request.Request(ready["url"] + "api/session/touch", data=b"{}", method="POST",
                                        headers={"Content-Type": "application/json"})
         urllib.request.urlopen(touch, timeout=5).close()
