@@ -429,7 +429,10 @@ def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kios
     data_dir = config.data_dir
     writable = data_dir.is_dir() and os.access(data_dir, os.W_OK)
     catalogs = CatalogStore(data_dir / "catalog" if writable else None)
+    started = time.perf_counter()
     catalog = initial_catalog(config, engine, catalog_file, catalogs)
+    log.info("catalog v%s ready in %.0f ms (%d items, %s)", catalog.version, (time.perf_counter() - started) * 1000,
+             len(catalog.items), "compiled now" if catalogs.last_compiled else "compiled before")
     ledger = data_dir / "agent-cases.json" if writable else None
     audit_log = _open_audit(data_dir / "audit.db") if writable else None
     kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, catalogs=catalogs,

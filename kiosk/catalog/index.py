@@ -18,7 +18,10 @@ from enum import IntEnum
 from kiosk.catalog.query import Query, Script, fold, fold_initials
 
 TYPO_MIN = 4      # letters a pinyin query needs before a typo is tolerated
+TYPO_WINDOW = 3   # positions before the point where a long query stops matching tried first for a typo
+TYPO_ALL_POSITIONS = 12  # up to this many letters, a typo is looked for at every position at once
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_FOLD1 = {"l": "n", "v": "u"}  # the single-letter folds of kiosk.catalog.query.fold
 
 
 class Kind(IntEnum):
@@ -153,6 +156,56 @@ class SearchIndex:
     def __len__(self) -> int:
         return len(self.terms)
 
+    def _typos(self, q: str, found: _Found) -> None:
+        """Terms one typo away. The typo sits at or before the point where the query stops starting any
+        term (``reachable``; a query that still starts a term has no typo to fix yet). A long query tries
+        the few positions just before that point first (another term may share the query's start past
+        the typo, but rarely over many letters), and the earlier ones only if those found nothing; a short
+        one tries every position."""
+        reachable = self._reachable(q)
+        if reachable == len(q):
+            return
+        near = max(0, reachable - TYPO_WINDOW) if len(q) > TYPO_ALL_POSITIONS else 0
+        before = len(found.best)
+        for first, last in ((near, reachable), (0, near - 1)):
+            if first > last:
+                continue
+            found.begin()
+            for variant in self._typo_variants(q, first, last):
+                found.add_all(self.folded.starting(variant), How.TYPO, 0)
+            if len(found.best) > before:
+                return
+
+    def _typo_variants(self, q: str, first: int, last: int) -> set[str]:
+        """Folded prefixes that a term's folded pinyin starts with when ``q`` (as typed) is one edit from
+        the start of its pinyin — a letter too many, two letters swapped, a wrong letter or a missing one
+        — at positions ``first`` to ``last``, then folded (so ``gongzufnag`` still finds gongzufang although
+        folding breaks the swapped "ng"). A wrong or missing letter is only tried where the letters up to
+        it still start some term, which leaves a few letters per position instead of the alphabet. The
+        last position needs none: ``q[:-1]`` as a prefix covers a wrong, extra or missing last letter."""
+        out = {fold(q[:-1])}
+        for i in range(first, min(len(q) - 1, last + 1)):
+            head, here, tail = q[:i], q[i], q[i + 1:]
+            out.add(fold(head + tail))                          # a letter too many
+            out.add(fold(head + tail[0] + here + tail[1:]))     # two letters swapped
+            for c in self._next_letters(head):
+                if c != here:
+                    out.add(fold(head + c + tail))              # a wrong letter
+                out.add(fold(head + c + here + tail))           # a missing letter
+        return out
+
+    def _next_letters(self, head: str) -> list[str]:
+        """Letters (as typed) that, after ``head``, still start some term's folded pinyin."""
+        folded = fold(head)
+        last = head[-1:]
+        out = []
+        for c in _LETTERS:
+            # Folding is local except where head's last letter and c make a digraph (zh, ng, l+g …).
+            start = fold(head + c) if last in "zcsnl" and c in "hg" else folded + _FOLD1.get(c, c)
+            if next(self.folded.starting(start), None) is not None:
+                out.append(c)
+        return out
+
     def _reachable(self, q: str) -> int:
         """The length of the longest start of ``q`` that starts some term's folded pinyin: an edit
         further on cannot make a match (bisection over the lengths)."""
@@ -176,9 +229,7 @@ class SearchIndex:
                      (self.folded_initials, query.folded_initials, -8, 2))
             _passes(views, found, limit)
             if len(q) >= TYPO_MIN and found.at_least(HOW_SCORE[How.TYPO]) < limit:
-                found.begin()
-                for variant in _typo_variants(q, self._reachable(q)):
-                    found.add_all(self.folded.starting(variant), How.TYPO, 0)
+                self._typos(q, found)
             if found.strong() < 3:
                 _containment(folded, self.folded, found, 4, 1)
         else:
@@ -206,34 +257,28 @@ def _passes(views: tuple[tuple[_View, str, int, int], ...], found: _Found, limit
 def _containment(q: str, view: _View, found: _Found, shortest: int, weight: int) -> None:
     """Terms inside the query (我要办社保卡 ⊃ 社保卡: the longer, the better) and terms that the query's
     end begins (办营业执 → 营业执照). ``weight`` scales a term's length into score (3 per Hanzi, 1 per
-    letter)."""
+    letter). Only lengths up to how far the query starts some term from each position are looked up."""
     n = len(q)
     found.begin()
-    for start in range(n):
-        for end in range(n, start + shortest - 1, -1):
+    for start in range(n - shortest + 1):
+        reach = _reach(view, q, start)
+        if start and reach == n - start:
+            found.add_all(view.starting(q[start:]), How.OVERLAP, 0)
+        for end in range(start + reach, start + shortest - 1, -1):
             if (start, end) != (0, n):
                 found.add_all(view.equal(q[start:end]), How.INSIDE, min((end - start) * weight, 12))
-        if 0 < start <= n - shortest:
-            found.add_all(view.starting(q[start:]), How.OVERLAP, 0)
 
 
-def _typo_variants(q: str, reachable: int) -> set[str]:
-    """Folded prefixes that a term's folded pinyin starts with when ``q`` (as typed) is one edit from the
-    start of its pinyin: a letter too many, two letters swapped, a wrong letter or a missing one, then
-    the dialect folds (so ``gongzufnag`` still finds gongzufang although folding breaks the swapped
-    "ng"). The last position needs no alphabet: ``q[:-1]`` as a prefix covers a wrong, extra or missing
-    last letter. Folding keeps prefixes prefixes (it only merges a digraph into its first letter), so
-    edits are tried only up to ``reachable``, the longest start of ``q`` that some term starts with."""
-    out = {fold(q[:-1])}
-    for i in range(min(len(q) - 1, reachable + 1)):
-        head, here, tail = q[:i], q[i], q[i + 1:]
-        out.add(fold(head + tail))                          # a letter too many
-        out.add(fold(head + tail[0] + here + tail[1:]))     # two letters swapped
-        for c in _LETTERS:
-            if c != here:
-                out.add(fold(head + c + tail))              # a wrong letter
-            out.add(fold(head + c + here + tail))           # a missing letter
-    return out
+def _reach(view: _View, q: str, start: int) -> int:
+    """How many letters of ``q`` from ``start`` on start some term of ``view`` (bisection)."""
+    lo, hi = 0, len(q) - start
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if next(view.starting(q[start:start + mid]), None) is None:
+            hi = mid - 1
+        else:
+            lo = mid
+    return lo
 
 
 class _Found:

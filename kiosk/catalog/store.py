@@ -56,6 +56,7 @@ class CatalogStore:
         self.words = words or builtin_words()
         self.python = python or sys.executable
         self.last_computed = 0  # strings whose pinyin the last compile computed
+        self.last_compiled = False  # whether the last catalog asked for had to be compiled
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
 
@@ -68,7 +69,9 @@ class CatalogStore:
 
     def cached(self, key: str) -> Catalog | None:
         path = self.path(key)
-        return None if path is None else open_compiled(path, self.words.sha256)
+        found = None if path is None else open_compiled(path, self.words.sha256)
+        self.last_compiled = found is None
+        return found
 
     def from_file(self, file: str | Path) -> Catalog:
         """A catalog JSON file, compiled once (again when the file changes). Raises CatalogError or
@@ -105,6 +108,7 @@ class CatalogStore:
         read into memory the parsed JSON has freed instead of growing the process. Both steps raise
         CatalogError or CompilerUnavailable."""
         key = central_key(version)
+        self.last_compiled = True
         if not self.in_child:
             catalog = self.compile(raw, key)
             return Prepared(lambda: catalog, lambda: None)

@@ -63,9 +63,13 @@ class _Terms:
 
     def __init__(self) -> None:
         self.users: dict[str, list[int]] = {}
+        self._searchable: dict[str, bool] = {}
 
     def add(self, text: str, ord_: int, kind: Kind) -> None:
-        if text and normalise(text):
+        searchable = self._searchable.get(text)
+        if searchable is None:
+            searchable = self._searchable[text] = bool(text and normalise(text))
+        if searchable:
             self.users.setdefault(text, []).append(TermRecord.encode(ord_, kind))
 
     def add_many(self, text: str, ords: Iterable[int], kind: Kind) -> None:
