@@ -35,7 +35,7 @@ EVERYDAY = json.loads((REPO / "tests/data/everyday-queries.json").read_text("utf
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def spread(values: list[float], scale: float = 1.0, digits: int = 0) -> str:
@@ -68,12 +68,16 @@ def queries(catalog: Catalog, count: int, seed: int = 11) -> list[str]:
     return out
 
 
-def time_search(catalog: Catalog, qs: list[str]) -> list[float]:
+def time_search(catalog: Catalog, qs: list[str], cpu: list[float] | None = None) -> list[float]:
+    """Wall time of each search; its CPU time (this thread's, which a busy machine does not inflate by
+    running others in between) goes to ``cpu``."""
     out = []
     for q in qs:
-        t0 = time.perf_counter()
+        c0, t0 = time.thread_time(), time.perf_counter()
         catalog.find(q)
         out.append(time.perf_counter() - t0)
+        if cpu is not None:
+            cpu.append(time.thread_time() - c0)
     return out
 
 
@@ -91,7 +95,7 @@ def time_baseline(catalog: Catalog, qs: list[str]) -> list[float]:
 
 def bench_catalog(n_items: int, n_queries: int, rounds: int) -> list[Row]:
     figures: dict[str, list[float]] = {k: [] for k in ("parse", "cold", "warm", "p50", "p95", "b95", "latin95",
-                                                        "typo95", "resident")}
+                                                        "typo95", "cpu95", "typocpu95")}
     with tempfile.TemporaryDirectory() as tmp:
         source = write(Path(tmp) / "catalog.json", n_items)
         for n in range(rounds):
@@ -107,7 +111,9 @@ def bench_catalog(n_items: int, n_queries: int, rounds: int) -> list[Row]:
             catalog = CatalogStore(folder).from_file(source)  # warm: a start with that version compiled
             figures["warm"].append(time.perf_counter() - t0)
             qs = queries(catalog, n_queries, seed=11 + n)
-            timings, base = time_search(catalog, qs), time_baseline(catalog, qs)
+            cpu: list[float] = []
+            timings, base = time_search(catalog, qs, cpu), time_baseline(catalog, qs)
+            figures["cpu95"].append(percentile(cpu, 95))
             figures["p50"].append(statistics.median(timings))
             figures["p95"].append(percentile(timings, 95))
             figures["b95"].append(percentile(base, 95))
@@ -115,7 +121,9 @@ def bench_catalog(n_items: int, n_queries: int, rounds: int) -> list[Row]:
             figures["latin95"].append(percentile(latin, 95))
             rng = random.Random(n)
             typos = [one_typo(pinyin_keys(i.name)[0], rng) for i in rng.sample(list(catalog.items.values()), 300)]
-            figures["typo95"].append(percentile(time_search(catalog, typos), 95))
+            typo_cpu: list[float] = []
+            figures["typo95"].append(percentile(time_search(catalog, typos, typo_cpu), 95))
+            figures["typocpu95"].append(percentile(typo_cpu, 95))
     f = figures
     ratio = [a / b for a, b in zip(f["p95"], f["b95"], strict=True)]
     return [
@@ -127,8 +135,11 @@ def bench_catalog(n_items: int, n_queries: int, rounds: int) -> list[Row]:
         ("search p50", f"{spread(f['p50'], 1000, 2)} ms", "", ""),
         ("search p95 (Hanzi, pinyin, initials, typos, sentences)", f"{spread(f['p95'], 1000, 2)} ms", "≤ 5 ms",
          f"{statistics.median(ratio):.1f}× name-only substring scan ({spread(f['b95'], 1000, 2)} ms)"),
+        ("search p95, CPU time of the searching thread", f"{spread(f['cpu95'], 1000, 2)} ms", "",
+         "what the search costs, without the waits of a busy machine"),
         ("search p95, Latin letters only", f"{spread(f['latin95'], 1000, 2)} ms", "≤ 5 ms", ""),
-        ("search p95, whole names' pinyin with one typo", f"{spread(f['typo95'], 1000, 2)} ms", "≤ 5 ms", ""),
+        ("search p95, whole names' pinyin with one typo", f"{spread(f['typo95'], 1000, 2)} ms", "≤ 5 ms",
+         f"CPU time p95 {spread(f['typocpu95'], 1000, 2)} ms"),
     ]
 
 
