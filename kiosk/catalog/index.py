@@ -105,29 +105,26 @@ class _View:
             yield term
             pos = text.find(q, starts[term + 1])
 
+    def _first(self, key: str) -> int:
+        """Position in key order of the first key not below ``key``."""
+        if self.sorted is not None:
+            return bisect_left(self.sorted, key)
+        return bisect_left(self.order, key, key=self.key)
+
+    def _key_at(self, i: int) -> str:
+        return self.sorted[i] if self.sorted is not None else self.key(self.order[i])
+
     def starting(self, prefix: str) -> Iterator[int]:
         """Term ids whose key starts with ``prefix``, in key order."""
-        if self.sorted is not None:
-            keys = self.sorted
-            i = bisect_left(keys, prefix)
-            while i < len(keys) and keys[i].startswith(prefix):
-                yield self.order[i]
-                i += 1
-            return
-        i = bisect_left(self.order, prefix, key=self.key)
-        while i < len(self.order) and self.key(self.order[i]).startswith(prefix):
+        i = self._first(prefix)
+        while i < len(self.order) and self._key_at(i).startswith(prefix):
             yield self.order[i]
             i += 1
 
     def equal(self, key: str) -> Iterator[int]:
-        return (t for t in self.starting(key) if self.key(t) == key) if self.sorted is None else \
-            self._equal_sorted(key)
-
-    def _equal_sorted(self, key: str) -> Iterator[int]:
-        assert self.sorted is not None
-        keys = self.sorted
-        i = bisect_left(keys, key)
-        while i < len(keys) and keys[i] == key:
+        """Term ids whose key is ``key``."""
+        i = self._first(key)
+        while i < len(self.order) and self._key_at(i) == key:
             yield self.order[i]
             i += 1
 
