@@ -56,6 +56,7 @@ class SyncConfig:
     window: int = 2000              # messages awaiting central's ack at once
     receive_maximum: int = 1000     # cap on MQTT in-flight (un-PUBACKed) publishes
     min_free_mb: float = 200.0      # refuse new cases when the disk has less free space
+    reserve_mb: float = 8.0         # held for alarms, tamper, help and audit records when the disk fills
     max_store_mb: float = 4096.0    # refuse new cases when the store exceeds this size
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 60.0
@@ -218,5 +219,5 @@ def _validate(cfg: SyncConfig) -> None:
         raise SyncConfigError("window and receive_maximum must be ≥ 1")
     if not 1024 <= cfg.chunk_size <= 256 * 1024:
         raise SyncConfigError("chunk_size must be between 1024 and 262144 bytes")
-    if cfg.retention_days < 0 or cfg.min_free_mb < 0 or cfg.max_store_mb <= 0:
-        raise SyncConfigError("retention_days, min_free_mb must be ≥ 0 and max_store_mb > 0")
+    if cfg.retention_days < 0 or cfg.min_free_mb < 0 or cfg.max_store_mb <= 0 or cfg.reserve_mb < 0:
+        raise SyncConfigError("retention_days, min_free_mb, reserve_mb must be ≥ 0 and max_store_mb > 0")

@@ -23,6 +23,7 @@ from edge_sync.models import Ack
 from edge_sync.outbox import SEGMENT, open_body
 from edge_sync.session import Session
 from edge_sync.store import BlobState, Kind, RowState, Store
+from edge_sync.supervise import Supervisor, Worker
 
 log = logging.getLogger("edge_sync.drain")
 
@@ -30,6 +31,7 @@ MAX_BLOB_JOBS = 4
 MAX_BUFFERED_BYTES = 16 * 1024 * 1024   # blob bytes handed to paho and not yet PUBACKed
 ACK_BATCH = 200
 ACK_GATHER_S = 0.003
+STALL_S = 60.0     # one step never takes this long: a drain that has not beaten since is hung
 
 
 @dataclass
@@ -60,21 +62,21 @@ class Drain(AckHandling):
         self._mids: dict[int, tuple[str, int, int]] = {}
         self._buffered = 0
         self._alarmed: set[str] = set()     # rows and blobs already alarmed about (once each)
-        self._thread: threading.Thread | None = None
+        self._worker: Worker | None = None
         self.last_ack_at: float | None = None
         self.starved = False    # stopped by the broker's Receive Maximum: PUBACKs wake the loop
 
     # -- called from other threads -----------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="edge-sync-drain", daemon=True)
-        self._thread.start()
+        self._worker = supervisor.spawn("sync-drain", self._run, stall_after_s=STALL_S, backoff_max_s=10.0)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self.wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._worker is not None:
+            self._worker.stopping.set()
+            self._worker.join(timeout)
 
     def connection_up(self) -> None:
         """After every CONNACK: everything unacked goes again, in order, with the same msg_id."""
@@ -91,30 +93,30 @@ class Drain(AckHandling):
             self.wake.set()
 
     # -- the loop ----------------------------------------------------------------------------------
-    def _run(self) -> None:
+    def _run(self, worker: Worker) -> None:
+        """The drain loop; an error (a store that cannot write, a row that cannot be read) goes to the
+        supervisor, which restarts it with backoff. A restart sends every unacked message again."""
+        self._reset.set()
         last_flush = time.monotonic()
         while not self._stop.is_set():
+            worker.beat()
             self.wake.wait(0.1)
             self.wake.clear()
             if 0 < self._acks.qsize() < ACK_BATCH and len(self._inflight) > ACK_BATCH:
                 # Many acks are on their way: gather more of them per commit (each commit is an fsync).
                 time.sleep(ACK_GATHER_S)
-            try:
-                if self._reset.is_set():
-                    self._reset.clear()
-                    self._restart_sending()
-                self._take_pubacks()
-                self._take_acks()
-                if self.session.connected.is_set():
-                    self._fill_window()
-                    self._send_blobs()
-                    self._resend_overdue()
-                if time.monotonic() - last_flush > 1.0:
-                    last_flush = time.monotonic()
-                    self._flush_pubacked()
-            except Exception:
-                log.exception("outbox drain step failed")
-                self._stop.wait(1.0)
+            if self._reset.is_set():
+                self._reset.clear()
+                self._restart_sending()
+            self._take_pubacks()
+            self._take_acks()
+            if self.session.connected.is_set():
+                self._fill_window()
+                self._send_blobs()
+                self._resend_overdue()
+            if time.monotonic() - last_flush > 1.0:
+                last_flush = time.monotonic()
+                self._flush_pubacked()
         self._take_pubacks()       # what the broker took before we stopped is not sent again
         self._flush_pubacked()
 

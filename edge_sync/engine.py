@@ -21,13 +21,18 @@ from edge_sync.downlink import Downlink
 from edge_sync.drain import Drain
 from edge_sync.outbox import applicant_lookup, enqueue_case, enqueue_event, now_iso, outbox_stats
 from edge_sync.requests import Requests
+from edge_sync.reserve import StorageReserve
 from edge_sync.results import Attachment, Offline, Reply, StorageFull, Submitted
 from edge_sync.session import Limits, Session
 from edge_sync.store import CaseState, Store
+from edge_sync.supervise import Supervisor, Worker
 
 log = logging.getLogger("edge_sync")
 
 HEARTBEAT_S = 5.0
+# Events that are safety records: never refused by the storage budget, and given the reserved headroom
+# when the disk itself is full (a full outbox must still let the terminal alarm and call staff).
+ESSENTIAL_EVENTS = frozenset({"help.requested", "tamper", "audit", "cmd.result", "device.health"})
 
 
 class SyncEngine:
@@ -43,14 +48,17 @@ class SyncEngine:
         self.store = Store(config.db_path)
         self.clock = Clock(self.store, config.clock_tolerance_s)
         self.booted_at = now_iso()
+        self.reserve = StorageReserve(Path(config.data_dir) / "sync.reserve", int(config.reserve_mb * 1024 * 1024))
         self.on_alarm: Callable[[str, dict[str, Any]], None] | None = None
+        self.supervisor = Supervisor(self.alarm)
+        self._pending_alarms: list[dict[str, Any]] = []
+        self._alarm_lock = threading.Lock()
         self._waiters: dict[str, list[threading.Event]] = {}
         self._waiters_lock = threading.Lock()
         self._storage_alarm = False
         self._keys_lock = threading.Lock()
         self._running = False
         self._stop = threading.Event()
-        self._housekeeper: threading.Thread | None = None
         self.session = Session(config, self.store, on_up=self._on_up, on_down=self._on_down,
                                on_message=self._on_message, on_published=self._on_published, birth=self._birth)
         self.requests = Requests(self.session, config.device_id,
@@ -128,10 +136,10 @@ class SyncEngine:
         self._stop.clear()
         # A manifest kept for a key the configuration accepts since this start (callbacks are set now).
         self.downlink.retry_held_manifest()
-        self.drain.start()
-        self.session.start()
-        self._housekeeper = threading.Thread(target=self._housekeeping, name="edge-sync-housekeeping", daemon=True)
-        self._housekeeper.start()
+        self.reserve.ensure()
+        self.drain.start(self.supervisor)
+        self.session.start(self.supervisor)
+        self.supervisor.spawn("sync-housekeeping", self._housekeeping, stall_after_s=6 * HEARTBEAT_S)
         return self
 
     def wait_online(self, timeout: float) -> bool:
@@ -143,8 +151,7 @@ class SyncEngine:
         self._stop.set()
         self.session.stop()
         self.drain.stop()
-        if self._housekeeper is not None:
-            self._housekeeper.join(5)
+        self.supervisor.stop()
         self._running = False
         self._heartbeat(False)
         self.store.close()
@@ -209,30 +216,58 @@ class SyncEngine:
 
     # -- events -----------------------------------------------------------------------------------
     def send_event(self, type_: str, fields: Mapping[str, Any]) -> str:
-        """Durable event (§7) through the outbox; returns its msg_id. Raises StorageFull."""
+        """Durable event (§7) through the outbox; returns its msg_id. Raises StorageFull for an ordinary
+        event over the storage budget; the safety events (:data:`ESSENTIAL_EVENTS`) bypass the budget and
+        use the reserved headroom, and raise only when even that is gone (sqlite3.Error/OSError)."""
+        if type_ in ESSENTIAL_EVENTS:
+            return self._send_event_forced(type_, fields)
         msg_id = enqueue_event(self.store, self.key, self.config, type_, fields)
         self.drain.wake.set()
         return msg_id
 
     def _send_event_forced(self, type_: str, fields: Mapping[str, Any]) -> str:
-        msg_id = enqueue_event(self.store, self.key, self.config, type_, fields, force=True)
+        msg_id = self.reserve.run(lambda: enqueue_event(self.store, self.key, self.config, type_, fields,
+                                                        force=True))
         self.drain.wake.set()
         return msg_id
 
     def alarm(self, reason: str, fields: Mapping[str, Any]) -> None:
-        """Raises a staff alarm: log, ``help.requested`` event, listed in :meth:`status`."""
+        """Raises a staff alarm: the application hears it first (it may lock or show it: nothing waits
+        for a disk), then the log, a ``help.requested`` event and the list in :meth:`status`. When even
+        the reserved headroom cannot take the event, it is kept in memory and stored once it can be."""
         log.error("ALARM %s %s", reason, dict(fields))
-        record = {"reason": reason, "at": now_iso(), "detail": dict(fields)}
-        with self.store.tx():
-            alarms = self.store.get("alarms", [])[-49:]
-            self.store.put("alarms", [*alarms, record])
-            self._send_event_forced("help.requested", {"source": "edge_sync", "reason": reason,
-                                                       "detail": dict(fields)})
         if self.on_alarm is not None:
             try:
                 self.on_alarm(reason, dict(fields))
             except Exception:
                 log.exception("on_alarm failed")
+        record = {"reason": reason, "at": now_iso(), "detail": dict(fields)}
+        try:
+            self.reserve.run(lambda: self._store_alarm(record))
+        except Exception as exc:
+            log.error("alarm %s kept in memory until the store takes it (%s)", reason, type(exc).__name__)
+            with self._alarm_lock:
+                self._pending_alarms.append(record)
+
+    def _store_alarm(self, record: dict[str, Any]) -> None:
+        with self.store.tx():
+            alarms = self.store.get("alarms", [])[-49:]
+            self.store.put("alarms", [*alarms, record])
+            enqueue_event(self.store, self.key, self.config, "help.requested",
+                          {"source": "edge_sync", "reason": record["reason"], "detail": record["detail"]},
+                          force=True)
+        self.drain.wake.set()
+
+    def _flush_pending_alarms(self) -> None:
+        with self._alarm_lock:
+            pending, self._pending_alarms = self._pending_alarms, []
+        for n, record in enumerate(pending):
+            try:
+                self.reserve.run(lambda r=record: self._store_alarm(r))
+            except Exception:
+                with self._alarm_lock:
+                    self._pending_alarms[:0] = pending[n:]
+                return
 
     # -- requests ---------------------------------------------------------------------------------
     def request(self, type_: str, fields: Mapping[str, Any], timeout: float = 3.0) -> Reply | Offline:
@@ -328,10 +363,13 @@ class SyncEngine:
         except Exception:
             pass
 
-    def _housekeeping(self) -> None:
+    def _housekeeping(self, worker: Worker) -> None:
         last_purge = 0.0
         while not self._stop.wait(HEARTBEAT_S):
+            worker.beat()
             self._heartbeat()
+            self._flush_pending_alarms()
+            self.reserve.ensure()
             if time.time() - last_purge > 60:
                 last_purge = time.time()
                 try:

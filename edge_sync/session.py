@@ -19,12 +19,14 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge_sync.config import SyncConfig
 from edge_sync.store import Store
+from edge_sync.supervise import Supervisor, Worker
 
 log = logging.getLogger("edge_sync.session")
 
 SESSION_EXPIRY_S = 604800
 WILL_DELAY_S = 5
 CONTRACT_MAX_PAYLOAD = 262144
+STALL_MARGIN_S = 60.0   # beyond the longest backoff wait: a connection attempt (TCP + TLS + CONNACK)
 # Room for the fixed header, topic, packet id and the blob chunk's user properties.
 PUBLISH_OVERHEAD = 1024
 
@@ -43,8 +45,10 @@ class Limits:
 
 
 class Session:
-    """Keeps one connection up from its own supervisor thread; a fresh paho client per connection so
-    that nothing of a dead connection is re-sent behind the outbox's back (the outbox re-sends).
+    """Keeps one connection up from a supervised worker (``sync-connection``): an error while
+    connecting — a store that cannot write the epoch, a certificate file missing during renewal — is
+    retried with backoff and counted, never the end of the connection. A fresh paho client per
+    connection so that nothing of a dead connection is re-sent behind the outbox's back.
 
     Callbacks run on paho's network thread: ``on_up(limits)`` after CONNACK, ``on_down()``,
     ``on_message(msg)``, ``on_published(mid)``; ``birth()`` returns the birth fields."""
@@ -64,7 +68,7 @@ class Session:
         self._down = threading.Event()
         self._stop = threading.Event()
         self._client: mqtt.Client | None = None
-        self._thread: threading.Thread | None = None
+        self._worker: Worker | None = None
         self._last_error = ""
         self._cap = 1
         self._had_connack = False
@@ -72,10 +76,11 @@ class Session:
         self._count_lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._supervise, name="edge-sync-session", daemon=True)
-        self._thread.start()
+        # The longest quiet stretch of the loop is one backoff wait between connection attempts.
+        self._worker = supervisor.spawn("sync-connection", self._supervise,
+                                        stall_after_s=self.cfg.reconnect_max_s + STALL_MARGIN_S)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Says goodbye (retained offline state), disconnects cleanly and joins the threads."""
@@ -89,8 +94,9 @@ class Session:
                 pass
             client.disconnect()
         self._down.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._worker is not None:
+            self._worker.stopping.set()
+            self._worker.join(timeout)
 
     def publish(self, topic_suffix: str, payload: bytes, *, retain: bool = False,
                 properties: Properties | None = None) -> int | None:
@@ -113,11 +119,12 @@ class Session:
             return self._cap - self._unpubacked
 
     # -- supervisor -------------------------------------------------------------------------------
-    def _supervise(self) -> None:
+    def _supervise(self, worker: Worker) -> None:
         delay = self.cfg.reconnect_min_s
         while not self._stop.is_set():
+            worker.beat()
             started = time.monotonic()
-            up = self._run_one_connection()
+            up = self._run_one_connection(worker)
             if self._stop.is_set():
                 break
             if up and time.monotonic() - started > 30:
@@ -126,9 +133,11 @@ class Session:
             self._stop.wait(random.uniform(delay / 2, delay))
             delay = min(self.cfg.reconnect_max_s, delay * 2)
 
-    def _run_one_connection(self) -> bool:
-        self.epoch = self.store.bump_epoch()
-        client = self._new_client()
+    def _run_one_connection(self, worker: Worker) -> bool:
+        """One connection from CONNECT to its end; True when the broker accepted it. Errors other than
+        the network's (store, certificate files) propagate to the supervisor, after cleaning up."""
+        self.epoch = self.store.bump_epoch()   # may raise (disk full): nothing is connected yet
+        client = self._new_client()   # the will carries the epoch; TLS reads the certificate files now
         host, port, _ = self.cfg.broker
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY_S
@@ -142,20 +151,23 @@ class Session:
             return False
         self._client = client
         client.loop_start()
-        deadline = time.monotonic() + 15
-        while not self._stop.is_set() and not self._down.wait(0.2):
-            if not self.connected.is_set() and time.monotonic() > deadline:
-                self._log_error("no CONNACK within 15 s")
+        try:
+            deadline = time.monotonic() + 15
+            while not self._stop.is_set() and not self._down.wait(0.2):
+                worker.beat()
+                if not self.connected.is_set() and time.monotonic() > deadline:
+                    self._log_error("no CONNACK within 15 s")
+                    client.disconnect()
+                    break
+            return self._had_connack
+        finally:
+            if not self._stop.is_set():
                 client.disconnect()
-                break
-        was_up = self._had_connack
-        if not self._stop.is_set():
-            client.disconnect()
-        client.loop_stop()
-        if self.connected.is_set():
-            self.connected.clear()
-            self._safe(self._on_down)
-        return was_up
+            client.loop_stop()
+            self.subscribed.clear()
+            if self.connected.is_set():
+                self.connected.clear()
+                self._safe(self._on_down)
 
     def _new_client(self) -> mqtt.Client:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.cfg.device_id,

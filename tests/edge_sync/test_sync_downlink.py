@@ -180,7 +180,7 @@ def offline_engine(tmp_path_factory, cmd_signer, cat_signer):
                      command_keys={cmd_signer.key_id: cmd_signer.public_b64},
                      catalog_keys={cat_signer.key_id: cat_signer.public_b64})
     engine = SyncEngine(cfg)
-    engine.drain.start()          # acks go somewhere; no session (nothing to connect to)
+    engine.drain.start(engine.supervisor)   # acks go somewhere; no session (nothing to connect to)
     yield engine
     engine.drain.stop()
     engine.store.close()
@@ -200,4 +200,4 @@ def test_malformed_downlink_over_the_broker_leaves_the_loop_alive(broker, peer, 
     sub = engine.submit_case(sample_case())
     assert engine.wait_case_ack(sub.case_id, 20)["result"] == "accepted"
     assert engine.session.connected.is_set()
-    assert threading.active_count() > 0 and engine.drain._thread.is_alive()
+    assert engine.supervisor.all_alive() and engine.supervisor.restarts() == 0
