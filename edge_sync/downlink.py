@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import re
+import sqlite3
 import threading
 import time
 import zlib
@@ -25,6 +26,11 @@ log = logging.getLogger("edge_sync.downlink")
 
 MAX_CATALOG_BYTES = 64 * 1024 * 1024   # a gzip bomb must not take the kiosk down
 MAX_HELD_MANIFEST = 16 * 1024          # a manifest is ~300 bytes; anything far bigger is not worth keeping
+# The longest a command may live (expires_at − issued_at). Replay protection keeps every seen cmd_id
+# until its expiry has passed by the trusted clock, so it covers any lifetime this cap accepts.
+MAX_COMMAND_LIFETIME_S = 24 * 3600
+# Run even when the store cannot record them (disk full): safe to run twice, unsafe not to run at all.
+SAFETY_COMMANDS = frozenset({"lock"})
 _PART_RE = re.compile(r"^gov/v1/catalog/(\d{1,9})/part/(\d{1,5})$")
 # A JSON escape of a UTF-16 surrogate (\ud800-\udfff): the only way a lone one gets into decoded text.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -84,6 +90,7 @@ class Downlink:
         self.on_catalog: Callable[[int, dict[str, Any]], None] | None = None
         self.dropped = 0
         self._mismatch_logged: set[int] = set()
+        self._seen_in_memory: set[str] = set()   # commands run while the store could not record them
 
     # -- accepted keys --------------------------------------------------------------------------------
     @property
@@ -274,32 +281,53 @@ class Downlink:
         try:
             cmd = _model(Command, obj)
             verify_signed(obj, self._keys.command)
-            self._check_fresh(cmd)
+            expires = self._check_fresh(cmd)
         except (Malformed, SignatureError) as exc:
             log.warning("command %s refused: %s", (cmd_id or "?")[:64], exc)
             if cmd_id:
                 self._result(cmd_id[:128], False, f"refused: {exc}")
             return
-        with self.store.tx() as c:
-            if c.execute("SELECT 1 FROM seen_commands WHERE cmd_id = ?", (cmd.cmd_id,)).fetchone():
-                log.warning("command %s refused: replayed", cmd.cmd_id[:64])
-                self._result(cmd.cmd_id, False, "refused: replayed")
-                return
-            # Recorded before running: a command runs at most once, even across a crash.
-            c.execute("INSERT INTO seen_commands(cmd_id, seen_at) VALUES (?, ?)", (cmd.cmd_id, time.time()))
+        if cmd.cmd_id in self._seen_in_memory or not self._record_seen(cmd, expires):
+            log.warning("command %s refused: replayed", cmd.cmd_id[:64])
+            self._result(cmd.cmd_id, False, "refused: replayed")
+            return
         ok, detail = self._run(cmd, obj)
         self._result(cmd.cmd_id, ok, detail)
 
-    def _check_fresh(self, cmd: Command) -> None:
+    def _record_seen(self, cmd: Command, expires: float) -> bool:
+        """Records the command before it runs (it runs at most once, even across a crash); False when it
+        was seen before. A safety command still runs when the store cannot record it (kept in memory)."""
         try:
-            expires = datetime.fromisoformat(cmd.expires_at)
-        except ValueError:
-            raise Malformed("expires_at is not RFC 3339") from None
-        if expires.tzinfo is None:
-            raise Malformed("expires_at has no offset")
-        now = time.time() + (self.clock.offset_s or 0.0)
-        if expires.timestamp() < now:
+            with self.store.tx() as c:
+                if c.execute("SELECT 1 FROM seen_commands WHERE cmd_id = ?", (cmd.cmd_id,)).fetchone():
+                    return False
+                c.execute("INSERT INTO seen_commands(cmd_id, seen_at, expires) VALUES (?, ?, ?)",
+                          (cmd.cmd_id, time.time(), expires))
+        except sqlite3.Error:
+            if cmd.name not in SAFETY_COMMANDS:
+                raise
+            log.error("command %s runs without being recorded: the store cannot write", cmd.name)
+            self._seen_in_memory.add(cmd.cmd_id)
+        return True
+
+    def _check_fresh(self, cmd: Command) -> float:
+        """The command's expiry (epoch seconds) once its lifetime and freshness check out against the
+        trusted clock (central's time, else a trusted wall clock, and never before a time central vouched
+        for). Raises Malformed."""
+        expires = _timestamp(cmd.expires_at, "expires_at")
+        issued = _timestamp(cmd.issued_at, "issued_at") if cmd.issued_at is not None else None
+        floor = self.clock.floor()
+        now = self.clock.trusted_ts()
+        reference = max(floor, now) if now is not None else floor
+        if issued is not None and expires - issued > MAX_COMMAND_LIFETIME_S:
+            raise Malformed("lifetime longer than allowed")
+        if issued is None and expires - reference > MAX_COMMAND_LIFETIME_S:
+            raise Malformed("lifetime longer than allowed")
+        if expires < reference:
             raise Malformed("expired")
+        if issued is not None:
+            self.clock.observe_floor(issued)   # signed by central: that moment has passed
+        return expires
 
     def _run(self, cmd: Command, obj: dict[str, Any]) -> tuple[bool, Any]:
         if cmd.name == "purge_cache":
@@ -317,6 +345,16 @@ class Downlink:
 
     def _result(self, cmd_id: str, ok: bool, detail: Any) -> None:
         self.send_event("cmd.result", {"cmd_id": cmd_id, "ok": ok, "detail": detail})
+
+
+def _timestamp(text: str, name: str) -> float:
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise Malformed(f"{name} is not RFC 3339") from None
+    if moment.tzinfo is None:
+        raise Malformed(f"{name} has no offset")
+    return moment.timestamp()
 
 
 def _gunzip_json(blob: bytes) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -16,13 +17,14 @@ import paho.mqtt.client as mqtt
 
 from edge_sync.clock import Clock
 from edge_sync.config import SyncConfig, SyncConfigError, check_key_table, read_key_tables
-from edge_sync.crypto import DeviceKey
 from edge_sync.downlink import Downlink
 from edge_sync.drain import Drain
+from edge_sync.health import StoreState, SyncHealth
+from edge_sync.integrity import is_corrupt, open_store
 from edge_sync.outbox import applicant_lookup, enqueue_case, enqueue_event, now_iso, outbox_stats
 from edge_sync.requests import Requests
 from edge_sync.reserve import StorageReserve
-from edge_sync.results import Attachment, Offline, Reply, StorageFull, Submitted
+from edge_sync.results import Attachment, Offline, Reply, StorageFull, StoreUnavailable, Submitted
 from edge_sync.session import Limits, Session
 from edge_sync.store import CaseState, Store
 from edge_sync.supervise import Supervisor, Worker
@@ -44,8 +46,9 @@ class SyncEngine:
 
     def __init__(self, config: SyncConfig) -> None:
         self.config = config
-        self.key = DeviceKey.load_or_create(config.device_key_path)
-        self.store = Store(config.db_path)
+        opened = open_store(config.db_path, config.device_key_path)
+        self.store, self.key = opened.store, opened.key
+        self.store_state, self.store_problem = opened.state, opened.problem
         self.clock = Clock(self.store, config.clock_tolerance_s)
         self.booted_at = now_iso()
         self.reserve = StorageReserve(Path(config.data_dir) / "sync.reserve", int(config.reserve_mb * 1024 * 1024))
@@ -135,6 +138,9 @@ class SyncEngine:
         self._running = True
         self._stop.clear()
         # A manifest kept for a key the configuration accepts since this start (callbacks are set now).
+        if self.store_state in (StoreState.CORRUPT, StoreState.KEY_LOST):
+            # Once per start: the alarm event waits in the in-memory outbox for the connection.
+            self.alarm(f"store_{self.store_state.value}", {"detail": self.store_problem[:300]})
         self.downlink.retry_held_manifest()
         self.reserve.ensure()
         self.drain.start(self.supervisor)
@@ -169,6 +175,8 @@ class SyncEngine:
         ``envelope_fields``: the §4 fields the application knows (item, channel, applicant, agent,
         materials, pickup, consent, test; optional case_id, query_code, created_at — minted if absent).
         Returns once durable. Raises StorageFull (with a villager ``message``) or InvalidCase."""
+        if self.store_state in (StoreState.CORRUPT, StoreState.KEY_LOST):
+            raise StoreUnavailable(self.store_problem)
         try:
             submitted = enqueue_case(self.store, self.key, self.config, envelope_fields, blobs)
         except StorageFull as exc:
@@ -176,6 +184,13 @@ class SyncEngine:
                 self._storage_alarm = True
                 self.alarm("storage_full", {"detail": exc.detail})
             raise
+        except sqlite3.DatabaseError as exc:
+            if not is_corrupt(exc):
+                raise
+            self.store_state = StoreState.CORRUPT
+            self.store_problem = f"{type(exc).__name__}: {exc}; run `kiosk sync recover`"
+            self.alarm("store_corrupt", {"detail": self.store_problem[:300]})
+            raise StoreUnavailable(self.store_problem) from None
         self._storage_alarm = False
         self.drain.wake.set()
         return submitted
@@ -316,14 +331,26 @@ class SyncEngine:
         """Local time now, or None when the clock is known to be wrong (do not date promises then)."""
         return self.clock.trusted_now()
 
-    def health(self) -> dict[str, Any]:
-        """Fields for ``device.health``: outbox {depth, oldest_s}, disk_free_mb, clock_ok, connected."""
+    def health(self) -> SyncHealth:
+        """The engine's part of ``device.health``: connection, outbox, disk, clock, store, workers."""
         stats = outbox_stats(self.store)
-        return {"connected": self.session.connected.is_set(),
-                "outbox": {"depth": stats["total"], "oldest_s": stats["oldest_s"]},
-                "disk_free_mb": self.store.disk_free_bytes() // (1024 * 1024),
-                "clock_ok": self.clock.clock_ok, "clock": self.clock.state().value,
-                "clock_offset_s": None if self.clock.offset_s is None else round(self.clock.offset_s, 1)}
+        clock_state = self.clock.state()
+        offset = self.clock.offset_s
+        store = self.store_state
+        if store is StoreState.OK and self._storage_alarm:
+            store = StoreState.FULL
+        return SyncHealth(
+            connected=self.session.connected.is_set(), outbox_depth=int(stats["total"]),
+            outbox_oldest_s=stats["oldest_s"], disk_free_mb=self.store.disk_free_bytes() // (1024 * 1024),
+            clock=clock_state, clock_offset_s=None if offset is None else round(offset, 1),
+            clock_step_s=self.clock.step_s, store=store, store_mb=round(self.store.size_bytes() / 1048576, 1),
+            reserve_held=self.reserve.present, reserve_released=self.reserve.released,
+            workers=tuple(self.supervisor.reports()), catalog_version=self.store.get("catalog.version"),
+            sw_version=self.config.sw_version)
+
+    def alive(self) -> bool:
+        """Every engine worker runs or is being restarted (none hung, none vanished): for the watchdog."""
+        return self.supervisor.all_alive()
 
     def status(self) -> dict[str, Any]:
         """What ``kiosk sync status`` prints."""
@@ -372,23 +399,27 @@ class SyncEngine:
             self.reserve.ensure()
             if time.time() - last_purge > 60:
                 last_purge = time.time()
-                try:
-                    purge_expired(self.store, self.config.retention_days)
-                except Exception:
-                    log.exception("purge failed")
+                purge_expired(self.store, self.config.retention_days, self.clock.floor() - self.config.clock_tolerance_s)
 
 
-def purge_expired(store: Store, retention_days: float) -> int:
-    """Deletes acked cases and their blobs past retention, and stale cached views; returns cases purged."""
+def purge_expired(store: Store, retention_days: float, commands_before: float | None = None) -> int:
+    """Deletes what retention allows: acked and rejected cases with their blobs, cached case views and
+    received notifications past ``retention_days`` (every table holding personal data), and seen
+    commands that expired before ``commands_before`` (a trusted time: their replay is refused as
+    expired anyway). Returns the number of cases purged."""
     now = time.time()
+    horizon = now - retention_days * 86400
     with store.tx() as c:
         n = c.execute("DELETE FROM cases WHERE purge_after IS NOT NULL AND purge_after < ?", (now,)).rowcount
         # Blobs go with their case (acked or rejected ones past retention).
         c.execute("DELETE FROM blob_data WHERE blob_id IN (SELECT blob_id FROM blobs WHERE case_id NOT IN "
                   "(SELECT case_id FROM cases))")
         c.execute("DELETE FROM blobs WHERE case_id NOT IN (SELECT case_id FROM cases)")
-        c.execute("DELETE FROM case_views WHERE fetched_at < ?", (now - retention_days * 86400,))
-        c.execute("DELETE FROM seen_commands WHERE seen_at < ?", (now - 30 * 86400,))
+        c.execute("DELETE FROM case_views WHERE fetched_at < ?", (horizon,))
+        c.execute("DELETE FROM inbox WHERE received_at < ?", (horizon,))
+        if commands_before is not None:
+            c.execute("DELETE FROM seen_commands WHERE expires IS NOT NULL AND expires < ?", (commands_before,))
+        c.execute("DELETE FROM seen_commands WHERE expires IS NULL AND seen_at < ?", (now - 30 * 86400,))
     return n
 
 

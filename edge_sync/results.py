@@ -21,6 +21,13 @@ class StorageFull(SyncError):
         self.detail = detail
 
 
+class StoreUnavailable(SyncError):
+    """The sync store cannot be used (damaged database, lost device key): the case was NOT stored.
+    ``message`` is for the villager; ``str(exc)`` names the problem and the repair command."""
+
+    message = "本机数据存储出现故障，暂停提交申请，请到人工窗口办理。咨询和查询可以继续使用。"
+
+
 class InvalidCase(SyncError, ValueError):
     """The case fields do not form a valid envelope of the contract (nothing was stored)."""
 

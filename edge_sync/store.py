@@ -72,8 +72,10 @@ CREATE TABLE IF NOT EXISTS catalog (
   state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS catalog_parts (
   version INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (version, n));
-CREATE TABLE IF NOT EXISTS seen_commands (cmd_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS seen_commands (cmd_id TEXT PRIMARY KEY, seen_at REAL NOT NULL, expires REAL);
 """
+# Columns added after the first release: (table, column, declaration).
+_ADDED_COLUMNS = (("seen_commands", "expires", "REAL"),)
 
 
 class Store:
@@ -100,6 +102,9 @@ class Store:
         self._depth = 0
         if not readonly:
             conn.executescript(_SCHEMA)
+            for table, column, decl in _ADDED_COLUMNS:
+                if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
     def close(self) -> None:
         with self.lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.ports import (
     CaptureRejected,
@@ -19,8 +19,12 @@ from kiosk.ports import (
     Reply,
     ScanEvent,
     StorageFull,
+    StoreUnavailable,
     Submitted,
 )
+
+if TYPE_CHECKING:
+    from edge_sync.health import SyncHealth
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,9 @@ class IdReaderAdapter:
         if self._watcher is not None:
             self._watcher.stop()
 
+    def alive(self) -> bool:
+        return self._watcher is not None and self._watcher.running
+
 
 class ScannerAdapter:
     """`drivers.scanner.ScannerWatcher` as a ScannerPort (it classifies receipt codes itself)."""
@@ -70,6 +77,9 @@ class ScannerAdapter:
     def stop(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()
+
+    def alive(self) -> bool:
+        return self._watcher is not None and self._watcher.running
 
 
 class PrinterAdapter:
@@ -175,12 +185,28 @@ class IoBoardAdapter:
         def forward(event: Any) -> None:
             if event.kind in ("tamper", "presence", "help") and event.value:
                 on_event(event.kind, event.value)
+            elif event.kind in ("board_lost", "board_back"):
+                on_event("board", "lost" if event.kind == "board_lost" else "back")
+            elif event.kind == "board_status" and event.status is not None:
+                # After every (re)connection and on change: the switch as the board sees it now.
+                on_event("board", "status")
+                on_event("tamper", "open" if event.status.tamper_open else "closed")
         self._board = IoBoard(self.url, forward)
         self._board.start()
 
     def stop(self) -> None:
         if self._board is not None:
             self._board.close()
+
+    def alive(self) -> bool:
+        return self._board is not None and self._board.running
+
+    def connected(self) -> bool:
+        return self._board is not None and self._board.connected
+
+    def firmware(self) -> str | None:
+        info = self._board.info if self._board is not None else None
+        return info.firmware_version if info is not None else None
 
     def set_light(self, color: str, pattern: str) -> None:
         if self._board is not None and self._board.connected:
@@ -204,6 +230,7 @@ class SyncAdapter:
     def submit_case(self, envelope_fields: dict[str, Any], blobs: dict[str, bytes]) -> Submitted:
         from edge_sync.results import Attachment
         from edge_sync.results import StorageFull as EngineFull
+        from edge_sync.results import StoreUnavailable as EngineUnavailable
 
         attachments = []
         for material in envelope_fields.get("materials", []):
@@ -214,6 +241,8 @@ class SyncAdapter:
                                               pages=int(blob.get("pages", 1)), blob_id=blob["id"]))
         try:
             done = self.engine.submit_case(envelope_fields, attachments)
+        except EngineUnavailable as exc:
+            raise StoreUnavailable(str(exc)) from exc
         except EngineFull as exc:
             raise StorageFull(str(exc)) from exc
         return Submitted(done.case_id, done.query_code, done.msg_id)
@@ -261,7 +290,16 @@ class SyncAdapter:
         self.engine.send_event(type, fields)
 
     def status(self) -> dict[str, Any]:
-        return {**self.engine.status(), **self.engine.health()}
+        return {**self.engine.status(), **self.engine.health().to_dict()}
+
+    def health(self) -> SyncHealth:
+        return self.engine.health()
+
+    def alive(self) -> bool:
+        return self.engine.alive()
+
+    def alarm(self, reason: str, fields: dict[str, Any]) -> None:
+        self.engine.alarm(reason, fields)
 
     def clock_ok(self) -> bool:
         return self.engine.trusted_now() is not None

@@ -21,12 +21,14 @@ from typing import Any
 
 from aiohttp import web
 
+from edge_sync.supervise import Supervisor
 from kiosk.audit import CARD_READ_SUBJECT, AuditAction
 from kiosk.catalog import Catalog
 from kiosk.catalog.store import CatalogStore, Prepared
 from kiosk.commands import CommandRunner
 from kiosk.config import KioskConfig, load_config
 from kiosk.events import EventBus
+from kiosk.health import HealthReporter
 from kiosk.logbuffer import RecentLog
 from kiosk.ports import (
     CameraPort,
@@ -44,11 +46,14 @@ from kiosk.services import Context, Settings
 from kiosk.services.bundle import Services, build_services
 from kiosk.services.devices import Devices
 from kiosk.session import EndReason, SessionManager, Timeouts
-from kiosk.web.server import create_app, start_site
+from kiosk.web.server import TASKS, create_app, start_site
+from kiosk.workers import BOARD_GRACE_S, open_later, watch_device
 
 log = logging.getLogger(__name__)
 AUDIT_SHIP_S = 30.0
 EXIT_DELAY_S = 1.0  # lets edge_sync queue the command's cmd.result before the process stops
+TAMPER_LOCK = "机箱被打开"
+BOARD_LOST_LOCK = "控制板连接中断"
 
 
 @dataclass
@@ -62,6 +67,8 @@ class Ports:
     receipts: ReceiptsPort | None = None
     camera: CameraPort | None = None
     ioboard: IoBoardPort | None = None
+    # A configured camera that did not open at start: opened again later, with backoff.
+    camera_opener: Callable[[], CameraPort] | None = None
 
 
 def settings_from(config: KioskConfig) -> Settings:
@@ -112,7 +119,8 @@ class Kiosk:
         self.devices = Devices(self.bus.publish, printer=ports.printer, receipts=ports.receipts,
                                camera=ports.camera, ioboard=ports.ioboard, has_reader=ports.idreader is not None,
                                has_scanner=ports.scanner is not None,
-                               print_timeout=config.get("printer", "timeout_s"))
+                               print_timeout=config.get("printer", "timeout_s"),
+                               camera_configured=ports.camera is not None or ports.camera_opener is not None)
         ctx = Context(settings=settings_from(config), sessions=self.sessions, devices=self.devices, sync=ports.sync,
                       catalog=lambda: self._catalog, emit=self.bus.publish, audit=self.audit)
         if wall_clock is not None:
@@ -124,6 +132,14 @@ class Kiosk:
         self._watchdog: asyncio.Task[None] | None = None
         self.commands = CommandRunner(self)
         self.url = ""
+        # Device watchers, late-opened devices and the health report, supervised like edge_sync's threads.
+        self.supervisor = Supervisor(self._worker_alarm)
+        self.health: HealthReporter | None = None
+        if ports.sync is not None:
+            self.health = HealthReporter(self.devices, ports.sync, ports.ioboard, self.supervisor.reports)
+            self.devices.on_change = self.health.changed
+        self._board_ok_at = time.monotonic()
+        self._unhealthy_logged = ""
 
     # Audit trail ---------------------------------------------------------------------------------
     def audit(self, actor: str, action: str, subject: str = "") -> None:
@@ -250,18 +266,79 @@ class Kiosk:
             self.devices.set_reader(True)
 
     def on_io_event(self, kind: str, value: str) -> None:
-        self.devices.set_io(kind, value)
-        sync = self.ports.sync
+        """The IO board's events. Safety first: a tamper or a lost board locks the terminal (memory only)
+        before anything is written; the records and the alarm follow and may fail without undoing it."""
+        if kind == "board":
+            if value == "lost":
+                self._board_lost()
+            else:
+                self._board_ok_at = time.monotonic()
+                if self.devices.io_state.get("board") != "ok":
+                    self.devices.set_io("board", "ok")
+            return
         if kind == "tamper":
-            self.audit("kiosk", "tamper", value)
-            if sync is not None:
-                sync.send_event("tamper", {"state": value})
+            if self.devices.io_state.get("tamper") == value:
+                return          # the board's status repeats what we know
+            self.devices.set_io(kind, value)
             if value == "open":
-                self.services.maintenance.set_locked("机箱被打开")
-        elif kind == "presence" and value == "on":
+                self.services.maintenance.set_locked(TAMPER_LOCK)
+            elif self.devices.locked == BOARD_LOST_LOCK:
+                self.services.maintenance.set_locked(None)   # the board is back and the enclosure closed
+            self.audit("kiosk", "tamper", value)
+            self._record("tamper", {"state": value})
+            return
+        self.devices.set_io(kind, value)
+        if kind == "presence" and value == "on":
             self.bus.publish({"type": "presence"})
         elif kind == "help" and value == "pressed":
             self.services.feedback.help("button")
+
+    def _board_lost(self) -> None:
+        if self.devices.io_state.get("board") == "lost":
+            return
+        self.devices.set_io("tamper", "unknown")
+        self.devices.set_io("board", "lost")
+        if not self.devices.locked:
+            # Without the board nobody hears the enclosure being opened: the terminal stops serving.
+            self.services.maintenance.set_locked(BOARD_LOST_LOCK)
+        self.alarm("io_board_lost", {})
+
+    def _check_board(self, since_start: float) -> None:
+        board = self.ports.ioboard
+        if board is None:
+            return
+        now = time.monotonic()
+        if board.connected():
+            self._board_ok_at = now
+        elif now - self._board_ok_at > BOARD_GRACE_S and since_start > BOARD_GRACE_S:
+            self._board_lost()
+
+    def alarm(self, reason: str, fields: dict[str, Any]) -> None:
+        """A staff alarm to central (stored within the reserved headroom); the page hears it from the
+        engine's ``on_alarm`` before the store is touched, or here when there is no engine."""
+        sync = self.ports.sync
+        if sync is None:
+            log.error("ALARM %s (no sync: not sent)", reason)
+            self.bus.publish({"type": "alarm", "reason": reason})
+            return
+        try:
+            sync.alarm(reason, fields)
+        except Exception as exc:
+            log.error("alarm %s not stored: %s", reason, type(exc).__name__)
+            self.bus.publish({"type": "alarm", "reason": reason})
+
+    def _worker_alarm(self, reason: str, fields: dict[str, object]) -> None:
+        self.alarm(reason, dict(fields))
+
+    def _record(self, event: str, fields: dict[str, Any]) -> None:
+        """A safety event to central; a failure is logged (the safety action was already taken)."""
+        sync = self.ports.sync
+        if sync is None:
+            return
+        try:
+            sync.send_event(event, fields)
+        except Exception as exc:
+            log.error("%s event not stored: %s", event, type(exc).__name__)
 
     # Lifecycle ---------------------------------------------------------------------------------
     async def start(self, host: str | None = None, port: int | None = None) -> str:
@@ -271,23 +348,59 @@ class Kiosk:
         self._runner = await start_site(self.app, host, port)
         self._loop = asyncio.get_running_loop()
         logging.getLogger().addHandler(self.recent_log)
-        p = self.ports
-        if p.idreader is not None:
-            p.idreader.start(self.on_card_event)
-        if p.scanner is not None:
-            p.scanner.start(self.services.on_scan, self.devices.set_scanner)
-        if p.ioboard is not None:
-            p.ioboard.start(self.on_io_event)
-        self.devices.set_online(p.sync is not None and p.sync.connected())
+        self._start_workers()
+        self.devices.set_online(self.ports.sync is not None and self.ports.sync.connected())
         self._watchdog = asyncio.create_task(self._feed_watchdog())
         self.url = f"http://{host}:{port}/"
         notify("READY=1\nSTATUS=serving " + self.url)
         log.info("kiosk ready at %s", self.url)
         return self.url
 
+    def _start_workers(self) -> None:
+        p, sup = self.ports, self.supervisor
+        if p.idreader is not None:
+            reader = p.idreader
+            sup.spawn("idcard-watcher", watch_device("idcard", reader, lambda: reader.start(self.on_card_event)))
+        if p.scanner is not None:
+            scanner = p.scanner
+            sup.spawn("scanner-watcher", watch_device(
+                "scanner", scanner, lambda: scanner.start(self.services.on_scan, self.devices.set_scanner)))
+        if p.ioboard is not None:
+            board = p.ioboard
+            self._board_ok_at = time.monotonic()
+            sup.spawn("ioboard", watch_device("ioboard", board, lambda: board.start(self.on_io_event),
+                                              check=self._check_board))
+        if p.camera_opener is not None:
+            sup.spawn("camera-open", open_later("camera", p.camera_opener, self._install_camera))
+        if self.health is not None:
+            sup.spawn("health-report", self.health.run, stall_after_s=120.0)
+
+    def _install_camera(self, camera: CameraPort) -> None:
+        self.ports.camera = camera
+        self.devices.set_camera(camera)
+
     def healthy(self) -> bool:
-        """Fed to systemd's watchdog and the IO board: the loop runs (we are in it) and the web site is up."""
-        return self._runner is not None
+        """Fed to systemd's watchdog and the IO board: the loop runs (we are in it), the web site is up,
+        the ticker runs, and every supervised worker of the application and of edge_sync is alive."""
+        problem = self._unhealthy()
+        if problem != self._unhealthy_logged:
+            (log.error if problem else log.info)("watchdog %s", f"not fed: {problem}" if problem else "fed again")
+            self._unhealthy_logged = problem
+        return not problem
+
+    def _unhealthy(self) -> str:
+        if self._runner is None:
+            return "web server down"
+        ticker = self.app[TASKS].get("ticker")
+        if ticker is None or ticker.done():
+            return "session ticker ended"
+        dead = [r.name for r in self.supervisor.reports() if r.state.value in ("dead", "stalled")]
+        if dead:
+            return "worker " + ", ".join(dead)
+        sync = self.ports.sync
+        if sync is not None and not sync.alive():
+            return "sync engine worker"
+        return ""
 
     async def _feed_watchdog(self) -> None:
         interval = watchdog_interval() or 5.0
@@ -321,12 +434,8 @@ class Kiosk:
         self.sessions.end(EndReason.SHUTDOWN)
         if self._watchdog is not None:
             self._watchdog.cancel()
-        for port in (self.ports.idreader, self.ports.scanner, self.ports.ioboard):
-            if port is not None:
-                try:
-                    port.stop()
-                except Exception as exc:
-                    log.warning("device watcher did not stop cleanly: %s", exc)
+        # Each watcher's worker stops its watcher on the way out.
+        await asyncio.get_running_loop().run_in_executor(None, self.supervisor.stop)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -340,7 +449,8 @@ class Kiosk:
 
 # --- building from the configuration ------------------------------------------------------------------
 def _optional(name: str, build: Callable[[], Any]) -> Any:
-    """Build one optional device; a failure disables that device (logged once), never the terminal."""
+    """Build one optional device; a failure disables that device (logged once) until a later attempt
+    succeeds (the application retries with backoff), never the terminal."""
     try:
         return build()
     except Exception as exc:
@@ -366,6 +476,8 @@ def build_ports(config: KioskConfig) -> tuple[Ports, Any]:
         ports.receipts = _optional("receipts", adapters.ReceiptsAdapter) if ports.printer else None
     if dev["camera"]:
         ports.camera = _optional("camera", lambda: adapters.CameraAdapter(dev["camera"]))
+        if ports.camera is None:
+            ports.camera_opener = lambda: adapters.CameraAdapter(dev["camera"])
     if dev["ioboard"]:
         ports.ioboard = adapters.IoBoardAdapter(dev["ioboard"])
     engine = None
@@ -435,9 +547,13 @@ def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kios
              len(catalog.items), "compiled now" if catalogs.last_compiled else "compiled before")
     ledger = data_dir / "agent-cases.json" if writable else None
     audit_log = _open_audit(data_dir / "audit.db") if writable else None
+    def audit(actor: str, action: str, subject: str) -> Any:
+        write = lambda: audit_log.append(actor, action, subject, on_identity="mask")  # noqa: E731
+        # An audit record is a safety record: it may use the sync engine's reserved headroom.
+        return engine.reserve.run(write) if engine is not None else write()
+
     kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, catalogs=catalogs,
-                  audit=(lambda actor, action, subject: audit_log.append(actor, action, subject, on_identity="mask"))
-                  if audit_log else None,
+                  audit=audit if audit_log else None,
                   audit_shipper=(lambda: audit_log.ship(ports.sync.send_event)) if audit_log and ports.sync else None)
     if audit_log is not None:
         kiosk.closers.append(audit_log.close)

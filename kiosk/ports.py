@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from edge_sync.health import SyncHealth
+
 
 # --- ID-card reader -------------------------------------------------------------------------------
 class CardIdentity(Protocol):
@@ -36,6 +38,8 @@ class CardEvent:
 class IdReaderPort(Protocol):
     def start(self, on_event: Callable[[CardEvent], None]) -> None: ...
     def stop(self) -> None: ...
+    def alive(self) -> bool:
+        """False once the watcher's thread is gone (the application's supervisor then restarts it)."""
 
 
 # --- QR scanner ------------------------------------------------------------------------------------
@@ -51,6 +55,7 @@ class ScanEvent:
 class ScannerPort(Protocol):
     def start(self, on_scan: Callable[[ScanEvent], None], on_state: Callable[[bool], None]) -> None: ...
     def stop(self) -> None: ...
+    def alive(self) -> bool: ...
 
 
 # --- printer ---------------------------------------------------------------------------------------
@@ -120,12 +125,16 @@ class CameraPort(Protocol):
 # --- IO board --------------------------------------------------------------------------------------
 class IoBoardPort(Protocol):
     def start(self, on_event: Callable[[str, str], None]) -> None:
-        """``on_event(kind, value)``: ("tamper", "open"|"closed"), ("presence", "on"|"off"), ("help", "pressed")."""
+        """``on_event(kind, value)``: ("tamper", "open"|"closed"), ("presence", "on"|"off"), ("help", "pressed"),
+        ("board", "lost"|"back"); after every (re)connection the board's tamper state as ("tamper", …)."""
 
     def stop(self) -> None: ...
     def set_light(self, color: str, pattern: str) -> None: ...
     def buzz(self, pattern: str) -> None: ...
     def heartbeat(self) -> None: ...
+    def alive(self) -> bool: ...
+    def connected(self) -> bool: ...
+    def firmware(self) -> str | None: ...
 
 
 # --- edge_sync -------------------------------------------------------------------------------------
@@ -182,6 +191,10 @@ class StorageFull(Exception):
     """The terminal's store is full: new submissions are refused (consultation goes on)."""
 
 
+class StoreUnavailable(StorageFull):
+    """The terminal's store is damaged or its key lost: new submissions are refused (consultation goes on)."""
+
+
 class SyncPort(Protocol):
     """What the services use of `edge_sync.SyncEngine` (same names, results as the types above)."""
 
@@ -197,6 +210,14 @@ class SyncPort(Protocol):
     def status(self) -> dict[str, Any]: ...
     def clock_ok(self) -> bool: ...
     def connected(self) -> bool: ...
+    def health(self) -> SyncHealth:
+        """The sync engine's part of ``device.health`` (edge_sync's typed value)."""
+
+    def alive(self) -> bool:
+        """Every sync worker runs or is being restarted: what the watchdog is fed on."""
+
+    def alarm(self, reason: str, fields: dict[str, Any]) -> None:
+        """A staff alarm to central (``help.requested`` from the terminal), stored before any budget."""
 
 
 @runtime_checkable

@@ -93,6 +93,11 @@ class IoBoard(FirmwareCommands):
     def connected(self) -> bool:
         return self._ready.is_set()
 
+    @property
+    def running(self) -> bool:
+        """True while every background thread lives (the board itself may be away)."""
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
+
     def start(self) -> None:
         """Starts the background threads without waiting: the board may come later."""
         if self._threads:

@@ -233,6 +233,12 @@ class ScannerWatcher:
         if thread is not None and thread is not threading.current_thread():  # stop() from a callback
             thread.join(timeout)
 
+    @property
+    def running(self) -> bool:
+        """True while the reading thread lives (started and not stopped, and not ended by a fault)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def __enter__(self) -> ScannerWatcher:
         return self.start()
 

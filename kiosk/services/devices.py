@@ -35,6 +35,10 @@ MESSAGES = {
     "printer_missing": "打印机暂时不能使用，暂停网上提交。查询和咨询可以继续使用。",
     "reader_missing": "身份证读卡器暂时不能使用，需要刷身份证的业务请到人工窗口办理。",
     "camera_missing": "高拍仪暂时不能使用，材料请带原件到窗口。",
+    "store_corrupt": "本机数据存储出现故障，暂停提交申请，请到人工窗口办理。咨询和查询可以继续使用，已通知工作人员。",
+    "store_key_lost": "本机数据存储出现故障，暂停提交申请，请到人工窗口办理。咨询和查询可以继续使用，已通知工作人员。",
+    "store_full": "终端存储空间已满，暂停提交申请，请到人工窗口办理。咨询和查询可以继续使用，已通知工作人员。",
+    "sync_fault": "终端与政务服务平台的连接出现故障，已通知工作人员。申请仍可提交，恢复后自动上传。",
 }
 
 
@@ -44,11 +48,12 @@ class Devices:
     def __init__(self, emit: Callable[[dict[str, Any]], None], *, printer: PrinterPort | None = None,
                  receipts: ReceiptsPort | None = None, camera: CameraPort | None = None,
                  ioboard: IoBoardPort | None = None, has_reader: bool = False, has_scanner: bool = False,
-                 print_timeout: float = 15.0) -> None:
+                 print_timeout: float = 15.0, camera_configured: bool | None = None) -> None:
         self._emit = emit
         self.printer = printer
         self.receipts = receipts
         self.camera = camera
+        self.camera_configured = camera is not None if camera_configured is None else camera_configured
         self.ioboard = ioboard
         self.print_timeout = print_timeout
         self._lock = threading.RLock()
@@ -62,6 +67,9 @@ class Devices:
         self.locked: str | None = None  # reason when locked
         self.online = False
         self.busy = False
+        self.sync_fault: str | None = None   # sync at fault, not merely offline (kiosk.health.sync_fault)
+        self.store_block: str | None = None  # MESSAGES key when the store refuses new cases
+        self.on_change: Callable[[], None] | None = None   # e.g. the health reporter: something changed
         self._light: Light | None = None
 
     # Updates from watchers -----------------------------------------------------------------------
@@ -88,6 +96,22 @@ class Devices:
 
     def set_locked(self, reason: str | None) -> None:
         self.locked = reason
+        self.publish()
+
+    def set_camera(self, camera: CameraPort | None) -> None:
+        """A camera that opened late (retried after a failed start), or None when it went away."""
+        self.camera = camera
+        self.publish()
+
+    def set_sync(self, fault: str | None, store: str) -> None:
+        """The sync engine's state as the health reporter sees it: a fault (connection failing, store
+        unusable) and the store's state (ok, full, corrupt, key_lost)."""
+        block = f"store_{store}" if f"store_{store}" in MESSAGES else None
+        if fault == self.sync_fault and block == self.store_block:
+            return
+        if fault != self.sync_fault:
+            (log.error if fault else log.info)("sync state: %s", fault or "no fault")
+        self.sync_fault, self.store_block = fault, block
         self.publish()
 
     def _set(self, name: str, value: DeviceHealth) -> None:
@@ -119,7 +143,10 @@ class Devices:
 
     # What the state allows -----------------------------------------------------------------------
     def notice_block(self) -> str | None:
-        """Why a submission that needs a printed notice cannot go on now (a villager message), or None."""
+        """Why a submission cannot go on now (a villager message), or None: the store refuses new cases,
+        or the printer cannot print the acceptance notice."""
+        if self.store_block is not None:
+            return MESSAGES[self.store_block]
         state = self.printer_state
         # Paper first: a printer out of paper also reports itself offline, and "add paper" is the fix.
         if self.printer is not None and state.paper == "out":
@@ -150,7 +177,8 @@ class Devices:
     def light(self) -> Light:
         if self.locked:
             return Light.LOCKED
-        if (self.notice_block() and self.printer is not None) or self.reader is DeviceHealth.MISSING:
+        if (self.notice_block() and self.printer is not None) or self.reader is DeviceHealth.MISSING \
+                or self.sync_fault or self.store_block:
             return Light.FAULT
         if not self.online:
             return Light.OFFLINE
@@ -174,13 +202,20 @@ class Devices:
             "printer": {"installed": self.printer is not None, "online": state.online, "paper": state.paper,
                         "cover": state.cover, "error": state.error},
             "idcard": self.reader.value, "scanner": self.scanner.value,
-            "camera": DeviceHealth.OK.value if self.camera is not None else DeviceHealth.ABSENT.value,
+            "camera": DeviceHealth.OK.value if self.camera is not None
+            else DeviceHealth.MISSING.value if self.camera_configured else DeviceHealth.ABSENT.value,
             "io": dict(self.io_state), "online": self.online, "locked": self.locked,
             "light": self.light().value,
+            "sync": {"fault": self.sync_fault, "store": self.store_block,
+                     "message": MESSAGES[self.store_block] if self.store_block
+                     else MESSAGES["sync_fault"] if self.sync_fault else None},
             "blocks": {"notice": self.notice_block(), "card": self.card_block(),
-                       "camera": None if self.camera is not None else MESSAGES["camera_missing"]},
+                       "camera": None if self.camera is not None else MESSAGES["camera_missing"],
+                       "submit": MESSAGES[self.store_block] if self.store_block else None},
         }
 
     def publish(self) -> None:
         self.update_light()
         self._emit({"type": "status", "status": self.status()})
+        if self.on_change is not None:
+            self.on_change()

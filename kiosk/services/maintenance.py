@@ -96,11 +96,13 @@ class MaintenanceService:
         return {"locked": False}
 
     def set_locked(self, reason: str | None) -> None:
-        """Lock (with a reason) or unlock the terminal; locking ends any session (also from commands)."""
+        """Lock (with a reason) or unlock the terminal; locking ends any session (also from commands).
+        Safety before writes: the lock and the wipe happen in memory first; the audit record follows and
+        may fail (a full disk) without undoing them."""
         self.ctx.devices.set_locked(reason)
-        self.ctx.audit("kiosk", "maintenance", f"lock: {reason}" if reason else "unlock")
         if reason:
-            log.info("terminal locked")
             self.ctx.sessions.end(EndReason.LOCKED)
+            log.info("terminal locked")
         else:
             log.info("terminal unlocked")
+        self.ctx.audit("kiosk", "maintenance", f"lock: {reason}" if reason else "unlock")

@@ -26,6 +26,8 @@ STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 BOOT = web.AppKey("boot", str)
+# Long-lived tasks of the app by name (the ticker), for the watchdog to see that they still run.
+TASKS = web.AppKey("tasks", dict)
 
 
 # The Host header must name the loopback interface exactly (optionally with a port): anything else is a
@@ -80,6 +82,7 @@ def create_app(services: Services, bus: EventBus, *, boot_id: str | None = None,
     """Build the aiohttp application. The ticker starts with the app and stops with it."""
     app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
     app[STREAMS] = set()
+    app[TASKS] = {}
     boot = boot_id or secrets.token_hex(8)
     ctx = services.ctx
 
@@ -112,6 +115,7 @@ def create_app(services: Services, bus: EventBus, *, boot_id: str | None = None,
     async def ticker(app: web.Application) -> AsyncIterator[None]:
         bus.bind(asyncio.get_running_loop())
         task = asyncio.create_task(_tick_forever(services, tick_s, status_poll_s))
+        app[TASKS]["ticker"] = task
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

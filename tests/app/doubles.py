@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from edge_sync.clock import ClockState
+from edge_sync.health import StoreState, SyncHealth
 from kiosk.ports import (
     CapturedPage,
     CaptureRejected,
@@ -67,6 +69,7 @@ class FakeSync:
     full: bool = False
     listed: list[dict[str, Any]] = field(default_factory=list)
     listed_cache: tuple[list[dict[str, Any]], float] | None = None  # what edge_sync's cache answers offline
+    alarms: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def submit_case(self, envelope_fields: dict[str, Any], blobs: dict[str, bytes]) -> Submitted:
         if self.full:
@@ -114,6 +117,19 @@ class FakeSync:
 
     def connected(self) -> bool:
         return self.online
+
+    def health(self) -> SyncHealth:
+        return SyncHealth(connected=self.online, outbox_depth=len(self.cases), outbox_oldest_s=None,
+                          disk_free_mb=1000, clock=ClockState.OK if self.clock_good else ClockState.WRONG,
+                          clock_offset_s=None, clock_step_s=None,
+                          store=StoreState.FULL if self.full else StoreState.OK, store_mb=0.1,
+                          reserve_held=True, reserve_released=0)
+
+    def alive(self) -> bool:
+        return True
+
+    def alarm(self, reason: str, fields: dict[str, Any]) -> None:
+        self.alarms.append((reason, dict(fields)))
 
 
 class FakePrinter:
@@ -175,9 +191,13 @@ class FakeReader:
 
     def start(self, on_event: Callable[[Any], None]) -> None:
         self.on_event = on_event
+        self.stopped.clear()
 
     def stop(self) -> None:
         self.stopped.set()
+
+    def alive(self) -> bool:
+        return self.on_event is not None and not self.stopped.is_set()
 
 
 def fixed_wall_clock(day: datetime = datetime(2026, 11, 24, 10, 0, tzinfo=CN)) -> Callable[[], datetime]:

@@ -30,6 +30,15 @@ class FakeIo:
     def heartbeat(self) -> None:
         pass
 
+    def alive(self) -> bool:
+        return True
+
+    def connected(self) -> bool:
+        return True
+
+    def firmware(self) -> str | None:
+        return "fake-1"
+
 
 @pytest.fixture
 def kiosk(sample_catalog, tmp_path):

@@ -65,7 +65,8 @@ def test_a_morning_of_flows_leaves_the_expected_trail(audited):
         ("agent:AG-0031", "agent.logout"), ("kiosk", "session.end"),
         ("kiosk", "session.start"), ("technician", "maintenance"), ("technician", "print"), ("kiosk", "session.end"),
         ("kiosk", "maintenance"), ("central", "cmd.executed"), ("kiosk", "maintenance"), ("central", "cmd.executed"),
-        ("central", "cmd.executed"), ("kiosk", "tamper"), ("kiosk", "maintenance"),
+        # Safety before writes: the tamper lock is taken (and recorded) before the tamper itself is recorded.
+        ("central", "cmd.executed"), ("kiosk", "maintenance"), ("kiosk", "tamper"),
     ]
     subjects = {r.action: [] for r in records}
     for r in records:

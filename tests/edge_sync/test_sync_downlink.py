@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import threading
 from datetime import datetime, timedelta
 
 import pytest
