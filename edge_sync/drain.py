@@ -98,8 +98,10 @@ class Drain(AckHandling):
         supervisor, which restarts it with backoff. A restart sends every unacked message again."""
         self._reset.set()
         last_flush = time.monotonic()
+        steps = 0
         while not self._stop.is_set():
-            worker.beat()
+            worker.beat(healthy=steps > 0)   # a whole step went through: a failing streak is over
+            steps += 1
             self.wake.wait(0.1)
             self.wake.clear()
             if 0 < self._acks.qsize() < ACK_BATCH and len(self._inflight) > ACK_BATCH:

@@ -80,9 +80,10 @@ def has_sealed_rows(store: Store) -> bool:
     return any(store.scalar(f"SELECT 1 FROM {table} LIMIT 1") for table, _, _ in SEALED)
 
 
-def check_key(store: Store, key_path: Path) -> DeviceKey:
-    """The device key for ``store``: loaded, or created when the store holds nothing sealed yet.
-    Raises KeyLost when the file is gone while sealed rows exist, or when it does not open them."""
+def check_key(store: Store, key_path: Path, record: bool = True) -> DeviceKey:
+    """The device key for ``store``: loaded, or created when the store holds nothing sealed yet (and
+    ``record``: its check value written to the store). Raises KeyLost when the file is gone while
+    sealed rows exist, or when it does not open them."""
     check = store.get(KEY_CHECK)
     if not key_path.exists():
         if check is not None or has_sealed_rows(store):
@@ -96,7 +97,8 @@ def check_key(store: Store, key_path: Path) -> DeviceKey:
     if check is None:
         if not key_opens(store, key):
             raise KeyLost(f"device key {key_path} does not open the store's rows")
-        store.put(KEY_CHECK, mine)
+        if record:
+            store.put(KEY_CHECK, mine)
     return key
 
 

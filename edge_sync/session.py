@@ -154,7 +154,7 @@ class Session:
         try:
             deadline = time.monotonic() + 15
             while not self._stop.is_set() and not self._down.wait(0.2):
-                worker.beat()
+                worker.beat(healthy=self.connected.is_set())
                 if not self.connected.is_set() and time.monotonic() > deadline:
                     self._log_error("no CONNACK within 15 s")
                     client.disconnect()

@@ -61,12 +61,16 @@ class Worker:
         self.last_error = ""
         self._alarmed = False
         self._logged: str = ""
-        self._beat = supervisor.clock()
+        self._beat = self._started = supervisor.clock()
         self._thread: threading.Thread | None = None
 
-    def beat(self) -> None:
-        """Tells the supervisor the loop is making progress."""
-        self._beat = self.supervisor.clock()
+    def beat(self, healthy: bool = False) -> None:
+        """Tells the supervisor the loop is making progress; ``healthy``: it is doing its job again (a
+        connection is up), which ends a failing streak at once instead of after ``healthy_after_s``."""
+        now = self.supervisor.clock()
+        self._beat = now
+        if self.failing and (healthy or now - self._started >= self.supervisor.healthy_after_s):
+            self._recovered()
 
     @property
     def alive(self) -> bool:
@@ -97,8 +101,7 @@ class Worker:
         sup = self.supervisor
         while not self.stopping.is_set():
             self.state = WorkerState.RUNNING
-            self.beat()
-            started = sup.clock()
+            started = self._started = self._beat = sup.clock()
             try:
                 self.target(self)
             except Exception as exc:

@@ -9,6 +9,7 @@ requests to central) run in the loop's default executor.
 from __future__ import annotations
 
 import asyncio
+import re
 import logging
 import os
 import threading
@@ -24,7 +25,7 @@ from aiohttp import web
 from edge_sync.supervise import Supervisor
 from kiosk.audit import CARD_READ_SUBJECT, AuditAction
 from kiosk.catalog import Catalog
-from kiosk.catalog.store import CatalogStore, Prepared
+from kiosk.catalog.store import SUFFIX, CatalogStore, Prepared, central_key
 from kiosk.commands import CommandRunner
 from kiosk.config import KioskConfig, load_config
 from kiosk.events import EventBus
@@ -505,6 +506,19 @@ def initial_catalog(config: KioskConfig, engine: Any, override: str | None = Non
         return _first_catalog(config, engine, override, CatalogStore(store.folder, InProcessPinyin()))
 
 
+def _newest_central(store: CatalogStore) -> Catalog | None:
+    """The newest central catalog version compiled in ``store``'s folder, or None."""
+    if store.folder is None:
+        return None
+    versions = sorted((int(m.group(1)) for p in store.folder.glob(f"central-v*{SUFFIX}")
+                       if (m := re.fullmatch(rf"central-v(\d+){re.escape(SUFFIX)}", p.name))), reverse=True)
+    for version in versions:
+        found = store.cached(central_key(version))
+        if found is not None:
+            return found
+    return None
+
+
 def _first_catalog(config: KioskConfig, engine: Any, override: str | None, store: CatalogStore) -> Catalog:
     from kiosk.catalog import CatalogError
 
@@ -518,6 +532,11 @@ def _first_catalog(config: KioskConfig, engine: Any, override: str | None, store
                 return found
         except CatalogError as exc:
             log.error("installed catalog %s unusable: %s", version, exc)
+    if version is None and engine is not None:
+        # The sync store could not be read (it runs in memory): the newest version compiled before serves.
+        found = _newest_central(store)
+        if found is not None:
+            return found
     path = config.get("catalog", "file")
     if not path:
         raise CatalogError("no catalog installed and [catalog] file not set (KIOSK_CATALOG_FILE)")

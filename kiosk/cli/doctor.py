@@ -139,6 +139,39 @@ def check_disk(config: KioskConfig) -> Finding:
     return Finding("disk", "ok", f"{free_mb} MB free in {data_dir}")
 
 
+def check_store(config: KioskConfig) -> Finding:
+    """The sync store can be read and its device key opens it (a lost key is never replaced silently)."""
+    from edge_sync.integrity import RECOVER_COMMAND, KeyLost, check_database, check_key
+    from edge_sync.store import Store
+
+    if not config.get("sync", "enabled"):
+        return Finding("store", "skip", "sync disabled")
+    db, key = config.data_dir / "sync.db", config.data_dir / "sync.key"
+    if not db.exists():
+        return Finding("store", "ok", f"{db} not created yet")
+    fix = f"stop the service (systemctl stop kiosk), run `{RECOVER_COMMAND}`, start it again"
+    problem = check_database(db)
+    if problem is not None:
+        return Finding("store", "fail", f"{db} is damaged: {problem[:200]}", fix)
+    store = Store(db, readonly=True)
+    try:
+        if not key.exists() and store.get("key.check") is None and not _has_rows(store):
+            return Finding("store", "ok", f"{db} readable (no device key yet)")
+        try:
+            check_key(store, key, record=False)
+        except KeyLost as exc:
+            return Finding("store", "fail", str(exc), fix + " (the rows sealed with the lost key stay in quarantine)")
+    finally:
+        store.close()
+    return Finding("store", "ok", f"{db} readable, device key matches")
+
+
+def _has_rows(store: object) -> bool:
+    from edge_sync.integrity import has_sealed_rows
+
+    return has_sealed_rows(store)  # type: ignore[arg-type]
+
+
 def check_catalog(config: KioskConfig) -> Finding:
     from kiosk.catalog import CatalogError, load_catalog
 
@@ -176,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         findings = [Finding("config", "ok", config.path or "defaults + environment")]
         findings += check_devices(config, args.timeout)
-        findings += [check_broker(config, args.timeout), check_clock(), check_disk(config), check_catalog(config)]
+        findings += [check_broker(config, args.timeout), check_clock(), check_disk(config), check_store(config),
+                     check_catalog(config)]
     for f in findings:
         if args.json:
             print(json.dumps(asdict(f), ensure_ascii=False))

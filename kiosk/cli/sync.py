@@ -1,5 +1,5 @@
-"""``kiosk sync status|selftest``: the outbox and connection as JSON, and an end-to-end self-test that
-sends test cases through the real outbox and waits for central's acks."""
+"""``kiosk sync status|selftest|recover``: the outbox and connection as JSON, an end-to-end self-test that
+sends test cases through the real outbox and waits for central's acks, and the repair of a damaged store."""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the kiosk's TOML file (default $KIOSK_CONFIG); KIOSK_* variables override it")
     sub = parser.add_subparsers(dest="action", required=True)
     sub.add_parser("status", help="print connection and outbox state as JSON")
+    sub.add_parser("recover", help="repair a damaged store or one whose device key is lost (service stopped): "
+                   "keeps what can be read, moves the rest to <data_dir>/quarantine/")
     test = sub.add_parser("selftest", help="send N test cases through the outbox and wait for their acks")
     test.add_argument("--count", type=int, default=10)
     test.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for all acks")
@@ -40,7 +42,21 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.action == "status":
         return _status(config)
+    if args.action == "recover":
+        return _recover(config)
     return _selftest(config, args.count, args.timeout)
+
+
+def _recover(config: SyncConfig) -> int:
+    from edge_sync.recover import recover
+
+    try:
+        report = recover(config.data_dir)
+    except FileNotFoundError as exc:
+        print(f"kiosk sync recover: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report.to_dict(), ensure_ascii=False))
+    return 0
 
 
 def _status(config: SyncConfig) -> int:

@@ -68,6 +68,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
     ("post", "/api/maint/lock", "lock the terminal (technician)", {"reason": {"type": "string", "maxLength": 40}}, []),
     ("post", "/api/maint/unlock", "unlock the terminal (technician)", {}, []),
     ("get", "/api/status", "device status (no personal data)", None, []),
+    ("get", "/api/token", "a token for this page: every POST must carry it in X-Kiosk-Token", None, []),
     ("get", "/api/events", "event stream (text/event-stream): hello, status, session.*, card.*, scan, …", None, []),
 ]
 

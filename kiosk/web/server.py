@@ -17,6 +17,7 @@ from kiosk import __version__
 from kiosk.events import EventBus
 from kiosk.services.bundle import Services
 from kiosk.web.api import Api, dumps, error
+from kiosk.web.guards import TOKEN_HEADER, PageTokens, RateLimiter, same_origin
 from kiosk.web.openapi import openapi
 from kiosk.web.stream import STREAMS, close_streams, event_stream
 
@@ -28,6 +29,8 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 BOOT = web.AppKey("boot", str)
 # Long-lived tasks of the app by name (the ticker), for the watchdog to see that they still run.
 TASKS = web.AppKey("tasks", dict)
+TOKENS = web.AppKey("tokens", PageTokens)
+LIMITER = web.AppKey("limiter", RateLimiter)
 
 
 # The Host header must name the loopback interface exactly (optionally with a port): anything else is a
@@ -50,12 +53,22 @@ def framework_error(exc: web.HTTPException) -> web.Response:
 @web.middleware
 async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                 ) -> web.StreamResponse:
-    """Refuse other Host names (DNS rebinding) and cross-site form posts; answer every error as JSON;
-    add security headers."""
-    if not LOOPBACK_HOST_RE.fullmatch(request.headers.get("Host", "")):
+    """Refuse other Host names (DNS rebinding), cross-site form posts, state changes from another origin
+    or without the page's token, and requests over a rate limit; answer every error as JSON; add
+    security headers."""
+    host = request.headers.get("Host", "")
+    limited = None
+    if not LOOPBACK_HOST_RE.fullmatch(host):
         response: web.StreamResponse = error("bad_host", "forbidden host (只接受本机访问)", 403)
     elif request.method == "POST" and request.can_read_body and request.content_type != "application/json":
         response = error("bad_request", "请求格式不对。", 415)
+    elif request.method not in ("GET", "HEAD", "OPTIONS") and not same_origin(request.headers.get("Origin"), host):
+        response = error("cross_origin", "forbidden origin (只接受本机页面)", 403)
+    elif request.method not in ("GET", "HEAD", "OPTIONS") and \
+            not request.app[TOKENS].valid(request.headers.get(TOKEN_HEADER)):
+        response = error("bad_token", "页面已过期，请返回首页重试。", 403)
+    elif request.method == "POST" and (limited := request.app[LIMITER].blocked(request.path)) is not None:
+        response = error("rate_limited", limited, 429)
     else:
         try:
             response = await handler(request)
@@ -66,6 +79,8 @@ async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable
         except Exception:  # a fault of ours: logged, and still a message the page can show
             log.exception("%s %s failed", request.method, request.path[:80])
             response = error("internal", "系统出了点问题，请返回首页重试。", 500)
+        if request.method == "POST":
+            request.app[LIMITER].count(request.path, failed=response.status >= 400)
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -83,6 +98,8 @@ def create_app(services: Services, bus: EventBus, *, boot_id: str | None = None,
     app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
     app[STREAMS] = set()
     app[TASKS] = {}
+    app[TOKENS] = PageTokens()
+    app[LIMITER] = RateLimiter()
     boot = boot_id or secrets.token_hex(8)
     ctx = services.ctx
 
@@ -104,11 +121,16 @@ def create_app(services: Services, bus: EventBus, *, boot_id: str | None = None,
     async def get_status(request: web.Request) -> web.Response:
         return web.json_response({"boot": boot, **status()}, headers={"Cache-Control": "no-store"})
 
+    async def get_token(request: web.Request) -> web.Response:
+        # Readable by a page of this origin only (no CORS): another site's page cannot learn it.
+        return web.json_response({"token": request.app[TOKENS].issue()}, headers={"Cache-Control": "no-store"})
+
     async def get_openapi(request: web.Request) -> web.Response:
         return web.json_response(openapi(), dumps=dumps)
 
     api = Api(services)
     app.add_routes([web.get("/", _index), web.get("/api/events", stream), web.get("/api/status", get_status),
+                    web.get("/api/token", get_token),
                     web.get("/api/openapi.json", get_openapi),
                     *api.routes(), web.static("/static", STATIC, append_version=False)])
 

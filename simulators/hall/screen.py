@@ -76,7 +76,8 @@ class Screen:
         """Ends whatever session the terminal still holds, as its inactivity timeout would, so that one
         scene's visitor (say, an agent left logged in by a failed scene) never leaks into the next."""
         self.page.goto("about:blank")  # no page listening: no reset reload racing the next navigation
-        self.page.request.post(self.url + "api/session/end", data={})
+        token = self.page.request.get(self.url + "api/token").json()["token"]
+        self.page.request.post(self.url + "api/session/end", data={}, headers={"X-Kiosk-Token": token})
 
     def end_session(self, label: str, tile: bool = False) -> None:
         """Taps the button (or tile) that ends the visit and waits for the page's reset to show home."""

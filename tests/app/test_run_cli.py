@@ -12,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from tests.support.kioskapi import token_headers
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.integration
@@ -38,7 +39,7 @@ def test_run_serves_notifies_systemd_and_stops_on_sigterm(tmp_path, catalog_file
             assert json.loads(resp.read())["catalog_version"] == 1
         assert list((tmp_path / "catalog").glob("file-*.sqlite"))  # compiled once, opened from disk next time
         touch = urllib.request.Request(ready["url"] + "api/session/touch", data=b"{}", method="POST",
-                                       headers={"Content-Type": "application/json"})
+                                       headers=token_headers(ready["url"]))
         urllib.request.urlopen(touch, timeout=5).close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0

@@ -16,6 +16,7 @@ from kiosk.app import Kiosk, Ports
 from kiosk.config import load_config
 from tests.app.doubles import ALICE, FakeCamera, FakePrinter, FakeReader, FakeReceipts, FakeSync
 from tests.app.harness import KioskThread
+from tests.support.kioskapi import token_headers
 from tests.support.net import free_port
 
 
@@ -36,8 +37,9 @@ def server(sample_catalog, tmp_path):
 
 def call(server, method: str, path: str, body=None, headers=None):
     data = json.dumps(body).encode() if body is not None else None
+    token = {} if method == "GET" else token_headers(server.url)
     req = urllib.request.Request(server.url.rstrip("/") + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
+                                 headers={"Content-Type": "application/json", **token, **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read() or b"null")
@@ -77,10 +79,23 @@ def test_guards(server):
     status, body = call(server, "POST", "/api/query", None)
     assert status == 400
     raw = urllib.request.Request(server.url + "api/query", data=b"[1,2", method="POST",
-                                 headers={"Content-Type": "application/json"})
+                                 headers=token_headers(server.url))
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(raw, timeout=5)
     assert info.value.code == 400
+
+
+def test_state_changes_need_the_page_token_and_this_origin(server):
+    """Another site's page (a browser tab, DNS rebinding) cannot change state: without the page's token,
+    with a stale one, or from another Origin the POST is refused before any handler runs."""
+    for headers, code in (({"X-Kiosk-Token": ""}, "bad_token"), ({"X-Kiosk-Token": "guessed"}, "bad_token"),
+                          ({"Origin": "http://evil.example"}, "cross_origin"),
+                          ({"Origin": "null"}, "cross_origin")):
+        status, body = call(server, "POST", "/api/maint/lock", {}, headers=headers)
+        assert (status, body["error"]) == (403, code), headers
+    assert server.call(lambda: server.kiosk.devices.locked) is None
+    own = {"Origin": server.url.rstrip("/")}
+    assert call(server, "POST", "/api/session/touch", {}, headers=own)[0] == 200
 
 
 def test_locked_terminal_refuses_flows_but_not_maintenance(server):

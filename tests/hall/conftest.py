@@ -21,6 +21,7 @@ from simulators.hall.control import HallControl
 from simulators.hall.net import free_port
 from simulators.hall.panel import Panel
 from simulators.hall.stack import start_hall, start_terminal
+from tests.support.kioskapi import token_headers
 
 # ``kiosk …`` under the interpreter running the tests (no dependence on PATH or the entry-point script).
 KIOSK_SIM = [sys.executable, "-c", "import sys; from simulators.cli import main; sys.exit(main())"]
@@ -71,8 +72,10 @@ def get_json(url: str, timeout: float = 5.0) -> Any:
 
 
 def post_json(url: str, body: dict, timeout: float = 15.0) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    # The terminal wants its page token on every POST (the control panel ignores it).
+    base = url.split("/api/", 1)[0] + "/"
+    headers = token_headers(base) if "/api/act" not in url else {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())

@@ -20,9 +20,11 @@ from kiosk.app import Kiosk, Ports
 from kiosk.catalog import load_catalog
 from kiosk.config import ConfigError, load_config
 from kiosk.ports import CardEvent
+from kiosk.web.guards import TOKEN_HEADER
 from tests.app.doubles import ALICE, FakeCamera, FakePrinter, FakeReader, FakeReceipts, FakeSync
 from tests.app.harness import KioskThread
 from tests.hostile.bounded import count
+from tests.support.kioskapi import page_token
 from tests.support.net import free_port
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.integration]
@@ -59,9 +61,12 @@ class Client:
 
     def send(self, method: str, path: str, body: bytes | None = None,
              headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
+        headers = dict(headers or {})
+        if method not in ("GET", "HEAD") and TOKEN_HEADER not in headers:
+            headers[TOKEN_HEADER] = page_token(f"http://127.0.0.1:{self.port}/")   # as the page sends it
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
         try:
-            conn.request(method, path, body=body, headers=headers or {})
+            conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             return response.status, response.getheader("Content-Type") or "", response.read()
         finally:

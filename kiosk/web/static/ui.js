@@ -45,6 +45,13 @@ export function hideToast() {
   clearTimeout(toastTimer);
 }
 
+// The page's token for state-changing calls (the server refuses them without it); fetched once per page.
+let pageToken = null;
+async function token(renew) {
+  if (renew || !pageToken) pageToken = (await (await fetch('/api/token', { cache: 'no-store' })).json()).token;
+  return pageToken;
+}
+
 // Calls the JSON API; resolves to {ok, status, data}. Network failures become a villager message.
 export async function api(method, path, body) {
   const options = { method, headers: {}, cache: 'no-store' };
@@ -53,7 +60,13 @@ export async function api(method, path, body) {
     options.body = JSON.stringify(body);
   }
   try {
-    const response = await fetch(path, options);
+    if (method !== 'GET') options.headers['X-Kiosk-Token'] = await token(false);
+    let response = await fetch(path, options);
+    if (response.status === 403 && method !== 'GET'
+        && (await response.clone().json().catch(() => ({}))).error === 'bad_token') {
+      options.headers['X-Kiosk-Token'] = await token(true);  // the service restarted: a new token
+      response = await fetch(path, options);
+    }
     const data = await response.json().catch(() => ({}));
     return { ok: response.ok, status: response.status, data };
   } catch (err) {
