@@ -44,12 +44,13 @@ class SyncEngine:
     Application callbacks (set before ``start()``): ``on_notify(dict)``, ``on_command(cmd) -> (ok, detail)``,
     ``on_catalog(version, catalog_dict)``, ``on_alarm(reason, fields)``."""
 
-    def __init__(self, config: SyncConfig) -> None:
+    def __init__(self, config: SyncConfig, *, wall_clock: Callable[[], float] = time.time) -> None:
+        """``wall_clock``: the device's wall clock as the trusted clock reads it (tests set it back and forth)."""
         self.config = config
         opened = open_store(config.db_path, config.device_key_path)
         self.store, self.key = opened.store, opened.key
         self.store_state, self.store_problem = opened.state, opened.problem
-        self.clock = Clock(self.store, config.clock_tolerance_s)
+        self.clock = Clock(self.store, config.clock_tolerance_s, wall=wall_clock)
         self.booted_at = now_iso()
         self.reserve = StorageReserve(Path(config.data_dir) / "sync.reserve", int(config.reserve_mb * 1024 * 1024))
         self.on_alarm: Callable[[str, dict[str, Any]], None] | None = None

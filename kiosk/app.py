@@ -278,15 +278,18 @@ class Kiosk:
                     self.devices.set_io("board", "ok")
             return
         if kind == "tamper":
-            if self.devices.io_state.get("tamper") == value:
+            previous = self.devices.io_state.get("tamper")
+            if previous == value:
                 return          # the board's status repeats what we know
             self.devices.set_io(kind, value)
             if value == "open":
                 self.services.maintenance.set_locked(TAMPER_LOCK)
             elif self.devices.locked == BOARD_LOST_LOCK:
                 self.services.maintenance.set_locked(None)   # the board is back and the enclosure closed
-            self.audit("kiosk", "tamper", value)
-            self._record("tamper", {"state": value})
+            if value == "open" or previous == "open":
+                # An opening, or the closing after one; "closed" first learnt at a (re)connection is not news.
+                self.audit("kiosk", "tamper", value)
+                self._record("tamper", {"state": value})
             return
         self.devices.set_io(kind, value)
         if kind == "presence" and value == "on":

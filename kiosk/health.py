@@ -66,7 +66,10 @@ class HealthReporter:
             if key != self._last_key or now - self._last_sent >= self.interval_s:
                 self._send(report, now)
                 self._last_key = key
-            self._wake.wait(self.look_s)
+            # Woken by a change, by the stop (checked every second), or after look_s.
+            deadline = time.monotonic() + self.look_s
+            while not self._wake.is_set() and not worker.stopping.is_set() and time.monotonic() < deadline:
+                self._wake.wait(min(1.0, self.look_s))
             self._wake.clear()
 
     def _send(self, report: DeviceHealth, now: float) -> None:

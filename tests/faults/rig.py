@@ -144,6 +144,15 @@ def central_events(db: Path, type_: str) -> list[dict[str, Any]]:
                                                               "AND type = ? ORDER BY id", (DEVICE_ID, type_))]
 
 
+def wait_events(db: Path, type_: str, predicate: Callable[[dict[str, Any]], bool] = lambda e: True,
+                count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """The device's events of ``type_`` at central that satisfy ``predicate``, once there are ``count``."""
+    def found() -> list[dict[str, Any]] | None:
+        events = [e for e in central_events(db, type_) if predicate(e)]
+        return events if len(events) >= count else None
+    return wait_until(found, timeout, f"{count} {type_} event(s) at central", every=0.3)
+
+
 class Rig:
     """A hall (broker, central, devices) and its terminal process, with a config the test may change."""
 
