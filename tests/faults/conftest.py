@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.catalog import Catalog, load_catalog
 from tests.faults.rig import Rig
 
 FIGURES = Path(__file__).resolve().parents[2] / "artifacts" / "faults"
@@ -35,3 +36,8 @@ def record_figures(request):
         FIGURES.mkdir(parents=True, exist_ok=True)
         (FIGURES / f"{request.node.name}.json").write_text(json.dumps(figures, ensure_ascii=False, indent=1))
     return record
+
+
+@pytest.fixture(scope="session")
+def sample_catalog(catalog_file: Path) -> Catalog:
+    return load_catalog(catalog_file)

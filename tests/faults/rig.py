@@ -182,7 +182,8 @@ class Rig:
         return self.ioboard
 
     def config(self) -> Path:
-        tables = terminal_tables(self.hall, self.port, camera="")
+        # Offline commits wait this long for an ack that cannot come: short keeps the suite fast.
+        tables = terminal_tables(self.hall, self.port, camera="", ack_wait_s=1.0)
         tables["device"]["data_dir"] = str(self.data_dir)
         if self.ioboard_port:
             tables["devices"]["ioboard"] = f"socket://127.0.0.1:{self.ioboard_port}"
