@@ -2,6 +2,7 @@
 fallback, events, downlink callbacks, health and status."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from edge_sync.outbox import applicant_lookup, enqueue_case, enqueue_event, now_
 from edge_sync.requests import Requests
 from edge_sync.reserve import StorageReserve
 from edge_sync.results import Attachment, Offline, Reply, StorageFull, StoreUnavailable, Submitted
+from edge_sync.retention import purge_expired
 from edge_sync.session import Limits, Session
 from edge_sync.store import CaseState, Store
 from edge_sync.supervise import Supervisor, Worker
@@ -279,7 +281,7 @@ class SyncEngine:
             pending, self._pending_alarms = self._pending_alarms, []
         for n, record in enumerate(pending):
             try:
-                self.reserve.run(lambda r=record: self._store_alarm(r))
+                self.reserve.run(functools.partial(self._store_alarm, record))
             except Exception:
                 with self._alarm_lock:
                     self._pending_alarms[:0] = pending[n:]
@@ -378,7 +380,7 @@ class SyncEngine:
 
     def _on_message(self, msg: mqtt.MQTTMessage) -> None:
         props = getattr(msg, "properties", None)
-        self.downlink.handle(msg.topic, msg.payload, getattr(props, "CorrelationData", None))
+        self.downlink.handle(msg.topic, bytes(msg.payload), getattr(props, "CorrelationData", None))
 
     def _on_published(self, mid: int) -> None:
         self.drain.put_puback(mid)
@@ -400,28 +402,8 @@ class SyncEngine:
             self.reserve.ensure()
             if time.time() - last_purge > 60:
                 last_purge = time.time()
-                purge_expired(self.store, self.config.retention_days, self.clock.floor() - self.config.clock_tolerance_s)
-
-
-def purge_expired(store: Store, retention_days: float, commands_before: float | None = None) -> int:
-    """Deletes what retention allows: acked and rejected cases with their blobs, cached case views and
-    received notifications past ``retention_days`` (every table holding personal data), and seen
-    commands that expired before ``commands_before`` (a trusted time: their replay is refused as
-    expired anyway). Returns the number of cases purged."""
-    now = time.time()
-    horizon = now - retention_days * 86400
-    with store.tx() as c:
-        n = c.execute("DELETE FROM cases WHERE purge_after IS NOT NULL AND purge_after < ?", (now,)).rowcount
-        # Blobs go with their case (acked or rejected ones past retention).
-        c.execute("DELETE FROM blob_data WHERE blob_id IN (SELECT blob_id FROM blobs WHERE case_id NOT IN "
-                  "(SELECT case_id FROM cases))")
-        c.execute("DELETE FROM blobs WHERE case_id NOT IN (SELECT case_id FROM cases)")
-        c.execute("DELETE FROM case_views WHERE fetched_at < ?", (horizon,))
-        c.execute("DELETE FROM inbox WHERE received_at < ?", (horizon,))
-        if commands_before is not None:
-            c.execute("DELETE FROM seen_commands WHERE expires IS NOT NULL AND expires < ?", (commands_before,))
-        c.execute("DELETE FROM seen_commands WHERE expires IS NULL AND seen_at < ?", (now - 30 * 86400,))
-    return n
+                purge_expired(self.store, self.config.retention_days,
+                              commands_before=self.clock.floor() - self.config.clock_tolerance_s)
 
 
 def read_status(store: Store, *, running: bool, connected: bool,
@@ -437,7 +419,8 @@ def read_status(store: Store, *, running: bool, connected: bool,
     stats = outbox_stats(store)
     last = last_ack_at if last_ack_at is not None else store.get("last_ack_at")
     rejected = store.scalar("SELECT COUNT(*) FROM cases WHERE state = ?", (CaseState.REJECTED.value,))
-    return {"connected": connected, "engine_running": alive, "epoch": int(store.get("epoch", 0)), "outbox": stats["depth"],
+    return {"connected": connected, "engine_running": alive, "epoch": int(store.get("epoch", 0)),
+            "outbox": stats["depth"],
             "outbox_total": stats["total"], "oldest_pending_s": stats["oldest_s"],
             "last_ack": None if last is None else datetime.fromtimestamp(float(last)).astimezone()
             .isoformat(timespec="seconds"),

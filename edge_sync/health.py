@@ -11,6 +11,8 @@ from typing import Any
 from edge_sync.clock import ClockState
 from edge_sync.supervise import WorkerReport, WorkerState
 
+_NOT_ALIVE = (WorkerState.DEAD, WorkerState.STALLED)
+
 
 class StoreState(StrEnum):
     """What the sync store allows."""
@@ -94,7 +96,8 @@ class DeviceHealth:
     def fields(self) -> dict[str, Any]:
         """The event's fields (``type``, ``v``, ``msg_id`` … are added by the outbox)."""
         s = self.sync
-        workers = {w.name: w.to_dict() for w in (*s.workers, *self.app_workers)}
+        reports = (*s.workers, *self.app_workers)
+        workers = {w.name: w.to_dict() for w in reports}
         return {
             "printer": {"online": self.printer.online, "paper": self.printer.paper, "cover": self.printer.cover},
             "idcard": self.idcard, "scanner": self.scanner, "camera": self.camera,
@@ -106,8 +109,8 @@ class DeviceHealth:
             "storage": {"state": s.store.value, "store_mb": s.store_mb, "reserve_held": s.reserve_held,
                         "reserve_released": s.reserve_released},
             "versions": {"sw": s.sw_version, "catalog": s.catalog_version, "io_firmware": self.io_firmware},
-            "supervisor": {"restarts": sum(int(w["restarts"]) for w in workers.values()),  # type: ignore[call-overload]
-                           "failing": [n for n, w in workers.items() if w["failing"] or w["state"] in ("dead", "stalled")],
+            "supervisor": {"restarts": sum(w.restarts for w in reports),
+                           "failing": [w.name for w in reports if w.failing or w.state in _NOT_ALIVE],
                            "workers": workers},
             "locked": self.locked,
         }
@@ -117,5 +120,4 @@ class DeviceHealth:
         s = self.sync
         return (self.printer, self.idcard, self.scanner, self.camera, self.io, self.locked, s.connected,
                 s.clock, s.store, s.reserve_held, tuple(sorted(s.failing)),
-                tuple(w.name for w in self.app_workers if w.failing or w.state in (WorkerState.DEAD,
-                                                                                   WorkerState.STALLED)))
+                tuple(w.name for w in self.app_workers if w.failing or w.state in _NOT_ALIVE))

@@ -59,15 +59,13 @@ def recover(data_dir: Path, db_name: str = "sync.db", key_name: str = "sync.key"
     new = Store(db_path)
     try:
         for table in TABLES:
-            part = TableReport()
-            report.tables[table] = part
+            kept = report.tables[table] = TableReport()
             if table in SEALED_TABLES and key_state != "ok":
-                part.left_in_quarantine = True
-                continue
-            if old is not None:
-                _copy_table(old, new, table, part)
+                kept.left_in_quarantine = True
+            elif old is not None:
+                _copy_table(old, new, table, kept)
             else:
-                part.left_in_quarantine = True
+                kept.left_in_quarantine = True
         _repair_counters(new)
         new.put(KEY_CHECK, DeviceKey.load_or_create(key_path).lookup_id(KEY_CHECK_LABEL))
         report.queued_cases = int(new.scalar("SELECT COUNT(*) FROM cases WHERE state = 'queued'") or 0)

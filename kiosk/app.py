@@ -9,9 +9,10 @@ requests to central) run in the loop's default executor.
 from __future__ import annotations
 
 import asyncio
-import re
+import functools
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -42,19 +43,18 @@ from kiosk.ports import (
     ScannerPort,
     SyncPort,
 )
+from kiosk.safety import Safety
 from kiosk.sdnotify import notify, watchdog_interval
 from kiosk.services import Context, Settings
 from kiosk.services.bundle import Services, build_services
 from kiosk.services.devices import Devices
 from kiosk.session import EndReason, SessionManager, Timeouts
 from kiosk.web.server import TASKS, create_app, start_site
-from kiosk.workers import BOARD_GRACE_S, open_later, watch_device
+from kiosk.workers import open_later, watch_device
 
 log = logging.getLogger(__name__)
 AUDIT_SHIP_S = 30.0
 EXIT_DELAY_S = 1.0  # lets edge_sync queue the command's cmd.result before the process stops
-TAMPER_LOCK = "机箱被打开"
-BOARD_LOST_LOCK = "控制板连接中断"
 
 
 @dataclass
@@ -68,8 +68,9 @@ class Ports:
     receipts: ReceiptsPort | None = None
     camera: CameraPort | None = None
     ioboard: IoBoardPort | None = None
-    # A configured camera that did not open at start: opened again later, with backoff.
+    # Configured devices that did not open at start: opened again later, with backoff.
     camera_opener: Callable[[], CameraPort] | None = None
+    printer_opener: Callable[[], tuple[PrinterPort, ReceiptsPort]] | None = None
 
 
 def settings_from(config: KioskConfig) -> Settings:
@@ -139,7 +140,7 @@ class Kiosk:
         if ports.sync is not None:
             self.health = HealthReporter(self.devices, ports.sync, ports.ioboard, self.supervisor.reports)
             self.devices.on_change = self.health.changed
-        self._board_ok_at = time.monotonic()
+        self.safety = Safety(self.devices, self.services, ports.sync, self.bus.publish, self.audit, ports.ioboard)
         self._unhealthy_logged = ""
 
     # Audit trail ---------------------------------------------------------------------------------
@@ -267,82 +268,13 @@ class Kiosk:
             self.devices.set_reader(True)
 
     def on_io_event(self, kind: str, value: str) -> None:
-        """The IO board's events. Safety first: a tamper or a lost board locks the terminal (memory only)
-        before anything is written; the records and the alarm follow and may fail without undoing it."""
-        if kind == "board":
-            if value == "lost":
-                self._board_lost()
-            else:
-                self._board_ok_at = time.monotonic()
-                if self.devices.io_state.get("board") != "ok":
-                    self.devices.set_io("board", "ok")
-            return
-        if kind == "tamper":
-            previous = self.devices.io_state.get("tamper")
-            if previous == value:
-                return          # the board's status repeats what we know
-            self.devices.set_io(kind, value)
-            if value == "open":
-                self.services.maintenance.set_locked(TAMPER_LOCK)
-            elif self.devices.locked == BOARD_LOST_LOCK:
-                self.services.maintenance.set_locked(None)   # the board is back and the enclosure closed
-            if value == "open" or previous == "open":
-                # An opening, or the closing after one; "closed" first learnt at a (re)connection is not news.
-                self.audit("kiosk", "tamper", value)
-                self._record("tamper", {"state": value})
-            return
-        self.devices.set_io(kind, value)
-        if kind == "presence" and value == "on":
-            self.bus.publish({"type": "presence"})
-        elif kind == "help" and value == "pressed":
-            self.services.feedback.help("button")
-
-    def _board_lost(self) -> None:
-        if self.devices.io_state.get("board") == "lost":
-            return
-        self.devices.set_io("tamper", "unknown")
-        self.devices.set_io("board", "lost")
-        if not self.devices.locked:
-            # Without the board nobody hears the enclosure being opened: the terminal stops serving.
-            self.services.maintenance.set_locked(BOARD_LOST_LOCK)
-        self.alarm("io_board_lost", {})
-
-    def _check_board(self, since_start: float) -> None:
-        board = self.ports.ioboard
-        if board is None:
-            return
-        now = time.monotonic()
-        if board.connected():
-            self._board_ok_at = now
-        elif now - self._board_ok_at > BOARD_GRACE_S and since_start > BOARD_GRACE_S:
-            self._board_lost()
+        self.safety.on_io_event(kind, value)
 
     def alarm(self, reason: str, fields: dict[str, Any]) -> None:
-        """A staff alarm to central (stored within the reserved headroom); the page hears it from the
-        engine's ``on_alarm`` before the store is touched, or here when there is no engine."""
-        sync = self.ports.sync
-        if sync is None:
-            log.error("ALARM %s (no sync: not sent)", reason)
-            self.bus.publish({"type": "alarm", "reason": reason})
-            return
-        try:
-            sync.alarm(reason, fields)
-        except Exception as exc:
-            log.error("alarm %s not stored: %s", reason, type(exc).__name__)
-            self.bus.publish({"type": "alarm", "reason": reason})
+        self.safety.alarm(reason, fields)
 
     def _worker_alarm(self, reason: str, fields: dict[str, object]) -> None:
-        self.alarm(reason, dict(fields))
-
-    def _record(self, event: str, fields: dict[str, Any]) -> None:
-        """A safety event to central; a failure is logged (the safety action was already taken)."""
-        sync = self.ports.sync
-        if sync is None:
-            return
-        try:
-            sync.send_event(event, fields)
-        except Exception as exc:
-            log.error("%s event not stored: %s", event, type(exc).__name__)
+        self.safety.alarm(reason, dict(fields))
 
     # Lifecycle ---------------------------------------------------------------------------------
     async def start(self, host: str | None = None, port: int | None = None) -> str:
@@ -371,17 +303,23 @@ class Kiosk:
                 "scanner", scanner, lambda: scanner.start(self.services.on_scan, self.devices.set_scanner)))
         if p.ioboard is not None:
             board = p.ioboard
-            self._board_ok_at = time.monotonic()
+            self.safety.board_started()
             sup.spawn("ioboard", watch_device("ioboard", board, lambda: board.start(self.on_io_event),
-                                              check=self._check_board))
+                                              check=self.safety.check_board))
         if p.camera_opener is not None:
             sup.spawn("camera-open", open_later("camera", p.camera_opener, self._install_camera))
+        if p.printer_opener is not None:
+            sup.spawn("printer-open", open_later("printer", p.printer_opener, self._install_printer))
         if self.health is not None:
             sup.spawn("health-report", self.health.run, stall_after_s=120.0)
 
     def _install_camera(self, camera: CameraPort) -> None:
         self.ports.camera = camera
         self.devices.set_camera(camera)
+
+    def _install_printer(self, opened: tuple[PrinterPort, ReceiptsPort]) -> None:
+        self.ports.printer, self.ports.receipts = opened
+        self.devices.set_printer(*opened)
 
     def healthy(self) -> bool:
         """Fed to systemd's watchdog and the IO board: the loop runs (we are in it), the web site is up,
@@ -428,6 +366,8 @@ class Kiosk:
             await asyncio.sleep(min(interval, 5.0))
 
     def _ship_audit(self) -> None:
+        if self._audit_shipper is None:
+            return
         try:
             self._audit_shipper()
         except Exception as exc:  # e.g. storage full: the records stay and go next time
@@ -478,6 +418,10 @@ def build_ports(config: KioskConfig) -> tuple[Ports, Any]:
         ports.printer = _optional("printer", lambda: adapters.PrinterAdapter(dev["printer"], pr["profile"],
                                                                               pr["paper"]))
         ports.receipts = _optional("receipts", adapters.ReceiptsAdapter) if ports.printer else None
+        if ports.printer is None or ports.receipts is None:
+            ports.printer = ports.receipts = None
+            ports.printer_opener = lambda: (adapters.PrinterAdapter(dev["printer"], pr["profile"], pr["paper"]),
+                                            adapters.ReceiptsAdapter())
     if dev["camera"]:
         ports.camera = _optional("camera", lambda: adapters.CameraAdapter(dev["camera"]))
         if ports.camera is None:
@@ -569,14 +513,19 @@ def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kios
              len(catalog.items), "compiled now" if catalogs.last_compiled else "compiled before")
     ledger = data_dir / "agent-cases.json" if writable else None
     audit_log = _open_audit(data_dir / "audit.db") if writable else None
-    def audit(actor: str, action: str, subject: str) -> Any:
-        write = lambda: audit_log.append(actor, action, subject, on_identity="mask")  # noqa: E731
-        # An audit record is a safety record: it may use the sync engine's reserved headroom.
-        return engine.reserve.run(write) if engine is not None else write()
+    audit_sink: Callable[[str, str, str], Any] | None = None
+    shipper: Callable[[], Any] | None = None
+    if audit_log is not None:
+        trail = audit_log
 
-    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, catalogs=catalogs,
-                  audit=audit if audit_log else None,
-                  audit_shipper=(lambda: audit_log.ship(ports.sync.send_event)) if audit_log and ports.sync else None)
+        def audit_sink(actor: str, action: str, subject: str) -> Any:
+            write = functools.partial(trail.append, actor, action, subject, on_identity="mask")
+            # An audit record is a safety record: it may use the sync engine's reserved headroom.
+            return engine.reserve.run(write) if engine is not None else write()
+        if ports.sync is not None:
+            shipper = functools.partial(trail.ship, ports.sync.send_event)
+    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, catalogs=catalogs, audit=audit_sink,
+                  audit_shipper=shipper)
     if audit_log is not None:
         kiosk.closers.append(audit_log.close)
     if engine is not None:

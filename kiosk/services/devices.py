@@ -103,6 +103,12 @@ class Devices:
         self.camera = camera
         self.publish()
 
+    def set_printer(self, printer: PrinterPort, receipts: ReceiptsPort) -> None:
+        """A printer that opened late (retried after a failed start); its state comes with the next poll."""
+        self.printer, self.receipts = printer, receipts
+        self.poll_printer()
+        self.publish()
+
     def set_sync(self, fault: str | None, store: str) -> None:
         """The sync engine's state as the health reporter sees it: a fault (connection failing, store
         unusable) and the store's state (ok, full, corrupt, key_lost)."""

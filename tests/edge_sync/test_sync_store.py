@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from edge_sync import Attachment, InvalidCase, StorageFull, SyncConfig, SyncConfigError
-from edge_sync.engine import purge_expired
 from edge_sync.outbox import open_body
+from edge_sync.retention import purge_expired
 from edge_sync.store import Store
 from tests.edge_sync.conftest import DEVICE, ID_NUMBERS, SITE, sample_case
 

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.faults.rig import Screen, wait_events, wait_until
+from tests.faults.rig import wait_events, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from edge_sync import SyncConfig, SyncEngine
-from edge_sync.engine import purge_expired
+from edge_sync.retention import purge_expired
 
 DAY = 86400.0
 

@@ -145,3 +145,29 @@ def test_a_device_watcher_whose_thread_died_is_started_again(sample_catalog, tmp
     finally:
         runner.stop()
         sim.stop()
+
+
+def test_an_optional_device_that_failed_at_start_is_opened_later(sample_catalog, tmp_path):
+    """The document camera did not open at start (USB still enumerating): it is retried with backoff
+    and its flows come back, instead of staying disabled until a restart."""
+    from drivers.camera import open_camera
+    from kiosk.adapters import CameraAdapter
+
+    attempts: list[int] = []
+
+    def opener() -> CameraAdapter:
+        attempts.append(1)
+        if len(attempts) < 3:
+            open_camera("/dev/video-not-plugged-in")       # raises, as the real backend does
+        return CameraAdapter("sim:page")
+    config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path)})
+    kiosk = Kiosk(config, sample_catalog, Ports(sync=FakeSync(), camera_opener=opener))
+    assert kiosk.devices.status()["camera"] == "missing"
+    runner = KioskThread(lambda: kiosk, free_port()).start()
+    try:
+        wait_until(lambda: kiosk.devices.status()["camera"] == "ok", 20, "the camera opened later")
+        worker = kiosk.supervisor.worker("camera-open")
+        assert worker is not None and worker.restarts == 2 and worker.state is WorkerState.DONE
+        assert kiosk.devices.status()["blocks"]["camera"] is None and kiosk.healthy()
+    finally:
+        runner.stop()
