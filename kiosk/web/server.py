@@ -169,7 +169,10 @@ async def _tick_forever(services: Services, tick_s: float, status_poll_s: float)
 
 async def start_site(app: web.Application, host: str, port: int) -> web.AppRunner:
     """Start serving on host:port (loopback only; checked by the config). Returns the runner to clean up."""
-    runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
+    # A request line or header up to the body limit (64 KiB) still reaches the guard and gets a JSON
+    # answer; aiohttp's own 8 KiB limit would answer longer hostile URLs in plain text.
+    runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None, max_line_size=64 * 1024,
+                           max_field_size=64 * 1024)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()

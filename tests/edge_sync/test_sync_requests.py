@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from edge_sync import Offline, Reply, mint_query_code
+from edge_sync import ClockState, Offline, Reply, mint_query_code
 from tests.edge_sync.central_peer import CentralPeer
 from tests.edge_sync.conftest import sample_case, wait_until
 
@@ -58,11 +58,11 @@ def test_clock_known_wrong_from_server_time(broker, make_engine):
         assert engine.wait_case_ack(sub.case_id, 20)
         wait_until(lambda: engine.trusted_now() is None, 5, "clock marked wrong")
         health = engine.health()
-        assert health["clock_ok"] is False and health["clock"] == "wrong" and health["clock_offset_s"] > 3000
+        assert health.clock_ok is False and health.clock is ClockState.WRONG and health.clock_offset_s > 3000
 
 
 def test_clock_ok_with_a_right_server_time(broker, peer, make_engine):
     engine = make_engine(broker.url)
     sub = engine.submit_case(sample_case())
     assert engine.wait_case_ack(sub.case_id, 20)
-    assert engine.health()["clock"] == "ok" and engine.trusted_now() is not None
+    assert engine.health().clock is ClockState.OK and engine.trusted_now() is not None

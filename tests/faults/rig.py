@@ -21,21 +21,12 @@ from simulators.hall.net import free_port
 from simulators.hall.stack import DEVICE_ID, Hall, start_hall
 from simulators.hall.terminal_config import terminal_tables, to_toml
 from tests.support.kioskapi import TOKEN_HEADER
+from tests.support.wait import wait_until
 
 ITEM, SITUATION = "511900-XK-0004", "S01"   # 食品经营许可: self-service allowed, materials on paper
 SUBMIT_AGAIN = ("重新提交", "再次提交", "请重新", "再提交")   # what must never follow a commit
 KIOSK = [sys.executable, "-c", "import sys; from kiosk.cli.main import main; sys.exit(main())"]
 
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
 
 
 class Screen:
@@ -223,3 +214,12 @@ class Rig:
             if self.ioboard is not None:
                 self.ioboard.stop()
             self.hall.stop()
+
+
+def engine_case() -> dict[str, Any]:
+    """The §4 fields the application gives edge_sync for one case (engine-level fault tests)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+08:00")
+    return {"item": {"code": "511900-XK-0001", "situation": "S02", "catalog": 1}, "channel": "self",
+            "applicant": {"name": "测试", "id_type": "resident", "id_no": "511902198806120319", "phone": ""},
+            "materials": [{"code": "M01", "source": "paper"}], "pickup": {"method": "window", "detail": ""},
+            "consent": {"version": "2026-01", "at": now}, "test": False}

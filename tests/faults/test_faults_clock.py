@@ -15,7 +15,7 @@ import pytest
 from edge_sync import ClockState, SyncConfig, SyncEngine
 from simulators.central import store as central_store
 from simulators.hall.terminal_config import central_public_keys
-from tests.faults.rig import wait_until
+from tests.faults.rig import engine_case, wait_until
 from tests.support.simproc import SimProcess
 
 pytestmark = pytest.mark.integration
@@ -74,7 +74,7 @@ def test_clock_set_back_while_offline_and_commands_judged_by_centrals_time(broke
     engine = engine_up()
     try:
         assert engine.wait_online(20)
-        case = engine.submit_case(_case())
+        case = engine.submit_case(engine_case())
         assert engine.wait_case_ack(case.case_id, 30)["result"] == "accepted"
         assert engine.health().clock is ClockState.OK and engine.trusted_now() is not None
 
@@ -132,10 +132,3 @@ def test_clock_set_forward_while_offline_is_marked_stepped(tmp_path):
     finally:
         engine.stop()
 
-
-def _case() -> dict:
-    now = time.strftime("%Y-%m-%dT%H:%M:%S+08:00")
-    return {"item": {"code": "511900-XK-0001", "situation": "S02", "catalog": 1}, "channel": "self",
-            "applicant": {"name": "测试", "id_type": "resident", "id_no": "511902198806120319", "phone": ""},
-            "materials": [{"code": "M01", "source": "paper"}], "pickup": {"method": "window", "detail": ""},
-            "consent": {"version": "2026-01", "at": now}, "test": False}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from edge_sync import SyncConfig, SyncEngine
-from tests.faults.rig import Tally, central_events, submit_case, wait_until
+from tests.faults.rig import Tally, central_events, engine_case, submit_case, wait_until
 from tests.support.simproc import SimProcess
 
 pytestmark = pytest.mark.integration
@@ -132,13 +132,13 @@ def test_certificate_file_missing_during_renewal_is_retried(tmp_path, record_fig
         central.start()
         engine.start()
         assert engine.wait_online(30)
-        first = engine.submit_case(_case())
+        first = engine.submit_case(engine_case())
         assert engine.wait_case_ack(first.case_id, 30)["result"] == "accepted"
         cert.rename(tmp_path / "renewing.crt")          # the renewal's window
         broker.stop()
         broker.start()
         wait_until(lambda: _restarts(engine, "sync-connection") >= 1, 30, "a failed reconnect, counted")
-        second = engine.submit_case(_case())
+        second = engine.submit_case(engine_case())
         assert engine.case_outcome(second.case_id) is None
         worker = engine.supervisor.worker("sync-connection")
         assert worker is not None and worker.alive and worker.last_error == "FileNotFoundError"
@@ -162,10 +162,3 @@ def _restarts(engine: SyncEngine, name: str) -> int:
     worker = engine.supervisor.worker(name)
     return worker.restarts if worker is not None else 0
 
-
-def _case() -> dict:
-    now = time.strftime("%Y-%m-%dT%H:%M:%S+08:00")
-    return {"item": {"code": "511900-XK-0001", "situation": "S02", "catalog": 1}, "channel": "self",
-            "applicant": {"name": "测试", "id_type": "resident", "id_no": "511902198806120319", "phone": ""},
-            "materials": [{"code": "M01", "source": "paper"}], "pickup": {"method": "window", "detail": ""},
-            "consent": {"version": "2026-01", "at": now}, "test": False}

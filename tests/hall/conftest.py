@@ -22,6 +22,7 @@ from simulators.hall.net import free_port
 from simulators.hall.panel import Panel
 from simulators.hall.stack import start_hall, start_terminal
 from tests.support.kioskapi import token_headers
+from tests.support.wait import wait_until as wait_until  # the hall tests import it from here
 
 # ``kiosk …`` under the interpreter running the tests (no dependence on PATH or the entry-point script).
 KIOSK_SIM = [sys.executable, "-c", "import sys; from simulators.cli import main; sys.exit(main())"]
@@ -81,17 +82,6 @@ def post_json(url: str, body: dict, timeout: float = 15.0) -> tuple[int, Any]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
 class EventStream:
