@@ -21,7 +21,7 @@ from edge_sync.config import SyncConfig, SyncConfigError, check_key_table, read_
 from edge_sync.downlink import Downlink
 from edge_sync.drain import Drain
 from edge_sync.health import StoreState, SyncHealth
-from edge_sync.integrity import is_corrupt, open_store
+from edge_sync.integrity import RECOVER_COMMAND, check_database, is_corrupt, open_store
 from edge_sync.outbox import applicant_lookup, enqueue_case, enqueue_event, now_iso, outbox_stats
 from edge_sync.requests import Requests
 from edge_sync.reserve import StorageReserve
@@ -149,6 +149,7 @@ class SyncEngine:
         self.drain.start(self.supervisor)
         self.session.start(self.supervisor)
         self.supervisor.spawn("sync-housekeeping", self._housekeeping, stall_after_s=6 * HEARTBEAT_S)
+        self.supervisor.spawn("sync-store-check", self._check_store)
         return self
 
     def wait_online(self, timeout: float) -> bool:
@@ -190,13 +191,26 @@ class SyncEngine:
         except sqlite3.DatabaseError as exc:
             if not is_corrupt(exc):
                 raise
-            self.store_state = StoreState.CORRUPT
-            self.store_problem = f"{type(exc).__name__}: {exc}; run `kiosk sync recover`"
-            self.alarm("store_corrupt", {"detail": self.store_problem[:300]})
+            self._store_damaged(f"{type(exc).__name__}: {exc}")
             raise StoreUnavailable(self.store_problem) from None
         self._storage_alarm = False
         self.drain.wake.set()
         return submitted
+
+    def _store_damaged(self, problem: str) -> None:
+        """From now on new cases are refused; what can still be read keeps being delivered."""
+        if self.store_state is StoreState.CORRUPT:
+            return
+        self.store_state = StoreState.CORRUPT
+        self.store_problem = f"{problem}; run `{RECOVER_COMMAND}`"
+        self.alarm("store_corrupt", {"detail": self.store_problem[:300]})
+
+    def _check_store(self, worker: Worker) -> None:
+        """One whole-file check after start (SQLite's quick_check, on its own read-only connection)."""
+        if self.store_state is StoreState.OK:
+            problem = check_database(self.config.db_path)
+            if problem is not None:
+                self._store_damaged(problem)
 
     def case_outcome(self, case_id: str) -> dict[str, Any] | None:
         """Central's answer for a case: ``{"result", "case_no", "promised_by", "status", "reason", …}``

@@ -106,21 +106,25 @@ def open_store(db_path: Path, key_path: Path) -> OpenedStore:
     """The store and key to run with. Never raises for a damaged database or a lost key: those give a
     store in memory (its epoch starts from the clock, above any epoch the device used before) and a
     throw-away key, with the state and the problem set."""
-    problem = check_database(db_path)
+    # The whole file is checked in the background once running (check_database): a start must stay fast.
     state = StoreState.CORRUPT
-    if problem is None:
+    try:
+        store = Store(db_path)
+    except sqlite3.DatabaseError as exc:
+        if not is_corrupt(exc):
+            raise
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
         try:
-            store = Store(db_path)
+            return OpenedStore(store, check_key(store, key_path), StoreState.OK)
+        except KeyLost as exc:
+            store.close()
+            problem, state = str(exc), StoreState.KEY_LOST
         except sqlite3.DatabaseError as exc:
+            store.close()
             if not is_corrupt(exc):
                 raise
             problem = f"{type(exc).__name__}: {exc}"
-        else:
-            try:
-                return OpenedStore(store, check_key(store, key_path), StoreState.OK)
-            except KeyLost as exc:
-                store.close()
-                problem, state = str(exc), StoreState.KEY_LOST
     log.error("sync store unusable (%s): running without it, new cases refused; repair with `%s`",
               problem, RECOVER_COMMAND)
     memory = Store(Path(":memory:"))

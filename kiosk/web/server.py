@@ -37,7 +37,8 @@ LIMITER = web.AppKey("limiter", RateLimiter)
 # page of another site reaching us through DNS rebinding, or a request not made by our own browser.
 LOOPBACK_HOST_RE = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?", re.ASCII | re.IGNORECASE)
 # aiohttp's own answers (no such path, wrong method, body too large …) in the API's JSON error format.
-FRAMEWORK_ERRORS = {404: ("not_found", "没有这个页面，请返回首页。"), 405: ("bad_method", "请求方式不对，请返回首页重试。"),
+FRAMEWORK_ERRORS = {404: ("not_found", "没有这个页面，请返回首页。"),
+                    405: ("bad_method", "请求方式不对，请返回首页重试。"),
                     413: ("too_large", "请求内容太多，请返回首页重试。")}
 
 
