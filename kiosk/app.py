@@ -378,6 +378,8 @@ class Kiosk:
         self.sessions.end(EndReason.SHUTDOWN)
         if self._watchdog is not None:
             self._watchdog.cancel()
+        if self.health is not None:
+            self.health.stop(self.supervisor.worker("health-report"))
         # Each watcher's worker stops its watcher on the way out.
         await asyncio.get_running_loop().run_in_executor(None, self.supervisor.stop)
         if self._runner is not None:

@@ -63,14 +63,20 @@ class HealthReporter:
             report = self.build(sync)
             key = report.change_key()
             now = time.monotonic()
-            if key != self._last_key or now - self._last_sent >= self.interval_s:
+            # Periodic reports only while connected: offline they would only pile up in the outbox (a
+            # change is still recorded, and the reconnection itself is a change).
+            due = sync.connected and now - self._last_sent >= self.interval_s
+            if key != self._last_key or due:
                 self._send(report, now)
                 self._last_key = key
-            # Woken by a change, by the stop (checked every second), or after look_s.
-            deadline = time.monotonic() + self.look_s
-            while not self._wake.is_set() and not worker.stopping.is_set() and time.monotonic() < deadline:
-                self._wake.wait(min(1.0, self.look_s))
+            self._wake.wait(self.look_s)        # a change, the stop (see stop()), or the next look
             self._wake.clear()
+
+    def stop(self, worker: Worker | None) -> None:
+        """Lets :meth:`run` end now rather than at its next look."""
+        if worker is not None:
+            worker.stopping.set()
+        self._wake.set()
 
     def _send(self, report: DeviceHealth, now: float) -> None:
         try:

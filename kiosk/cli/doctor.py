@@ -61,7 +61,8 @@ def check_devices(config: KioskConfig, timeout: float) -> list[Finding]:
     def printer() -> str:
         from kiosk.adapters import PrinterAdapter
 
-        state = PrinterAdapter(dev["printer"], config.get("printer", "profile"), config.get("printer", "paper")).status()
+        printer = PrinterAdapter(dev["printer"], config.get("printer", "profile"), config.get("printer", "paper"))
+        state = printer.status()
         if not state.can_print:
             raise RuntimeError(f"online={state.online} paper={state.paper} cover={state.cover} error={state.error}")
         return f"{dev['printer']}: online, paper {state.paper}, cover {state.cover}"
