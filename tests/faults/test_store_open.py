@@ -53,3 +53,31 @@ def test_recovering_with_the_key_lost_keeps_the_unsealed_rows_and_quarantines_th
         assert int(engine.store.get("seq.case")) >= 1     # sequence numbers never go back
     finally:
         engine.stop()
+
+
+def test_with_the_store_unreadable_the_newest_compiled_catalog_serves(tmp_path, catalog_file):
+    """Consultation on a terminal whose sync store cannot be opened: the version central installed before
+    (compiled beside the store) serves, not the older file of the configuration."""
+    import json
+
+    from kiosk.app import initial_catalog
+    from kiosk.catalog.pinyin import InProcessPinyin
+    from kiosk.catalog.store import CatalogStore
+    from kiosk.config import load_config
+
+    raw = json.loads(catalog_file.read_text("utf-8"))
+    for version in (4, 5):
+        CatalogStore(tmp_path / "catalog", InProcessPinyin()).install(version, {**raw, "version": version})
+    engine = SyncEngine(config(tmp_path))
+    engine.stop()
+    db = tmp_path / "sync.db"
+    db.write_bytes(b"\x00" * 100 + db.read_bytes()[100:])
+    engine = SyncEngine(config(tmp_path))
+    try:
+        assert engine.store_state is StoreState.CORRUPT
+        kiosk_config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path),
+                                              "KIOSK_CATALOG_FILE": str(catalog_file)})
+        catalog = initial_catalog(kiosk_config, engine, None, CatalogStore(tmp_path / "catalog"))
+        assert catalog.version == 5 and catalog.items
+    finally:
+        engine.stop()
