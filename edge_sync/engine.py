@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from edge_sync.drain import Drain
 from edge_sync.outbox import applicant_lookup, enqueue_case, enqueue_event, now_iso, outbox_stats
 from edge_sync.requests import Requests
 from edge_sync.results import Attachment, Offline, Reply, StorageFull, Submitted
+from edge_sync.service_outbox import enqueue_cases, enqueue_correction
 from edge_sync.session import Limits, Session
 from edge_sync.store import CaseState, Store
 
@@ -162,8 +163,22 @@ class SyncEngine:
         ``envelope_fields``: the §4 fields the application knows (item, channel, applicant, agent,
         materials, pickup, consent, test; optional case_id, query_code, created_at — minted if absent).
         Returns once durable. Raises StorageFull (with a villager ``message``) or InvalidCase."""
+        return self._durable(lambda: enqueue_case(self.store, self.key, self.config, envelope_fields, blobs))
+
+    def submit_cases(self, cases: Sequence[tuple[Mapping[str, Any], Sequence[Attachment]]],
+                     events: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> list[Submitted]:
+        """Several cases and events (a 一件事一次办 submission and its ``case.bundle`` link) in ONE
+        transaction: all durable, or none. Raises StorageFull, InvalidCase, CaseExists."""
+        return self._durable(lambda: enqueue_cases(self.store, self.key, self.config, cases, events))
+
+    def submit_correction(self, fields: Mapping[str, Any], attachments: Iterable[Attachment]) -> Submitted:
+        """A ``case.correction`` (补正) with its scanned materials, durable like a case; its outcome is read
+        with :meth:`case_outcome` by ``correction_id``. Raises StorageFull, InvalidCase, CaseExists."""
+        return self._durable(lambda: enqueue_correction(self.store, self.key, self.config, fields, attachments))
+
+    def _durable(self, store_it: Callable[[], Any]) -> Any:
         try:
-            submitted = enqueue_case(self.store, self.key, self.config, envelope_fields, blobs)
+            stored = store_it()
         except StorageFull as exc:
             if not self._storage_alarm:
                 self._storage_alarm = True
@@ -171,7 +186,7 @@ class SyncEngine:
             raise
         self._storage_alarm = False
         self.drain.wake.set()
-        return submitted
+        return stored
 
     def case_outcome(self, case_id: str) -> dict[str, Any] | None:
         """Central's answer for a case: ``{"result", "case_no", "promised_by", "status", "reason", …}``
