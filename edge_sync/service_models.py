@@ -5,13 +5,23 @@ wire model central receives; replies are validated on arrival (unknown fields ig
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from edge_sync.models import QUERY_CODE_PATTERN, BlobRef
+from edge_sync.models import BlobRef
+from edge_sync.querycode import is_query_code
 
 PHONE_PATTERN = r"^1[3-9][0-9]{9}$"
+
+
+def _canonical(code: str) -> str:
+    if not is_query_code(code):
+        raise ValueError("not a canonical query code with a valid check symbol")
+    return code
+
+
+QueryCode = Annotated[str, AfterValidator(_canonical)]
 ADDENDUM_VERSION = "services-1"
 
 
@@ -134,7 +144,7 @@ class BundleName(_Body):
 
 class BundledCase(_Body):
     case_id: str = Field(min_length=8, max_length=64)
-    query_code: str = Field(pattern=QUERY_CODE_PATTERN)
+    query_code: QueryCode
     item: str = Field(min_length=1, max_length=64)
 
 
@@ -184,7 +194,7 @@ class CorrectionBody(_Body):
     type: Literal["case.correction"] = "case.correction"
     v: Literal[1] = 1
     correction_id: str = Field(min_length=8, max_length=64)
-    query_code: str = Field(pattern=QUERY_CODE_PATTERN)
+    query_code: QueryCode
     device: str
     site: str
     created_at: str
@@ -203,7 +213,7 @@ class ComplaintRequest(_Body):
     type: Literal["complaint.file"] = "complaint.file"
     v: Literal[1] = 1
     kind: Literal["urge", "complaint"]
-    query_code: str = Field(pattern=QUERY_CODE_PATTERN)
+    query_code: QueryCode
     by: Proof
     category: str = Field(min_length=1, max_length=32)
     text: str = Field(default="", max_length=300)
@@ -234,7 +244,7 @@ class WithdrawRequest(_Body):
 
     type: Literal["case.withdraw"] = "case.withdraw"
     v: Literal[1] = 1
-    query_code: str = Field(pattern=QUERY_CODE_PATTERN)
+    query_code: QueryCode
     by: Proof
     reason: str = Field(default="", max_length=100)
 

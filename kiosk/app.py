@@ -43,6 +43,7 @@ from kiosk.sdnotify import notify, watchdog_interval
 from kiosk.services import Context, Settings
 from kiosk.services.bundle import Services, build_services
 from kiosk.services.devices import Devices
+from kiosk.services.records import ServiceRecords, open_records
 from kiosk.session import EndReason, SessionManager, Timeouts
 from kiosk.web.server import create_app, start_site
 
@@ -86,7 +87,7 @@ class Kiosk:
                  tick_s: float = 0.5, ledger_path: Path | None = None, catalogs: CatalogStore | None = None,
                  audit: Callable[[str, str, str], Any] | None = None,
                  audit_shipper: Callable[[], Any] | None = None,
-                 reload: Callable[[], KioskConfig] | None = None) -> None:
+                 reload: Callable[[], KioskConfig] | None = None, records: ServiceRecords | None = None) -> None:
         """``audit(actor, action, subject)`` receives every auditable action (e.g. ``AuditLog.append``);
         ``audit_shipper()`` is called every ``AUDIT_SHIP_S`` off the loop to send the trail to central;
         ``reload()`` reads the configuration again (default: ``load_config`` of the same file);
@@ -117,7 +118,7 @@ class Kiosk:
                       catalog=lambda: self._catalog, emit=self.bus.publish, audit=self.audit)
         if wall_clock is not None:
             ctx.wall_clock = wall_clock
-        self.services: Services = build_services(ctx, ledger_path)
+        self.services: Services = build_services(ctx, ledger_path, records)
         self.app: web.Application = create_app(self.services, self.bus, tick_s=tick_s,
                                                status_poll_s=config.get("printer", "status_poll_s"))
         self._runner: web.AppRunner | None = None
@@ -242,8 +243,10 @@ class Kiosk:
             self.devices.set_reader(True)
             if not self.devices.locked:
                 self.sessions.card_present(event.identity)
+                self.services.on_card(event.identity)
         elif kind == CardEventKind.REMOVED:
             self.sessions.card_removed()
+            self.services.on_card(None)
         elif kind == CardEventKind.READER_LOST:
             self.devices.set_reader(False)
         elif kind == CardEventKind.READER_BACK:
@@ -435,12 +438,15 @@ def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kios
              len(catalog.items), "compiled now" if catalogs.last_compiled else "compiled before")
     ledger = data_dir / "agent-cases.json" if writable else None
     audit_log = _open_audit(data_dir / "audit.db") if writable else None
-    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, catalogs=catalogs,
+    # Reprint records and agent day tokens survive a restart, sealed with the sync engine's device key.
+    records = open_records(data_dir if writable else None, engine.key if engine is not None else None)
+    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, catalogs=catalogs, records=records,
                   audit=(lambda actor, action, subject: audit_log.append(actor, action, subject, on_identity="mask"))
                   if audit_log else None,
                   audit_shipper=(lambda: audit_log.ship(ports.sync.send_event)) if audit_log and ports.sync else None)
     if audit_log is not None:
         kiosk.closers.append(audit_log.close)
+    kiosk.closers.append(records.close)
     if engine is not None:
         engine.on_notify = kiosk.on_notify
         engine.on_catalog = kiosk.on_catalog

@@ -147,3 +147,25 @@ def check_request(p: dict) -> str | None:
         if point is not None and not _text(point, 1, 40):
             return "village_point must be a point code"
     return None
+
+
+def check_reply(p: dict) -> str | None:
+    """Reason why a reply central is about to send breaks the addendum, or None: central states what it
+    promises (the terminal's models read exactly this)."""
+    kind, ok = p.get("type"), p.get("ok")
+    if kind not in REPLY_TYPES.values() or not isinstance(ok, bool):
+        return "reply needs a known type and ok"
+    if kind == "complaint.receipt" and ok:
+        received = DATE_TIME_RE.match(str(p.get("received_at")))
+        if not (_text(p.get("receipt_no"), 1, 40) and p.get("kind") in ("urge", "complaint") and received):
+            return "an accepted complaint needs receipt_no, kind and received_at"
+    if kind == "case.withdrawn" and p.get("result") not in ("withdrawn", "not_allowed", "not_found", "mismatch",
+                                                            "bad_token", "invalid"):
+        return "result unknown"
+    if kind == "agent.profile" and ok and not (isinstance(p.get("green_channel"), bool)
+                                               and _int(p.get("green_max_cases"))
+                                               and isinstance(p.get("village_points"), list)):
+        return "profile needs green_channel, green_max_cases and village_points"
+    if kind == "village.cases" and ok and not isinstance(p.get("cases"), list):
+        return "cases must be a list"
+    return None

@@ -73,6 +73,9 @@ def handle_request(ctx: Context, conn: sqlite3.Connection, device: str, incoming
     elif kind in addendum.REQUEST_TYPES:
         fields, extra = service_requests.ANSWERS[kind](ctx, conn, device, payload)
         reply.update(fields)
+        broken = addendum.check_reply(reply)
+        if broken is not None:  # a fault of the simulator itself: say so loudly, answer what can be said
+            log.error("reply to %s breaks the addendum: %s", kind, broken)
     else:
         reply.update(ANSWERS[kind](ctx, conn, device, payload))
     topic = incoming.response_topic or down_topic(device, "reply")
