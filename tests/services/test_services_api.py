@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
@@ -19,6 +17,7 @@ from kiosk.ports import CardEvent
 from kiosk.services.records import open_records
 from tests.app.doubles import FakeCamera, FakePrinter, FakeReader
 from tests.app.harness import KioskThread
+from tests.services.http import Api
 from tests.services.terminal import MAIL, OUYANG, XIANG, ZHANG, Terminal, central_case, central_rows
 from tests.support.net import free_port
 
@@ -49,20 +48,11 @@ def served(net, tmp_path):
 
 
 def call(server, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(server.url.rstrip("/") + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
+    return Api(server.url).call(method, path, body)
 
 
 def ok(server, method: str, path: str, body: Any = None) -> Any:
-    status, answer = call(server, method, path, body)
-    assert status == 200, (path, status, answer)
-    return answer
+    return Api(server.url).ok(method, path, body)
 
 
 def card(server, person) -> None:
