@@ -343,3 +343,17 @@ def test_agent_offline_login_needs_an_earlier_day_token(world):
     world.ctx.sessions.card_present(BOB)
     with pytest.raises(ServiceError):
         world.services.agent.login("0031", "654321")
+
+
+def test_a_village_point_terminal_offers_and_prints_its_own_point(world):
+    world.ctx.settings.site_id = "511902-V-0002"  # a village terminal: its site is its point
+    world.ctx.sessions.card_present(ALICE)
+    fill(world, item="511900-XK-0003", situation="S01")
+    view = world.services.submit.view()
+    assert [p["code"] for p in view["pickup_options"]["village_points"]] == ["511902-V-0002"]
+    world.services.submit.details(pickup="village_point")  # the only point: no further choice
+    world.services.submit.details(consent=True)
+    world.services.committer.commit()
+    printed = lines(world.printer.printed[-1])
+    assert "取件地点 东城街道示例社区便民服务点（东城街道示例社区服务中心）" in printed
+    assert not any("号窗口" in line for line in printed)  # not the hall's window
