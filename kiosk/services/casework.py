@@ -66,7 +66,7 @@ class CaseworkService:
     def categories() -> dict[str, Any]:
         return {kind: [{"code": c, "text": t} for c, t in cats.items()] for kind, cats in CATEGORIES.items()}
 
-    def _case(self, code: str) -> dict[str, Any]:
+    def case_view(self, code: str) -> dict[str, Any]:
         """The actor's full view of a case: the card holder's own, or one of the agent's village points."""
         session = self.ctx.sessions.current
         if session is not None and session.role is Role.AGENT and session.agent is not None:
@@ -104,7 +104,8 @@ class CaseworkService:
                 raise ServiceError(receipt.error, "只能为自己的（或为其代办的）办件催办、投诉，请核对查询码。", 403)
             raise ServiceError("refused", f"平台暂时没有接收，请拨打 {hotline}。", 409)
         self.ctx.audit(actor_of(session), "case.complaint" if kind == "complaint" else "case.urge", receipt.receipt_no)
-        found = self.ctx.require_sync().query_case(code, timeout=0.0)
+        # The slip names the case's item: its masked view (or the cached one), never waiting long for it.
+        found = sync.query_case(code, timeout=min(1.0, self.ctx.settings.request_timeout_s))
         item_name = str(found.view.get("item_name", "")) if isinstance(found, CaseLookup) and found.view else ""
         slip = ComplaintData(kind=kind, receipt_no=receipt.receipt_no, query_code=code, item_name=item_name,
                              category=CATEGORIES[kind][category], received_at=receipt.received_at,
@@ -148,7 +149,7 @@ class CaseworkService:
     def print_acceptance(self, text_code: str) -> dict[str, Any]:
         """The 受理通知书 of a case central has accepted (after its pre-review at the window)."""
         code = self.query.parse(text_code)
-        view = self._case(code)
+        view = self.case_view(code)
         if view.get("status") not in ACCEPTED:
             raise ServiceError("not_accepted", "这件申请还没有受理，暂时不能打印受理通知书。", 409)
         notice = acceptance_from_view(self.ctx.catalog(), view, self.ctx)

@@ -68,7 +68,7 @@ class CorrectionService:
         if self.ctx.devices.camera is None:
             raise ServiceError("no_camera", "高拍仪暂时不能使用，补正材料请带原件到窗口。", 503)
         code = self.casework.query.parse(text_code)
-        view = self.casework._case(code)
+        view = self.casework.case_view(code)
         if view.get("status") != "correction_needed":
             raise ServiceError("no_correction", "这件办件现在不需要补正材料。", 409)
         wanted = [c for c in view.get("corrections", []) if c.get("code")]

@@ -112,16 +112,21 @@ def handle_case(ctx: Context, conn: sqlite3.Connection, device: str, incoming: I
     first = conn.execute("SELECT m.detail FROM cases c JOIN messages m ON m.msg_id = c.msg_id "
                          "WHERE c.case_id = ?", (payload["case_id"],)).fetchone()
     if first is not None:
-        detail = json.loads(first["detail"])
-        store.record_message(conn, msg_id, device, "case", payload["seq"], AckResult.DUPLICATE.value, detail,
-                             real_now())
-        return [ack(device, msg_id, AckResult.DUPLICATE, detail)]
+        return [duplicate(conn, device, payload, json.loads(first["detail"]))]
     missing = missing_blobs(conn, payload)
     if missing:
         # not recorded: once the blobs are in, the same msg_id must be judged again
         return [ack(device, msg_id, AckResult.INCOMPLETE, {"missing_blobs": missing})]
     detail = accept_case(ctx, conn, device, msg_id, payload)
     return [ack(device, msg_id, AckResult.ACCEPTED, detail)]
+
+
+def duplicate(conn: sqlite3.Connection, device: str, payload: dict, detail: dict) -> Outgoing:
+    """A new msg_id for something central already holds (same case_id / correction_id): recorded, and
+    answered ``duplicate`` with the first outcome."""
+    store.record_message(conn, payload["msg_id"], device, "case", payload["seq"], AckResult.DUPLICATE.value, detail,
+                         real_now())
+    return ack(device, payload["msg_id"], AckResult.DUPLICATE, detail)
 
 
 def missing_blobs(conn: sqlite3.Connection, payload: dict) -> list[str]:

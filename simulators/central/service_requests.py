@@ -70,13 +70,20 @@ def may_act(ctx: Context, device: str, row: Any, by: dict) -> str | None:
     return "mismatch"
 
 
-def complaint_file(ctx: Context, conn: sqlite3.Connection, device: str, p: dict) -> tuple[dict, list[Outgoing]]:
+def acting_on(ctx: Context, conn: sqlite3.Connection, device: str, p: dict) -> tuple[Any, str | None]:
+    """(the case of ``p["query_code"]``, None) when ``p["by"]`` may act on it; else (None, the error:
+    not_found, mismatch, bad_token)."""
     row = store.case_by_code(conn, p["query_code"])
     if row is None:
-        return {"ok": False, "error": "not_found"}, []
+        return None, "not_found"
     refusal = may_act(ctx, device, row, p["by"])
-    if refusal is not None:
-        return {"ok": False, "error": refusal}, []
+    return (None, refusal) if refusal is not None else (row, None)
+
+
+def complaint_file(ctx: Context, conn: sqlite3.Connection, device: str, p: dict) -> tuple[dict, list[Outgoing]]:
+    row, error = acting_on(ctx, conn, device, p)
+    if error is not None:
+        return {"ok": False, "error": error}, []
     kind = p["kind"]
     now = ctx.clock.now_dt()
     number = store.next_counter(conn, f"complaint:{kind}")
@@ -90,12 +97,9 @@ def complaint_file(ctx: Context, conn: sqlite3.Connection, device: str, p: dict)
 
 
 def case_withdraw(ctx: Context, conn: sqlite3.Connection, device: str, p: dict) -> tuple[dict, list[Outgoing]]:
-    row = store.case_by_code(conn, p["query_code"])
-    if row is None:
-        return {"ok": False, "result": "not_found"}, []
-    refusal = may_act(ctx, device, row, p["by"])
-    if refusal is not None:
-        return {"ok": False, "result": refusal}, []
+    row, error = acting_on(ctx, conn, device, p)
+    if error is not None:
+        return {"ok": False, "result": error}, []
     status, _ = case_state(row, ctx.clock.now())
     if status != CaseStatus.RECEIVED.value:
         return {"ok": False, "result": "not_allowed", "status": status}, []

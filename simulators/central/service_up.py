@@ -11,7 +11,7 @@ import sqlite3
 from simulators.central import store
 from simulators.central.context import Context, Outgoing, real_now
 from simulators.central.contract import AckResult, CaseStatus
-from simulators.central.handlers import ack, missing_blobs, reject
+from simulators.central.handlers import ack, duplicate, missing_blobs, reject
 from simulators.central.notify import notify
 from simulators.central.progress import case_pace, case_state, plan
 from simulators.central.service_requests import may_act
@@ -38,10 +38,7 @@ def handle_correction(ctx: Context, conn: sqlite3.Connection, device: str, paylo
     first = store.correction_answer(conn, correction_id)
     if first is not None:
         seen = store.seen_message(conn, first)
-        detail = json.loads(seen["detail"]) if seen is not None else {}
-        store.record_message(conn, msg_id, device, "case", payload["seq"], AckResult.DUPLICATE.value, detail,
-                             real_now())
-        return [ack(device, msg_id, AckResult.DUPLICATE, detail)]
+        return [duplicate(conn, device, payload, json.loads(seen["detail"]) if seen is not None else {})]
     missing = missing_blobs(conn, payload)
     if missing:
         return [ack(device, msg_id, AckResult.INCOMPLETE, {"missing_blobs": missing})]

@@ -15,6 +15,7 @@ from kiosk.ports import CaseAck, PrinterState
 from kiosk.services import ServiceError
 from simulators.hall.stack import sample_file
 from tests.app.doubles import ALICE, BOB
+from tests.support.drafts import answer_materials
 
 ITEM, SITUATION = "511900-XK-0001", "S02"  # 企业设立登记, 个人独资: 全程网办, agent allowed, own window
 PRE_REVIEW_ITEM = "511900-XK-0004"         # 食品经营许可: 网上预审 (window check)
@@ -44,14 +45,9 @@ def hall_site(world):
     world.ctx.settings.site_id = "511902-HALL-01"  # the hall of the sample catalog's village points
 
 
-def fill(world, *, item: str = ITEM, situation: str = SITUATION, scan: bool = True, paper: tuple = ()) -> dict:
+def fill(world, *, item: str = ITEM, situation: str = SITUATION, paper: tuple = ()) -> dict:
     s = world.services.submit
-    view = s.start(item, situation)
-    for m in view["materials"]:
-        if m["code"] in paper:
-            s.choose(m["code"], "paper")
-        elif m["choice"] is None and (m["required"] or m["authorization"]):
-            s.capture(m["code"]) if scan else s.choose(m["code"], "paper")
+    answer_materials(s, s.start(item, situation), paper)
     s.details(phone="138 0000 0000")
     s.set_pickup("window")
     return s.details(consent=True)
@@ -224,9 +220,7 @@ def test_bundle_one_submission_one_case_per_item_one_notice(world):
     assert [i["code"] for i in view["items"]] == ["511900-XK-0001", "511900-XK-0004"]
     merged = [m for m in view["materials"] if len(m["for_items"]) == 2]
     assert [m["name"] for m in merged] == ["委托代理人身份证件及授权委托书"]  # asked by both: handed in once
-    for m in view["materials"]:
-        if m["choice"] is None and m["required"]:
-            s.capture(m["code"])
+    answer_materials(s, view)
     s.details(phone="13800000000")
     s.set_pickup("window")
     s.details(consent=True)
@@ -252,9 +246,7 @@ def test_agent_cannot_consent_for_the_resident_and_must_scan_the_power_of_attorn
     with pytest.raises(ServiceError) as info:
         s.choose("M04", "paper")
     assert info.value.code == "authorization_scan"
-    for m in view["materials"]:
-        if m["choice"] is None and m["required"]:
-            s.capture(m["code"])
+    answer_materials(s, view)
     s.details(phone="13800000000")
     s.set_pickup("window")
     with pytest.raises(ServiceError) as info:  # the agent taps 我同意: refused, whatever the card in the reader

@@ -21,23 +21,13 @@ from simulators.central import store
 from simulators.hall.children import HallSim
 from simulators.hall.net import free_port
 from simulators.hall.stack import Hall, restart_terminal, start_hall, start_terminal
+from tests.edge_sync.conftest import wait_until
 from tests.services.http import Api
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ITEM = {"item": "511900-XK-0001", "situation": "S02"}  # 企业设立登记: self-service, central shares M02
 CITIZEN, AGENT = 0, 1  # sample identities: 张伟, and 欧阳晓雯 = agent AG-0031 (PIN 123456)
 AGAIN = ("重新提交", "再次提交", "再提交", "请重新", "重新申请")
-
-
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
 class Rig:
@@ -67,7 +57,7 @@ class Rig:
     # The person at the screen -------------------------------------------------------------------------
     def card(self, index: int) -> None:
         self.hall.send("idcard", f"present {index}")
-        wait_for(lambda: (self.api.ok("GET", "/api/session").get("card") or None), 15, "the card read")
+        wait_until(lambda: (self.api.ok("GET", "/api/session").get("card") or None), 15, "the card read")
 
     def draft(self) -> None:
         """A draft with the originals to show at the window (fast: no camera), phone, window pickup, consent."""
@@ -118,7 +108,7 @@ def test_concurrent_commits_of_one_draft_over_http_give_one_case(rig):
         thread.join(60)
     assert len(answers) == 10 and all(a == answers[0] for a in answers) and answers[0][0] == 200
     code = answers[0][1]["notice"]["query_code"]
-    wait_for(lambda: rig.at_central(code), 20, "the case at central")
+    wait_until(lambda: rig.at_central(code), 20, "the case at central")
     time.sleep(1.0)  # a doubled case would have arrived by now
     assert (rig.committed(code), rig.at_central(code)) == (1, 1)  # 0 lost, 0 duplicated
     rig.never_said_submit_again()
@@ -133,7 +123,7 @@ def _commit_while(rig: Rig, fault: Any) -> tuple[int, dict[str, Any], str]:
     box: list[tuple[int, dict[str, Any]]] = []
     thread = threading.Thread(target=lambda: box.append(rig.commit()))
     thread.start()
-    code = wait_for(lambda: next(iter({row[0] for row in _codes(rig)} - before), None), 15, "the commit")
+    code = wait_until(lambda: next(iter({row[0] for row in _codes(rig)} - before), None), 15, "the commit")
     assert draft["committed"] is False
     fault()
     thread.join(60)
@@ -158,11 +148,11 @@ def test_printer_killed_after_the_commit_says_submitted_and_reprints_once_back(r
     assert status == 200 and answer["submitted"] is True and answer["printed"] is False and answer["reprint"]
     assert answer["notice"]["query_code"] == code and "已经提交成功" in answer["print_message"]
     rig.hall.send("central", "resume")
-    wait_for(lambda: rig.at_central(code), 20, "the case at central")
+    wait_until(lambda: rig.at_central(code), 20, "the case at central")
     assert rig.commit()[1] == answer  # asked again: the same case, nothing new
     rig.hall.devices["printer"] = HallSim("printer", "--link", f"tcp:127.0.0.1:{port}", "--paper", "80", "--out",
                                           str(rig.hall.receipts_dir), log_dir=rig.hall.logs_dir).start()
-    printed = wait_for(lambda: rig.api.call("POST", "/api/reprint", {"code": code})[1].get("printed"), 20,
+    printed = wait_until(lambda: rig.api.call("POST", "/api/reprint", {"code": code})[1].get("printed"), 20,
                        "the reprint once the printer is back")
     assert printed is True and (rig.committed(code), rig.at_central(code)) == (1, 1)
     rig.never_said_submit_again()
@@ -180,8 +170,8 @@ def test_broker_killed_after_the_commit_the_case_arrives_once_when_it_returns(ri
     broker.proc.wait(10)
     broker.start()  # the same port: the terminal and central reconnect by themselves
     rig.hall.send("central", "resume")
-    wait_for(lambda: rig.at_central(code), 30, "the case at central after the broker returned")
-    wait_for(lambda: rig.outbox() == 0, 30, "the terminal's outbox drained")
+    wait_until(lambda: rig.at_central(code), 30, "the case at central after the broker returned")
+    wait_until(lambda: rig.outbox() == 0, 30, "the terminal's outbox drained")
     time.sleep(1.0)
     assert (rig.committed(code), rig.at_central(code)) == (1, 1)
     rig.never_said_submit_again()

@@ -3,9 +3,6 @@ device id, connected to the test's mosquitto), the real receipts layouts, persis
 with the engine's device key — and in-process doubles only for the printer and the camera (kiosk.ports)."""
 from __future__ import annotations
 
-import shutil
-import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,17 +17,11 @@ from kiosk.services.devices import Devices
 from kiosk.services.records import ServiceRecords, open_records
 from kiosk.session import SessionManager, Timeouts
 from simulators.central import store
-from tests.app.doubles import FakeCamera, FakeClock, FakePrinter
+from tests.app.doubles import FakeCamera, FakeClock, FakePrinter, Person
+from tests.edge_sync.conftest import wait_until
+from tests.support.drafts import answer_materials
 
-
-@dataclass(frozen=True)
-class Card:
-    """An ID card as the reader reports it (the shape of drivers.idcard.Identity the services use)."""
-
-    name: str
-    id_number: str
-    address: str = "四川省示例市巴州区示例路1号"
-    id_type: str = "resident"
+Card = Person  # an ID card as the reader reports it
 
 
 # From the sample identities (shared/data/identities-sample.json) and the central simulator's agents.
@@ -89,12 +80,7 @@ class Terminal:
              **pickup_args: Any) -> dict[str, Any]:
         """A draft with every required material scanned (or ``paper``), phone, pickup; consent (citizen)."""
         s = self.services.submit
-        view = s.start(item, situation)
-        for m in view["materials"]:
-            if m["code"] in paper:
-                s.choose(m["code"], "paper")
-            elif m["choice"] is None and (m["required"] or m["authorization"]):
-                s.capture(m["code"])
+        answer_materials(s, s.start(item, situation), paper)
         s.details(phone="13800000000")
         view = s.set_pickup(pickup, **pickup_args)
         return view if view["channel"] == "agent" else s.details(consent=True)
@@ -117,25 +103,7 @@ def central_rows(db: Path, sql: str, params: tuple = ()) -> list[dict]:
     return store.rows(db, sql, params)
 
 
-def wait_for(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not met within {timeout} s")
-        time.sleep(0.1)
-
-
 def central_case(net: Any, code: str) -> dict:
-    rows = wait_for(lambda: central_rows(net.db, "SELECT * FROM cases WHERE query_code = ?", (code,)),
-                    what=f"case {code} at central")
+    rows = wait_until(lambda: central_rows(net.db, "SELECT * FROM cases WHERE query_code = ?", (code,)), 15,
+                      f"case {code} at central")
     return rows[0]
-
-
-def fresh_dir(base: Path, name: str) -> Path:
-    path = base / name
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path

@@ -12,7 +12,9 @@ import pytest
 from kiosk.services import ServiceError
 from kiosk.services.evaluation import offer
 from kiosk.services.records import open_records
-from tests.services.terminal import CHILD, MAIL, OUYANG, XIANG, ZHANG, ZHAO, ZHOU, central_case, central_rows, wait_for
+from tests.edge_sync.conftest import wait_until
+from tests.services.terminal import CHILD, MAIL, OUYANG, XIANG, ZHANG, ZHAO, ZHOU, central_case, central_rows
+from tests.support.drafts import answer_materials
 
 pytestmark = pytest.mark.integration
 ITEM = ("511900-XK-0001", "S02")      # 企业设立登记 个人独资: 全程网办, own window, agent allowed
@@ -84,10 +86,7 @@ def test_a_child_cannot_submit_an_adults_situation(terminal):
 def test_bundle_gives_one_case_per_item_linked_at_central_and_one_notice(net, terminal):
     terminal.card(ZHANG)
     s = terminal.services.submit
-    view = s.start_bundle("B01")
-    for m in view["materials"]:
-        if m["choice"] is None and m["required"]:
-            s.capture(m["code"])
+    answer_materials(s, s.start_bundle("B01"))
     s.details(phone="13800000000")
     s.set_pickup("window")
     s.details(consent=True)
@@ -95,8 +94,8 @@ def test_bundle_gives_one_case_per_item_linked_at_central_and_one_notice(net, te
     codes = [c["query_code"] for c in result["notice"]["cases"]]
     rows = [central_case(net, code) for code in codes]
     assert [r["item_code"] for r in rows] == ["511900-XK-0001", "511900-XK-0004"]
-    links = wait_for(lambda: central_rows(net.db, "SELECT query_code, bundle_code FROM bundles WHERE case_id IN (?, ?)",
-                                          (rows[0]["case_id"], rows[1]["case_id"])), what="bundle linked")
+    links = wait_until(lambda: central_rows(net.db, "SELECT query_code, bundle_code FROM bundles WHERE case_id "
+                                            "IN (?, ?)", (rows[0]["case_id"], rows[1]["case_id"])), 15, "bundle linked")
     assert sorted(r["query_code"] for r in links) == sorted(codes) and {r["bundle_code"] for r in links} == {"B01"}
     # 食品经营许可 is 网上预审: its case waits for the window, the other is accepted; one notice lists both.
     assert [c["stage"] for c in result["notice"]["cases"]] == ["accepted", "pre_review"]
@@ -155,7 +154,8 @@ def test_evaluation_five_levels_reasons_callback_and_one_per_service(net, make_t
     assert info.value.code == "reason_needed"
     done = a.services.evaluation.evaluate("case", code, 1, ["wait_long"], "等太久", callback=True, phone="13800000002")
     assert done["ok"] and done["callback_phone"] == "138****0002"
-    row = wait_for(lambda: central_rows(net.db, "SELECT * FROM evaluations WHERE service_ref = ?", (code,)))[0]
+    row = wait_until(lambda: central_rows(net.db, "SELECT * FROM evaluations WHERE service_ref = ?", (code,)), 15,
+                     "the evaluation at central")[0]
     assert (row["level"], json.loads(row["reasons"]), row["callback_phone"]) == (1, ["wait_long"], "13800000002")
     with pytest.raises(ServiceError) as info:  # once per service on this terminal…
         a.services.evaluation.evaluate("case", code, 5, [])
@@ -164,8 +164,9 @@ def test_evaluation_five_levels_reasons_callback_and_one_per_service(net, make_t
     b.ctx.sessions.activity("touch")
     offer(b.ctx.sessions.current, "case", code, "企业设立登记")
     assert b.services.evaluation.evaluate("case", code, 5, [])["ok"]
-    refused = wait_for(lambda: central_rows(net.db, "SELECT detail FROM messages WHERE device = ? AND kind = 'event' "
-                                            "AND result = 'rejected'", ("KSK-511902-0008",)))
+    refused = wait_until(lambda: central_rows(net.db, "SELECT detail FROM messages WHERE device = ? AND kind = "
+                                              "'event' AND result = 'rejected'", ("KSK-511902-0008",)), 15,
+                         "the second evaluation refused")
     assert "already_evaluated" in refused[0]["detail"]
     assert len(central_rows(net.db, "SELECT 1 FROM evaluations WHERE service_ref = ?", (code,))) == 1
 
@@ -210,8 +211,9 @@ def test_correction_asked_by_central_is_captured_and_accepted(net, terminal):
     code = terminal.services.committer.commit()["notice"]["query_code"]
     central_case(net, code)
     net.command(f"correction {code} M03 请补充清晰的经营场所使用证明")
-    case = wait_for(lambda: next((c for c in terminal.services.query.my_cases()["cases"]
-                                  if c["query_code"] == code and c["status"] == "correction_needed"), None))
+    case = wait_until(lambda: next((c for c in terminal.services.query.my_cases()["cases"]
+                                    if c["query_code"] == code and c["status"] == "correction_needed"), None), 15,
+                      "the case awaiting a correction")
     assert case["actions"]["correct"] and case["corrections"][0]["code"] == "M03"
     opened = terminal.services.correction.start(code)
     assert [m["code"] for m in opened["materials"]] == ["M03"]
@@ -243,8 +245,9 @@ def test_agent_green_channel_only_when_registered_and_ticket_issued(net, termina
     ticket = terminal.services.queue.take("ECO", green=True, cases=3)
     number = ticket["ticket"]["number"]
     assert number.startswith("V") and ticket["printed"] and ticket["evaluation"]["kind"] == "ticket"
-    issued = wait_for(lambda: [e for e in (json.loads(r["payload"]) for r in central_rows(
-        net.db, "SELECT payload FROM events WHERE type = 'ticket.issued'")) if e["number"] == number])
+    issued = wait_until(lambda: [e for e in (json.loads(r["payload"]) for r in central_rows(
+        net.db, "SELECT payload FROM events WHERE type = 'ticket.issued'")) if e["number"] == number], 15,
+        "ticket.issued at central")
     assert issued[0]["agent_id"] == "AG-0058" and issued[0]["priority"] == "green"
 
 
