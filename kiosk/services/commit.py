@@ -29,7 +29,9 @@ from kiosk.services.submit import DRAFT, SubmitService
 from kiosk.session import Role, Session
 
 log = logging.getLogger(__name__)
-LAST = "submitted"  # session.flow: the last outcome (masked), for a repeated commit after the card left
+# session.flow: the last outcome, for a repeated commit once the draft is gone; a "card:" key, so that
+# the next card holder never gets it.
+LAST = "card:submitted"
 # Statuses by which central has accepted (受理) a case.
 ACCEPTED_STATUSES = frozenset({"accepted", "in_review", "approved", "certificate", "ready_for_pickup", "picked_up"})
 MESSAGES = {

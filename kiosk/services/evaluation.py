@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,11 +35,29 @@ PHONE = re.compile(r"1[3-9][0-9]{9}")
 KIND_WORDS = {"case": "这件办件", "ticket": "这次取号", "visit": "这次查询"}
 
 
+@dataclass(frozen=True)
+class Offer:
+    """A service the person at the screen may evaluate; ``holder`` is the card holder it was offered to
+    (None without a card): another card in the reader does not get it."""
+
+    kind: str
+    ref: str
+    title: str
+    holder: str | None
+
+    def view(self) -> dict[str, str]:
+        return {"kind": self.kind, "ref": self.ref, "title": self.title}
+
+    def open_to(self, session: Session) -> bool:
+        return self.holder is None or (session.card is not None and session.card.id_number == self.holder)
+
+
 def offer(session: Session, kind: str, ref: str, title: str) -> dict[str, Any]:
     """Record that ``session`` may evaluate this service now; the page gets this offer in the result."""
-    offers: dict[str, dict[str, str]] = session.flow.setdefault(OFFERS, {})
-    offers[f"{kind}:{ref}"] = {"kind": kind, "ref": ref, "title": title[:60]}
-    return {"kind": kind, "ref": ref, "title": title[:60]}
+    offers: dict[str, Offer] = session.flow.setdefault(OFFERS, {})
+    made = Offer(kind, ref, title[:60], session.card.id_number if session.card is not None else None)
+    offers[f"{kind}:{ref}"] = made
+    return made.view()
 
 
 def visit_ref(ctx: Context, session: Session) -> str:
@@ -60,15 +79,16 @@ class EvaluationService:
 
     def offers(self) -> dict[str, Any]:
         session = require_session(self.ctx)
-        return {"offers": [o for o in session.flow.get(OFFERS, {}).values()
-                           if not self.records.evaluated(o["kind"], o["ref"])]}
+        return {"offers": [o.view() for o in session.flow.get(OFFERS, {}).values()
+                           if o.open_to(session) and not self.records.evaluated(o.kind, o.ref)]}
 
     def evaluate(self, kind: str, ref: str, level: int, reasons: list[str], comment: str = "",
                  callback: bool = False, phone: str = "") -> dict[str, Any]:
         """Raises ServiceError: not offered in this session, already evaluated, level out of range, no
         reason for a low level, a call-back without a valid phone, storage full."""
         session = require_session(self.ctx)
-        if kind not in SERVICE_KINDS or f"{kind}:{ref}" not in session.flow.get(OFFERS, {}):
+        made = session.flow.get(OFFERS, {}).get(f"{kind}:{ref}")
+        if kind not in SERVICE_KINDS or not isinstance(made, Offer) or not made.open_to(session):
             raise ServiceError("not_offered", "请在办完事后再评价这次服务。", 409)
         try:
             chosen = Level(int(level))

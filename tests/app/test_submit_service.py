@@ -165,8 +165,11 @@ def test_concurrent_commits_of_one_draft_give_one_case(world):
         t.join(10)
     assert len(results) == 8 and all(r == results[0] for r in results)
     assert len(world.sync.cases) == 1 and len(world.printer.printed) == 1
-    world.ctx.sessions.card_removed()  # the card leaves: a repeated commit still answers with the same case
-    assert world.services.committer.commit() == results[0]
+    world.ctx.sessions.card_present(BOB)  # the next person: nothing of the previous commit is theirs
+    with pytest.raises(ServiceError) as info:
+        world.services.committer.commit()
+    assert info.value.code == "no_draft" and len(world.sync.cases) == 1
+    assert world.services.evaluation.offers() == {"offers": []}
 
 
 def test_pickup_by_mail_and_at_a_village_point_travel_in_the_case(world):
