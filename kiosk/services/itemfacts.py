@@ -18,8 +18,9 @@ ITEM_URL = f"https://{NOTICE_HOST}/item/"
 
 def window_place(catalog: Catalog, item: Item) -> str:
     """「企业开办专区 2楼 13–16号窗口」: the item's own window, else its category's range."""
-    if item.details.window is not None:
-        return item.details.window.text()
+    window = item.details.service.window
+    if window is not None:
+        return window.text()
     category = catalog.categories.get(item.category)
     if category is None:
         return item.category
@@ -50,7 +51,7 @@ def fees(item: Item) -> tuple[FeeData, ...]:
 
 def facts(catalog: Catalog, item: Item, settings: Settings) -> dict[str, Any]:
     """The catalog fields the item page shows (issue 11): basis, 中介服务, 前置许可, 办理对象, place, 即办."""
-    d = item.details
+    d = item.details.service
     points = village_points(catalog, settings) if d.village else ()
     return {"legal_basis": list(item.legal_basis),
             "fee_basis": list(dict.fromkeys((*d.fee_basis, *(f.basis for f in fees(item) if f.basis)))),
@@ -68,7 +69,7 @@ def checklist(catalog: Catalog, item: Item, situation: str | None, settings: Set
     situations = [s for s in item.situations if situation in (None, "", s.code)]
     if not situations:
         raise LookupError(situation)
-    d = item.details
+    d = item.details.service
     points = village_points(catalog, settings) if d.village else ()
     return ChecklistData(
         item_name=item.name, item_code=item.code,

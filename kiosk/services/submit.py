@@ -141,7 +141,7 @@ class SubmitService:
                 raise ServiceError("not_found", "没有找到这个事项或情形，请重新选择。", 404)
             self._check_allowed(item, channel)
             today = (self.ctx.trusted_now() or self.ctx.wall_clock()).date()
-            check_applicant(session.card, item.details.rule(situation.code), today, situation.name)
+            check_applicant(session.card, item.details.service.rule(situation.code), today, situation.name)
             pairs.append((item, situation))
         old = session.flow.pop(DRAFT, None)
         if isinstance(old, Draft):
@@ -167,7 +167,7 @@ class SubmitService:
         by_name: dict[str, DraftMaterial] = {}
         for index, (item, situation) in enumerate(pairs, 1):
             shared = self._platform_holds(session, item.code, situation.code)
-            authorization = item.details.rule(situation.code).authorization if channel == "agent" else None
+            authorization = item.details.service.rule(situation.code).authorization if channel == "agent" else None
             for m in situation.materials:
                 held = m.code in shared if shared is not None else m.shareable
                 is_authorization = m.code == authorization
@@ -227,7 +227,7 @@ class SubmitService:
         session, draft = self.draft(allow_committed=True)
         catalog = self.ctx.catalog()
         first = catalog.item(draft.items[0].item_code)
-        window_check = any((i := catalog.item(e.item_code)) is not None and i.details.window_check
+        window_check = any((i := catalog.item(e.item_code)) is not None and i.details.service.window_check
                            for e in draft.items)
         return page_view(draft, session.card.name, pickup_methods=self._pickup_methods(draft),
                          window_place=window_place(catalog, first) if first else "",

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kiosk.catalog import CatalogError
 from kiosk.catalog.details import SituationRule
-from kiosk.catalog.extras import parse_extras, parse_item_details
+from kiosk.catalog.extras import parse_extras, parse_service_fields
 from kiosk.services import ServiceError
 from kiosk.services.draft import MailAddress
 from kiosk.services.eligibility import age_on, birth_date, check_applicant
@@ -32,7 +32,7 @@ SITUATION_KEYS = st.sampled_from(["code", "min_age", "max_age", "id_types", "aut
 def test_item_details_parse_or_name_the_fault(item, situations):
     raw = {**item, "situations": situations} if situations else item
     try:
-        details = parse_item_details(raw, "item X")
+        details = parse_service_fields(raw, "item X")
     except CatalogError as exc:
         assert "item X" in str(exc)
     else:
