@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.catalog.details import CatalogExtras
+from kiosk.catalog.details import NO_EXTRAS, CatalogExtras
 from kiosk.catalog.extras import parse_extras
 from kiosk.catalog.index import Hit, How, Kind, SearchIndex, TermRecord
 from kiosk.catalog.model import (
@@ -69,7 +69,7 @@ class Header:
     themes: dict[str, dict[str, Any]]
     calendar: WorkCalendar
     raw: dict[str, Any]
-    extras: CatalogExtras = CatalogExtras()  # village points and bundles (一件事一次办)
+    extras: CatalogExtras = NO_EXTRAS  # village points and bundles (一件事一次办)
 
     @classmethod
     def parse(cls, raw: Any) -> Header:

@@ -44,8 +44,9 @@ class SituationRule:
 
 @dataclass(frozen=True, slots=True)
 class ServiceFields:
-    """The optional service fields of one item (part of its details). ``window_check``: materials are checked at a window before the case
-    is accepted, so the terminal gives a pre-review receipt (预审回执) instead of an acceptance notice."""
+    """The optional service fields of one item (part of its details). ``window_check``: materials are checked
+    at a window before the case is accepted, so the terminal gives a pre-review receipt (预审回执) instead of an
+    acceptance notice."""
 
     fee_basis: tuple[str, ...] = ()
     intermediaries: tuple[str, ...] = ()
@@ -114,3 +115,4 @@ class CatalogExtras:
         return next((b for b in self.bundles if b.code == code), None)
 
 
+NO_EXTRAS = CatalogExtras()

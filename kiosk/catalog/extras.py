@@ -11,8 +11,8 @@ from kiosk.catalog.details import (
     Bundle,
     BundleItem,
     CatalogExtras,
-    ServiceFields,
     ItemWindow,
+    ServiceFields,
     SituationRule,
     VillagePoint,
 )

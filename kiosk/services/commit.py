@@ -224,7 +224,8 @@ class Committer:
     def _notice_case(self, catalog: Catalog, draft: Draft, entry: DraftItem, ack: CaseAck | None) -> NoticeCase:
         item = catalog.item(entry.item_code)
         own = [m for m in draft.materials if any(code == entry.item_code for code, _ in m.targets)]
-        window_check = (item is not None and item.details.service.window_check) or any(m.choice is Choice.PAPER for m in own)
+        window_check = (item is not None and item.details.service.window_check) or \
+            any(m.choice is Choice.PAPER for m in own)
         if ack is None or ack.result not in ("accepted", "duplicate"):
             stage = NoticeStage.PENDING
         elif str(ack.detail.get("status")) in ACCEPTED_STATUSES and not window_check:
