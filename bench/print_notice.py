@@ -16,14 +16,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from escpos.printer import Dummy
 
 from drivers.printer import GENERIC_58, GENERIC_80, QR, Cut, Feed, Rule, Text, render
-from kiosk.receipts import NoticeData, acceptance_notice
+from kiosk.receipts import acceptance_notice
+from kiosk.services.notice import Notice, NoticeCase, NoticeStage, PickupPlace
 
 CODE = "7KQ2M9XDPA4TH6WRP"
-NOTICE = NoticeData(
-    item_name="居民身份证申领（换领、补领）", applicant="张三丰", id_number="51190019900101123X", query_code=CODE,
-    case_no="SL-2026-000123", situation_name="首次申领", submitted_at="2026-11-24 15:30",
-    promised_by="2026-12-01", pickup="窗口领取", window="社会事务 1楼 1-12号窗口", hotline="0817-12345",
-    site_name="示例市政务服务中心")
+# The typed notice the commit service builds: every field of a 受理通知书 (issue 11), masked applicant.
+NOTICE = Notice(
+    cases=(NoticeCase(item_code="511900-GG-0001", item_name="居民身份证申领（换领、补领）", situation_name="首次申领",
+                      authority="示例市公安局", query_code=CODE, case_no="SL-2026-000123",
+                      stage=NoticeStage.ACCEPTED, promised_days=20, promised_by="2026-12-22",
+                      originals=("居民户口簿",), pickup=PickupPlace("window", "户政窗口 1楼 3-5号窗口")),),
+    applicant_masked="张*丰", site_name="示例市政务服务中心", hotline="0817-12345", submitted_at="2026-11-24 15:30",
+    channel="self")
 BAUDS = (115200, 9600)
 RUNS = 200
 

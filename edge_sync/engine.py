@@ -9,7 +9,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from edge_sync.requests import Requests
 from edge_sync.reserve import StorageReserve
 from edge_sync.results import Attachment, Offline, Reply, StorageFull, StoreUnavailable, Submitted
 from edge_sync.retention import purge_expired
+from edge_sync.service_outbox import enqueue_cases, enqueue_correction
 from edge_sync.session import Limits, Session
 from edge_sync.store import CaseState, Store
 from edge_sync.supervise import Supervisor, Worker
@@ -179,10 +180,24 @@ class SyncEngine:
         ``envelope_fields``: the §4 fields the application knows (item, channel, applicant, agent,
         materials, pickup, consent, test; optional case_id, query_code, created_at — minted if absent).
         Returns once durable. Raises StorageFull (with a villager ``message``) or InvalidCase."""
+        return self._durable(lambda: enqueue_case(self.store, self.key, self.config, envelope_fields, blobs))
+
+    def submit_cases(self, cases: Sequence[tuple[Mapping[str, Any], Sequence[Attachment]]],
+                     events: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> list[Submitted]:
+        """Several cases and events (a 一件事一次办 submission and its ``case.bundle`` link) in ONE
+        transaction: all durable, or none. Raises StorageFull, InvalidCase, CaseExists."""
+        return self._durable(lambda: enqueue_cases(self.store, self.key, self.config, cases, events))
+
+    def submit_correction(self, fields: Mapping[str, Any], attachments: Iterable[Attachment]) -> Submitted:
+        """A ``case.correction`` (补正) with its scanned materials, durable like a case; its outcome is read
+        with :meth:`case_outcome` by ``correction_id``. Raises StorageFull, InvalidCase, CaseExists."""
+        return self._durable(lambda: enqueue_correction(self.store, self.key, self.config, fields, attachments))
+
+    def _durable(self, store_it: Callable[[], Any]) -> Any:
         if self.store_state in (StoreState.CORRUPT, StoreState.KEY_LOST):
             raise StoreUnavailable(self.store_problem)
         try:
-            submitted = enqueue_case(self.store, self.key, self.config, envelope_fields, blobs)
+            stored = store_it()
         except StorageFull as exc:
             if not self._storage_alarm:
                 self._storage_alarm = True
@@ -195,7 +210,7 @@ class SyncEngine:
             raise StoreUnavailable(self.store_problem) from None
         self._storage_alarm = False
         self.drain.wake.set()
-        return submitted
+        return stored
 
     def _store_damaged(self, problem: str) -> None:
         """From now on new cases are refused; what can still be read keeps being delivered."""

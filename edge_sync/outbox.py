@@ -16,7 +16,7 @@ from edge_sync.config import SyncConfig
 from edge_sync.crypto import DeviceKey
 from edge_sync.models import CaseEnvelope
 from edge_sync.querycode import is_query_code, mint_query_code
-from edge_sync.results import Attachment, InvalidCase, StorageFull, Submitted
+from edge_sync.results import Attachment, CaseExists, InvalidCase, StorageFull, Submitted
 from edge_sync.store import BlobState, CaseState, Kind, RowState, Store
 
 _MB = 1024 * 1024
@@ -96,20 +96,27 @@ def enqueue_case(store: Store, key: DeviceKey, cfg: SyncConfig, fields: Mapping[
     Raises StorageFull (nothing stored), InvalidCase (nothing stored)."""
     atts = list(attachments)
     env, blobs = build_case(cfg, fields, atts)
+    return store_case_message(store, key, cfg, env, blobs, env["case_id"], env["applicant"])
+
+
+def store_case_message(store: Store, key: DeviceKey, cfg: SyncConfig, env: dict[str, Any],
+                       blobs: list[dict[str, Any]], case_id: str, applicant: Mapping[str, Any]) -> Submitted:
+    """One message of the case topic (``env`` complete but for ``seq``), its blobs and its outbox row in one
+    transaction; ``case_id`` keys it in the ``cases`` table (a case, or a correction of the addendum).
+    Raises StorageFull, CaseExists (nothing stored)."""
     check_budget(store, cfg, incoming=sum(len(b["data"]) for b in blobs) + 4096)
-    case_id, msg_id = env["case_id"], env["msg_id"]
+    msg_id = env["msg_id"]
     sealed_blobs = [(b, seal_segments(key, b["id"], b["data"])) for b in blobs]
-    applicant = env["applicant"]
     now = time.time()
     with store.tx() as c:
         if c.execute("SELECT 1 FROM cases WHERE case_id = ?", (case_id,)).fetchone():
-            raise InvalidCase("case_id already submitted on this device")
+            raise CaseExists("case_id already submitted on this device")
         seq = store.next_seq(Kind.CASE)
         env["seq"] = seq
         c.execute("INSERT INTO cases(case_id, seq, msg_id, query_code, created_at, test, state, applicant, lookup)"
                   " VALUES (?,?,?,?,?,?,?,?,?)",
                   (case_id, seq, msg_id, env["query_code"], env["created_at"], int(env.get("test", False)),
-                   CaseState.QUEUED.value, key.seal_json(applicant, case_id.encode()),
+                   CaseState.QUEUED.value, key.seal_json(dict(applicant), case_id.encode()),
                    applicant_lookup(key, applicant)))
         for b, sealed in sealed_blobs:
             ord_ = store.next_seq(Kind.BLOB)

@@ -13,11 +13,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge_sync.outbox import new_msg_id, now_iso
+from edge_sync.service_models import REQUEST_TYPES as SERVICE_REQUEST_TYPES
 from edge_sync.session import Session
 
 log = logging.getLogger("edge_sync.requests")
 
-REQUEST_TYPES = ("case.query", "case.list", "pickup.verify", "queue.take", "agent.login", "materials.shared")
+REQUEST_TYPES = ("case.query", "case.list", "pickup.verify", "queue.take", "agent.login", "materials.shared",
+                 *SERVICE_REQUEST_TYPES)  # the addendum's (docs/contract-addendum.md)
 
 
 class _Waiter:

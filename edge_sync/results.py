@@ -32,6 +32,10 @@ class InvalidCase(SyncError, ValueError):
     """The case fields do not form a valid envelope of the contract (nothing was stored)."""
 
 
+class CaseExists(InvalidCase):
+    """A case with this case_id is already stored on this device (committed earlier: nothing new stored)."""
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A scanned material (JPEG/PDF) to upload before its case; ``material_code`` links it to a

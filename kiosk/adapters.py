@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kiosk.ports import (
+    AlreadyCommitted,
+    Attachment,
     CaptureRejected,
     CardEvent,
     CaseAck,
@@ -25,6 +27,8 @@ from kiosk.ports import (
 
 if TYPE_CHECKING:
     from edge_sync.health import SyncHealth
+    from kiosk.receipts.data import ChecklistData, ComplaintData, TicketData
+    from kiosk.services.notice import Notice
 
 log = logging.getLogger(__name__)
 
@@ -125,21 +129,24 @@ def _print_code(code: str) -> str:
 
 
 class ReceiptsAdapter:
-    """`kiosk.receipts` layouts (they accept the services' plain dicts)."""
+    """`kiosk.receipts` layouts, each from the typed value its service built."""
 
     def __init__(self) -> None:
         import kiosk.receipts as receipts
 
         self._r = receipts
 
-    def acceptance_notice(self, data: dict[str, Any]) -> Any:
-        return self._r.acceptance_notice(data)
+    def acceptance_notice(self, notice: Notice) -> Any:
+        return self._r.acceptance_notice(notice)
 
-    def checklist_slip(self, data: dict[str, Any]) -> Any:
-        return self._r.checklist_slip(data)
+    def checklist_slip(self, slip: ChecklistData) -> Any:
+        return self._r.checklist_slip(slip)
 
-    def queue_ticket(self, data: dict[str, Any]) -> Any:
-        return self._r.queue_ticket(data)
+    def queue_ticket(self, ticket: TicketData) -> Any:
+        return self._r.queue_ticket(ticket)
+
+    def complaint_slip(self, data: ComplaintData) -> Any:
+        return self._r.complaint_slip(data)
 
     def test_page(self) -> Any:
         return self._r.test_page()
@@ -228,24 +235,52 @@ class SyncAdapter:
         self.engine = engine
 
     def submit_case(self, envelope_fields: dict[str, Any], blobs: dict[str, bytes]) -> Submitted:
-        from edge_sync.results import Attachment
-        from edge_sync.results import StorageFull as EngineFull
-        from edge_sync.results import StoreUnavailable as EngineUnavailable
+        from edge_sync.results import Attachment as EngineAttachment
 
         attachments = []
         for material in envelope_fields.get("materials", []):
             blob = material.get("blob")
             if material.get("source") == "scan" and blob and blob.get("id") in blobs:
-                attachments.append(Attachment(material_code=material["code"], data=blobs[blob["id"]],
-                                              mime=blob.get("mime", "application/pdf"),
-                                              pages=int(blob.get("pages", 1)), blob_id=blob["id"]))
+                attachments.append(EngineAttachment(material_code=material["code"], data=blobs[blob["id"]],
+                                                    mime=blob.get("mime", "application/pdf"),
+                                                    pages=int(blob.get("pages", 1)), blob_id=blob["id"]))
+        return self._stored(lambda: Submitted(*self._ids(self.engine.submit_case(envelope_fields, attachments))))
+
+    def submit_cases(self, cases: list[tuple[dict[str, Any], list[Attachment]]],
+                     events: list[tuple[str, dict[str, Any]]]) -> list[Submitted]:
+        return self._stored(lambda: [Submitted(*self._ids(done)) for done in self.engine.submit_cases(
+            [(fields, [self._attachment(a) for a in atts]) for fields, atts in cases], events)])
+
+    def submit_correction(self, fields: dict[str, Any], attachments: list[Attachment]) -> Submitted:
+        return self._stored(lambda: Submitted(*self._ids(self.engine.submit_correction(
+            fields, [self._attachment(a) for a in attachments]))))
+
+    @staticmethod
+    def _ids(done: Any) -> tuple[str, str, str]:
+        return done.case_id, done.query_code, done.msg_id
+
+    @staticmethod
+    def _attachment(att: Attachment) -> Any:
+        from edge_sync.results import Attachment as EngineAttachment
+
+        return EngineAttachment(material_code=att.material_code, data=att.data, mime=att.mime, pages=att.pages,
+                                blob_id=att.blob_id)
+
+    @staticmethod
+    def _stored(store_it: Callable[[], Any]) -> Any:
+        """Runs an engine submission, its errors as the ports' (StorageFull, AlreadyCommitted)."""
+        from edge_sync.results import CaseExists
+        from edge_sync.results import StorageFull as EngineFull
+        from edge_sync.results import StoreUnavailable as EngineUnavailable
+
         try:
-            done = self.engine.submit_case(envelope_fields, attachments)
+            return store_it()
         except EngineUnavailable as exc:
             raise StoreUnavailable(str(exc)) from exc
         except EngineFull as exc:
             raise StorageFull(str(exc)) from exc
-        return Submitted(done.case_id, done.query_code, done.msg_id)
+        except CaseExists as exc:
+            raise AlreadyCommitted(str(exc)) from exc
 
     @staticmethod
     def _ack(outcome: dict[str, Any] | None) -> CaseAck | None:

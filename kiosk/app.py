@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from edge_sync.health import StoreState
 from edge_sync.supervise import Supervisor
 from kiosk.audit import CARD_READ_SUBJECT, AuditAction
 from kiosk.catalog import Catalog
@@ -48,6 +49,7 @@ from kiosk.sdnotify import notify, watchdog_interval
 from kiosk.services import Context, Settings
 from kiosk.services.bundle import Services, build_services
 from kiosk.services.devices import Devices
+from kiosk.services.records import ServiceRecords, open_records
 from kiosk.session import EndReason, SessionManager, Timeouts
 from kiosk.web.server import TASKS, create_app, start_site
 from kiosk.workers import open_later, watch_device
@@ -95,7 +97,7 @@ class Kiosk:
                  tick_s: float = 0.5, ledger_path: Path | None = None, catalogs: CatalogStore | None = None,
                  audit: Callable[[str, str, str], Any] | None = None,
                  audit_shipper: Callable[[], Any] | None = None,
-                 reload: Callable[[], KioskConfig] | None = None) -> None:
+                 reload: Callable[[], KioskConfig] | None = None, records: ServiceRecords | None = None) -> None:
         """``audit(actor, action, subject)`` receives every auditable action (e.g. ``AuditLog.append``);
         ``audit_shipper()`` is called every ``AUDIT_SHIP_S`` off the loop to send the trail to central;
         ``reload()`` reads the configuration again (default: ``load_config`` of the same file);
@@ -127,7 +129,7 @@ class Kiosk:
                       catalog=lambda: self._catalog, emit=self.bus.publish, audit=self.audit)
         if wall_clock is not None:
             ctx.wall_clock = wall_clock
-        self.services: Services = build_services(ctx, ledger_path)
+        self.services: Services = build_services(ctx, ledger_path, records)
         self.app: web.Application = create_app(self.services, self.bus, tick_s=tick_s,
                                                status_poll_s=config.get("printer", "status_poll_s"))
         self._runner: web.AppRunner | None = None
@@ -260,8 +262,10 @@ class Kiosk:
             self.devices.set_reader(True)
             if not self.devices.locked:
                 self.sessions.card_present(event.identity)
+                self.services.on_card(event.identity)
         elif kind == CardEventKind.REMOVED:
             self.sessions.card_removed()
+            self.services.on_card(None)
         elif kind == CardEventKind.READER_LOST:
             self.devices.set_reader(False)
         elif kind == CardEventKind.READER_BACK:
@@ -526,10 +530,15 @@ def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kios
             return engine.reserve.run(write) if engine is not None else write()
         if ports.sync is not None:
             shipper = functools.partial(trail.ship, ports.sync.send_event)
-    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, catalogs=catalogs, audit=audit_sink,
-                  audit_shipper=shipper)
+    # Reprint records and agent day tokens survive a restart, sealed with the sync engine's device key
+    # (kept in memory only while that key is lost: a throw-away key must never seal them).
+    key = engine.key if engine is not None and engine.store_state is StoreState.OK else None
+    records = open_records(data_dir if writable else None, key)
+    kiosk = Kiosk(config, catalog, ports, ledger_path=ledger, catalogs=catalogs, records=records,
+                  audit=audit_sink, audit_shipper=shipper)
     if audit_log is not None:
         kiosk.closers.append(audit_log.close)
+    kiosk.closers.append(records.close)
     if engine is not None:
         engine.on_notify = kiosk.on_notify
         engine.on_catalog = kiosk.on_catalog

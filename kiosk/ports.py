@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # the typed slip values: the notice belongs to the services, the others to the receipts
+    from kiosk.receipts.data import ChecklistData, ComplaintData, TicketData
+    from kiosk.services.notice import Notice
 
 from edge_sync.health import SyncHealth
 
@@ -89,9 +93,10 @@ class PrinterPort(Protocol):
 class ReceiptsPort(Protocol):
     """Receipt layouts (`kiosk.receipts`) as document values for PrinterPort.print."""
 
-    def acceptance_notice(self, data: dict[str, Any]) -> Any: ...
-    def checklist_slip(self, data: dict[str, Any]) -> Any: ...
-    def queue_ticket(self, data: dict[str, Any]) -> Any: ...
+    def acceptance_notice(self, notice: Notice) -> Any: ...
+    def checklist_slip(self, slip: ChecklistData) -> Any: ...
+    def queue_ticket(self, ticket: TicketData) -> Any: ...
+    def complaint_slip(self, data: ComplaintData) -> Any: ...
     def test_page(self) -> Any: ...
 
 
@@ -195,11 +200,34 @@ class StoreUnavailable(StorageFull):
     """The terminal's store is damaged or its key lost: new submissions are refused (consultation goes on)."""
 
 
+class AlreadyCommitted(Exception):
+    """A case with this case_id is already stored on this terminal: nothing new was stored."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A scanned material to upload before its message (one PDF per material)."""
+
+    material_code: str
+    data: bytes
+    pages: int
+    blob_id: str
+    mime: str = "application/pdf"
+
+
 class SyncPort(Protocol):
     """What the services use of `edge_sync.SyncEngine` (same names, results as the types above)."""
 
     def submit_case(self, envelope_fields: dict[str, Any], blobs: dict[str, bytes]) -> Submitted:
-        """Durable before return. Raises StorageFull."""
+        """Durable before return. Raises StorageFull, AlreadyCommitted."""
+
+    def submit_cases(self, cases: list[tuple[dict[str, Any], list[Attachment]]],
+                     events: list[tuple[str, dict[str, Any]]]) -> list[Submitted]:
+        """All cases and events durable in one transaction, or none. Raises StorageFull, AlreadyCommitted."""
+
+    def submit_correction(self, fields: dict[str, Any], attachments: list[Attachment]) -> Submitted:
+        """A 补正 (case.correction), durable like a case; its outcome by ``case_outcome(correction_id)``.
+        Raises StorageFull, AlreadyCommitted."""
 
     def wait_case_ack(self, case_id: str, timeout: float) -> CaseAck | None: ...
     def case_outcome(self, case_id: str) -> CaseAck | None: ...

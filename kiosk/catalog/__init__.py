@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.catalog.details import NO_EXTRAS, CatalogExtras
+from kiosk.catalog.extras import parse_extras
 from kiosk.catalog.index import Hit, How, Kind, SearchIndex, TermRecord
 from kiosk.catalog.model import (
     CatalogError,
@@ -67,6 +69,7 @@ class Header:
     themes: dict[str, dict[str, Any]]
     calendar: WorkCalendar
     raw: dict[str, Any]
+    extras: CatalogExtras = NO_EXTRAS  # village points and bundles (一件事一次办)
 
     @classmethod
     def parse(cls, raw: Any) -> Header:
@@ -92,11 +95,11 @@ class Header:
             raise CatalogError(f"catalog: category, department or theme malformed ({label(repr(exc), 120)})"
                                ) from None
         calendar_raw = raw.get("calendars") or raw.get("calendar") or []
-        kept = {k: raw[k] for k in ("version", "published_at", "region", "categories", "departments", "themes")
-                if k in raw}
+        kept = {k: raw[k] for k in ("version", "published_at", "region", "categories", "departments", "themes",
+                                    "village_points", "bundles") if k in raw}
         kept["calendar"] = calendar_raw
         return cls(version, str(raw.get("published_at", "")), dict(region), categories, departments, themes,
-                   WorkCalendar.from_catalog(calendar_raw), kept)
+                   WorkCalendar.from_catalog(calendar_raw), kept, parse_extras(raw))
 
 
 class RawDetails:
@@ -201,6 +204,7 @@ class Catalog:
         self.departments = header.departments
         self.themes = header.themes
         self.calendar = header.calendar
+        self.extras = header.extras
         self.items = items
 
     def _index(self, terms: Any) -> None:

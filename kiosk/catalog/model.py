@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from kiosk.catalog.details import NO_SERVICE_FIELDS, ServiceFields
+
 
 class CatalogError(ValueError):
     """The catalog JSON is not usable: the message names the item and field at fault."""
@@ -81,6 +83,7 @@ class ItemDetails:
     steps: tuple[dict[str, Any], ...]
     faq: tuple[dict[str, str], ...]
     situations: tuple[Situation, ...]
+    service: ServiceFields = NO_SERVICE_FIELDS  # window, village, window check, conditions (details.py)
 
 
 class DetailSource(Protocol):
@@ -255,7 +258,10 @@ def parse_details(raw: dict[str, Any], where: str) -> ItemDetails:
                 for f in _list(raw, "faq") if isinstance(f, dict))
     fees = tuple(f for f in _list(raw, "fees") if isinstance(f, dict))
     legal = tuple(str(b)[:500] for b in _list(raw, "legal_basis"))
-    return ItemDetails(legal, fees, steps, faq, parse_situations(raw.get("situations"), where))
+    from kiosk.catalog.extras import parse_service_fields  # extras imports this module
+
+    return ItemDetails(legal, fees, steps, faq, parse_situations(raw.get("situations"), where),
+                       parse_service_fields(raw, where))
 
 
 def _aliases(raw: dict[str, Any]) -> tuple[str, ...]:

@@ -1,63 +1,9 @@
-"""Plain data of each receipt (dataclasses), buildable from the dicts the services pass around.
-Personal data is masked here, whatever the caller hands in (DESIGN §5)."""
+"""Typed input of the slips other than the notice (whose value, `kiosk.services.notice.Notice`, the submit
+service owns): the one-time checklist (一次性告知单), the queue ticket and the complaint / 催办 receipt.
+The services build them once; personal data never enters them."""
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any, TypeVar
-
-from drivers.masking import mask_id_number, mask_name
-
-T = TypeVar("T")
-
-
-def _pick(cls: type[T], data: Mapping[str, Any], **renames: str) -> T:
-    """Builds ``cls`` from ``data``, keeping only its fields (``renames`` maps field → key in data)."""
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    values = {name: data[renames.get(name, name)] for name in names if renames.get(name, name) in data}
-    return cls(**values)
-
-
-@dataclass(frozen=True)
-class NoticeData:
-    """What an acceptance notice (受理通知书) shows. ``online`` False prints the variant marked
-    "已提交，待平台确认" without a case number. ``query_code`` is canonical (17 symbols).
-    ``applicant`` and ``id_number`` are masked when printed (raw or already masked both work)."""
-
-    item_name: str
-    applicant: str
-    query_code: str
-    online: bool = True
-    case_no: str | None = None
-    situation_name: str | None = None
-    id_number: str | None = None
-    submitted_at: str | None = None
-    promised_by: str | None = None
-    pickup: str | None = None
-    window: str | Mapping[str, Any] | None = None
-    hotline: str | None = None
-    site_name: str | None = None
-    agent_name: str | None = None
-
-    @property
-    def applicant_masked(self) -> str:
-        return mask_name(self.applicant)
-
-    @property
-    def id_number_masked(self) -> str | None:
-        return mask_id_number(self.id_number) if self.id_number else None
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> NoticeData:
-        """From the submit service's notice dict (``kind`` online/offline, ``applicant_masked``…)."""
-        values = dict(data)
-        if "kind" in values and "online" not in values:
-            values["online"] = values["kind"] == "online"
-        if "applicant" not in values:
-            values["applicant"] = values.get("applicant_masked") or values.get("applicant_name") or ""
-        if "id_number" not in values:
-            values["id_number"] = values.get("id_number_masked")
-        return _pick(cls, values)
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -80,38 +26,39 @@ class SituationData:
     conditions: str = ""
     materials: tuple[MaterialData, ...] = ()
 
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> SituationData:
-        materials = tuple(m if isinstance(m, MaterialData) else _pick(MaterialData, m)
-                          for m in data.get("materials", ()))
-        return cls(name=data.get("name", ""), conditions=data.get("conditions", ""), materials=materials)
+
+@dataclass(frozen=True)
+class FeeData:
+    """A fee with its basis (收费依据)."""
+
+    name: str
+    amount_yuan: float | None = None
+    basis: str = ""
 
 
 @dataclass(frozen=True)
 class ChecklistData:
-    """What the one-time checklist slip (一次性告知单) shows for one item. ``fees`` are dicts with
-    ``name`` and ``amount_yuan``; ``window`` a text or the catalog's {name, floor, windows} dict."""
+    """What the one-time checklist slip (一次性告知单) shows for one item: the catalog's facts (legal and fee
+    basis, 中介服务, 前置许可, 办理对象, the item's own window or the village point) and its situations."""
 
     item_name: str
     situations: tuple[SituationData, ...]
     item_code: str = ""
     department: str = ""
-    statutory_days: int | None = None
-    promised_days: int | None = None
-    fees: tuple[Mapping[str, Any], ...] = ()
-    window: str | Mapping[str, Any] | None = None
+    statutory_text: str = ""
+    promised_text: str = ""
+    fees: tuple[FeeData, ...] = ()
+    fee_basis: tuple[str, ...] = ()
+    legal_basis: tuple[str, ...] = ()
+    intermediaries: tuple[str, ...] = ()
+    prerequisites: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    place: str | None = None
+    village_points: tuple[str, ...] = ()
     online_level: str = ""
     url: str | None = None
     site_name: str | None = None
     hotline: str | None = None
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> ChecklistData:
-        values = dict(data)
-        values["situations"] = tuple(s if isinstance(s, SituationData) else SituationData.from_mapping(s)
-                                     for s in data.get("situations", ()))
-        values["fees"] = tuple(data.get("fees", ()))
-        return _pick(cls, values)
 
 
 @dataclass(frozen=True)
@@ -128,13 +75,21 @@ class TicketData:
     site_name: str | None = None
     issued_at: str | None = None
 
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> TicketData:
-        return _pick(cls, data)
 
+@dataclass(frozen=True)
+class ComplaintData:
+    """The receipt of a 催办 (urge) or 投诉 (complaint): central's receipt number and when to expect an answer."""
 
-def as_data(cls: type[T], data: T | Mapping[str, Any]) -> T:
-    """``data`` itself when it already is a ``cls``, else ``cls.from_mapping(data)``."""
-    return data if isinstance(data, cls) else cls.from_mapping(data)  # type: ignore[attr-defined]
+    kind: str  # urge | complaint
+    receipt_no: str
+    query_code: str
+    item_name: str
+    category: str
+    received_at: str
+    reply_within_days: int | None
+    hotline: str
+    site_name: str | None = None
 
-
+    @property
+    def title(self) -> str:
+        return "催办回执" if self.kind == "urge" else "投诉受理回执"

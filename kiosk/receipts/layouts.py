@@ -1,20 +1,22 @@
-"""Receipt layouts as printer-independent documents: the acceptance notice (受理通知书, online and
-offline variants), the one-time checklist slip (一次性告知单), the queue ticket and the test page."""
+"""Receipt layouts as printer-independent documents: the notice of a submission (受理通知书 / 预审回执 /
+待平台确认), the one-time checklist slip (一次性告知单), the queue ticket, the 催办/投诉 receipt and the test
+page. Each takes the one typed value its service built."""
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
-from typing import Any
 
 import segno
 from PIL import Image as PILImage
 
-from drivers.printer import QR, Align, Cut, Document, Feed, QrLevel, Rule, Text
-from drivers.scanner.receipt_code import format_query_code, receipt_url
-from kiosk.receipts.data import ChecklistData, NoticeData, TicketData, as_data
+from drivers.printer import QR, Align, Cut, Document, Element, Feed, QrLevel, Rule, Text
+from drivers.scanner.receipt_code import format_query_code
+from kiosk.receipts.data import ChecklistData, ComplaintData, FeeData, MaterialData, TicketData
+from kiosk.services.notice import PENDING_MARK, STAGE_TITLES, Notice, NoticeCase, NoticeStage
 
 PENDING = "待平台确认"
-OFFLINE_MARK = "已提交，待平台确认"
+OFFLINE_MARK = PENDING_MARK
+PICKUP_WITH_NOTICE = "凭本通知书和身份证领取"
+PRE_REVIEW_HINT = "请带上本回执、身份证和上列原件到窗口核验，核验通过后受理并打印受理通知书"
 TEST_LINE = "政务服务自助终端打印测试"
 TEST_ASCII = "ESC/POS 0123456789 ABCxyz !#%&*+"
 TEST_QR = "https://zwfw.example.gov.cn/printer-test"
@@ -30,60 +32,69 @@ def qr(payload: str, module: int = QR_MODULE, level: QrLevel = QrLevel.M) -> QR:
     return QR(payload, module=module, level=level, image=PILImage.open(buf).convert("1"))
 
 
-def _window_text(window: str | Mapping[str, Any] | None) -> str | None:
-    """The catalog's window dict {name, floor, windows} as 「经济发展区 2楼 13–24号窗口」."""
-    if window is None or isinstance(window, str):
-        return window or None
-    parts = [str(window.get("name") or "")]
-    if window.get("floor"):
-        parts.append(f"{window['floor']}楼")
-    if window.get("windows"):
-        parts.append(f"{window['windows']}号窗口")
-    return " ".join(p for p in parts if p) or None
-
-
 def _pairs(rows: list[tuple[str, str | None]]) -> list[Text]:
     return [Text(label, value) for label, value in rows if value]
 
 
-def acceptance_notice(data: NoticeData | Mapping[str, Any]) -> Document:
-    """The acceptance notice: item, masked applicant, query code as text and QR of the receipt URL,
-    times, pickup, hotline. Raises ValueError when the query code is not valid."""
-    notice = as_data(NoticeData, data)
-    code_text, url = format_query_code(notice.query_code), receipt_url(notice.query_code)
-    head: list = [Text("受理通知书", align=Align.CENTER, bold=True, size=2)]
+def _lines(title: str, values: tuple[str, ...]) -> list[Text]:
+    """A titled list: one line when short, else numbered lines."""
+    if not values:
+        return []
+    if len(values) == 1 and len(values[0]) <= 16:
+        return [Text(title, values[0])]
+    return [Text(f"{title}："), *(Text(f"  {n}. {v}") for n, v in enumerate(values, 1))]
+
+
+def _notice_case(case: NoticeCase, several: bool) -> list[Element]:
+    numbered = ("受理编号" if case.stage is NoticeStage.ACCEPTED else "办件编号", case.case_no)
+    if case.stage is NoticeStage.ACCEPTED:
+        promise = case.promised_text()
+    elif case.stage is NoticeStage.PRE_REVIEW:
+        promise = "原件核验通过、受理后计算"
+    else:
+        promise = PENDING
+    out: list[Element] = [Rule()]
+    if several:
+        out.append(Text(STAGE_TITLES[case.stage], align=Align.CENTER, bold=True))
+    out += _pairs([("事项", case.item_name), ("情形", case.situation_name), ("受理机关", case.authority), numbered,
+                   ("承诺办结", promise), ("取件方式", case.pickup.label), ("取件地点", case.pickup.place)])
+    out += _lines("请携带原件", case.originals)
+    out += [Text("查询码", align=Align.CENTER), Text(case.query_code_display, align=Align.CENTER, bold=True),
+            qr(case.url)]
+    return out
+
+
+def acceptance_notice(notice: Notice) -> Document:
+    """The notice of a submission: 受理通知书 (accepted), 预审回执 (originals to check at a window first) or
+    the receipt marked 已提交，待平台确认 (central not reached yet); per case the authority, case number,
+    promised time in working days, pickup place, originals to bring, query code and its QR; the hotline.
+    Raises ValueError when a query code is not valid."""
+    stage = notice.stage
+    head: list[Element] = [Text(notice.title, align=Align.CENTER, bold=True, size=2)]
     if notice.site_name:
         head.append(Text(notice.site_name, align=Align.CENTER))
-    if not notice.online:
+    if stage is NoticeStage.PENDING:
         head.append(Text(OFFLINE_MARK, align=Align.CENTER, bold=True))
-    rows = _pairs([
-        ("受理编号", notice.case_no if notice.online else None),
-        ("事项", notice.item_name),
-        ("情形", notice.situation_name),
-        ("申请人", notice.applicant_masked),
-        ("证件号码", notice.id_number_masked),
-        ("代办员", notice.agent_name),
-        ("提交时间", notice.submitted_at or PENDING),
-        ("承诺办结", notice.promised_by if notice.online and notice.promised_by else PENDING),
-        ("取件方式", notice.pickup),
-        ("办理地点", _window_text(notice.window)),
-    ])
-    tail: list = [
-        Rule(),
-        Text("查询码", align=Align.CENTER),
-        Text(code_text, align=Align.CENTER, bold=True),
-        qr(url),
-        Text("扫码或在自助终端输入查询码查看办理进度", align=Align.CENTER),
-    ]
-    if not notice.online:
-        tail.append(Text("平台确认后将生成受理编号，可凭查询码查询", align=Align.CENTER))
+    head.append(Rule())
+    head += _pairs([("一件事", notice.bundle_name), ("申请人", notice.applicant_masked),
+                    ("代办员", notice.agent_masked), ("提交时间", notice.submitted_at or PENDING)])
+    several = len(notice.cases) > 1
+    body = [element for case in notice.cases for element in _notice_case(case, several)]
+    tail: list[Element] = [Rule()]
+    if stage is NoticeStage.ACCEPTED:
+        tail.append(Text(PICKUP_WITH_NOTICE, align=Align.CENTER, bold=True))
+    elif stage is NoticeStage.PRE_REVIEW:
+        tail.append(Text(PRE_REVIEW_HINT, align=Align.CENTER))
+    else:
+        tail.append(Text("平台确认后生成办件编号，可凭查询码查询", align=Align.CENTER))
+    tail.append(Text("扫码或在自助终端输入查询码查看办理进度", align=Align.CENTER))
     if notice.hotline:
-        tail.append(Text("咨询电话", notice.hotline))
+        tail.append(Text("投诉电话", notice.hotline))
     tail += [Feed(1), Cut()]
-    return Document(tuple(head + [Rule()] + rows + tail), title="acceptance_notice")
+    return Document(tuple(head + body + tail), title="acceptance_notice")
 
 
-def _material_lines(index: int, material) -> list[Text]:
+def _material_lines(index: int, material: MaterialData) -> list[Text]:
     form = f"{material.form} {material.copies}份" if material.copies else material.form
     flags = ["免提交"] if material.shareable else []
     if not material.required:
@@ -95,19 +106,19 @@ def _material_lines(index: int, material) -> list[Text]:
     return out
 
 
-def _fee_text(fee: Mapping[str, Any]) -> str:
-    amount = fee.get("amount_yuan")
-    return f"{fee.get('name', '')}：{amount}元" if amount is not None else str(fee.get("name", ""))
+def _fee_text(fee: FeeData) -> str:
+    return f"{fee.name}：{fee.amount_yuan:g}元" if fee.amount_yuan is not None else fee.name
 
 
-def checklist_slip(data: ChecklistData | Mapping[str, Any]) -> Document:
+def checklist_slip(slip: ChecklistData) -> Document:
     """The one-time checklist slip: per situation its conditions and materials (原件/复印件, copies,
-    免提交), time limits, fees, window, and a QR to the item page."""
-    slip = as_data(ChecklistData, data)
-    out: list = [Text("一次性告知单", align=Align.CENTER, bold=True, size=2),
-                 Text(slip.item_name, align=Align.CENTER, bold=True)]
+    免提交), who may apply, time limits (0 days = 即办), fees with their basis, legal basis, 中介服务,
+    前置许可, the place (the item's own window, or the village points), and a QR to the item page."""
+    out: list[Element] = [Text("一次性告知单", align=Align.CENTER, bold=True, size=2),
+                          Text(slip.item_name, align=Align.CENTER, bold=True)]
     if slip.department:
         out.append(Text(slip.department, align=Align.CENTER))
+    out += _lines("办理对象", slip.targets)
     for situation in slip.situations:
         out += [Rule(), Text(f"情形：{situation.name}", bold=True)]
         if situation.conditions:
@@ -116,13 +127,16 @@ def checklist_slip(data: ChecklistData | Mapping[str, Any]) -> Document:
         for index, material in enumerate(situation.materials, 1):
             out += _material_lines(index, material)
     out.append(Rule())
-    if slip.statutory_days is not None:
-        out.append(Text("法定办结时限", f"{slip.statutory_days}个工作日"))
-    if slip.promised_days is not None:
-        out.append(Text("承诺办结时限", f"{slip.promised_days}个工作日"))
+    out += _pairs([("法定办结时限", slip.statutory_text or None), ("承诺办结时限", slip.promised_text or None)])
     out.append(Text("收费", "不收费") if not slip.fees else Text("收费："))
-    out += [Text("  " + _fee_text(fee)) for fee in slip.fees]
-    out += _pairs([("办理地点", _window_text(slip.window)), ("办理方式", slip.online_level or None)])
+    for fee in slip.fees:
+        out.append(Text("  " + _fee_text(fee)))
+    out += _lines("收费依据", tuple(dict.fromkeys((*slip.fee_basis, *(f.basis for f in slip.fees if f.basis)))))
+    out += _lines("设定依据", slip.legal_basis)
+    out += _lines("中介服务", slip.intermediaries) or [Text("中介服务", "无")]
+    out += _lines("前置许可", slip.prerequisites) or [Text("前置许可", "无")]
+    out += _pairs([("办理地点", slip.place), ("办理方式", slip.online_level or None)])
+    out += _lines("村便民服务点可办", slip.village_points)
     if slip.url:
         out += [qr(slip.url), Text("扫码查看事项详情", align=Align.CENTER)]
     if slip.site_name:
@@ -133,10 +147,9 @@ def checklist_slip(data: ChecklistData | Mapping[str, Any]) -> Document:
     return Document(tuple(out), title="checklist_slip")
 
 
-def queue_ticket(data: TicketData | Mapping[str, Any]) -> Document:
+def queue_ticket(ticket: TicketData) -> Document:
     """The queue ticket: number (large), category, people waiting, green channel (绿色通道) flag."""
-    ticket = as_data(TicketData, data)
-    out: list = []
+    out: list[Element] = []
     if ticket.site_name:
         out.append(Text(ticket.site_name, align=Align.CENTER))
     out += [Text(ticket.category_name, align=Align.CENTER, bold=True),
@@ -155,9 +168,24 @@ def queue_ticket(data: TicketData | Mapping[str, Any]) -> Document:
     return Document(tuple(out), title="queue_ticket")
 
 
+def complaint_slip(data: ComplaintData) -> Document:
+    """The receipt of a 催办 or 投诉: central's receipt number, the case, when an answer is due, the hotline."""
+    out: list[Element] = [Text(data.title, align=Align.CENTER, bold=True, size=2)]
+    if data.site_name:
+        out.append(Text(data.site_name, align=Align.CENTER))
+    out += [Rule(), Text("回执编号", data.receipt_no), Text("办件", data.item_name),
+            Text("查询码", format_query_code(data.query_code)), Text("类别", data.category),
+            Text("受理时间", data.received_at)]
+    if data.reply_within_days is not None:
+        out.append(Text("答复时限", f"{data.reply_within_days}个工作日内"))
+    out += [Rule(), Text("请保存本回执，可凭回执编号拨打热线查询办理情况", align=Align.CENTER),
+            Text("投诉电话", data.hotline), Feed(1), Cut()]
+    return Document(tuple(out), title="complaint_slip")
+
+
 def test_page(note: str | None = None) -> Document:
     """The technician's test page: the Hanzi line, an ASCII line, a QR and a cut."""
-    out: list = [Text(TEST_LINE, align=Align.CENTER, bold=True), Text(TEST_ASCII)]
+    out: list[Element] = [Text(TEST_LINE, align=Align.CENTER, bold=True), Text(TEST_ASCII)]
     if note:
         out.append(Text(note))
     out += [qr(TEST_QR), Feed(1), Cut()]

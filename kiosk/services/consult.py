@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.scanner.receipt_code import NOTICE_HOST
 from kiosk.catalog import Item
 from kiosk.ports import PrintFailed
-from kiosk.services import Context, ServiceError
+from kiosk.receipts.data import ChecklistData
+from kiosk.services import Context, ServiceError, itemfacts, require_session
+from kiosk.services.evaluation import offer, visit_ref
 
-ITEM_URL = f"https://{NOTICE_HOST}/item/"
 PRINT_MESSAGES = {
     "paper_out": "打印机缺纸，没有打印出来。请联系工作人员加纸后再打印。",
     "cover_open": "打印机盖没有关好，没有打印出来。请联系工作人员。",
@@ -65,29 +65,33 @@ class ConsultService:
         return item
 
     def item_view(self, code: str) -> dict[str, Any]:
+        """The item page: the catalog's item with its facts (basis, 中介服务, 前置许可, 办理对象, place, 即办)."""
         catalog = self.ctx.catalog()
         item = self.item(code)
         view = catalog.item_view(item)
         view["can_self_submit"] = item.self_service and self.ctx.settings.self_service
+        view["facts"] = itemfacts.facts(catalog, item, self.ctx.settings)
         return view
 
-    def checklist_data(self, code: str, situation: str | None) -> dict[str, Any]:
-        """Plain data of the checklist slip for `kiosk.receipts.checklist_slip`."""
+    def bundles(self) -> dict[str, Any]:
+        """一件事一次办: the bundles of related items the catalog offers."""
         catalog = self.ctx.catalog()
-        item = self.item(code)
-        situations = [s for s in item.situations if situation in (None, "", s.code)]
-        if not situations:
-            raise ServiceError("not_found", "没有找到这个情形，请重新选择。", 404)
-        window = catalog.window_of(item)
-        return {
-            "item_code": item.code, "item_name": item.name,
-            "department": catalog.departments.get(item.department, item.department),
-            "situations": [s.to_dict() for s in situations],
-            "statutory_days": item.statutory_days, "promised_days": item.promised_days,
-            "fees": list(item.fees), "window": window, "online_level": item.online_level,
-            "url": ITEM_URL + item.code, "site_name": self.ctx.settings.site_name,
-            "hotline": self.ctx.settings.hotline, "catalog_version": catalog.version,
-        }
+        out = []
+        for bundle in catalog.extras.bundles:
+            items = [(catalog.item(b.item), b.situation) for b in bundle.items]
+            out.append({"code": bundle.code, "name": bundle.name, "description": bundle.description,
+                        "items": [{"code": i.code, "name": i.name, "situation": s,
+                                   "situation_name": getattr(i.situation(s), "name", "")}
+                                  for i, s in items if i is not None],
+                        "complete": all(i is not None for i, _ in items)})
+        return {"bundles": out}
+
+    def checklist_data(self, code: str, situation: str | None) -> ChecklistData:
+        """The checklist slip's typed value (`kiosk.receipts.checklist_slip`)."""
+        try:
+            return itemfacts.checklist(self.ctx.catalog(), self.item(code), situation, self.ctx.settings)
+        except LookupError:
+            raise ServiceError("not_found", "没有找到这个情形，请重新选择。", 404) from None
 
     def print_checklist(self, code: str, situation: str | None) -> dict[str, Any]:
         """Print the checklist; consultation does not need a notice, so only the printer itself matters.
@@ -95,11 +99,13 @@ class ConsultService:
         devices = self.ctx.devices
         if devices.receipts is None or devices.printer is None:
             raise ServiceError("no_printer", print_message("no_printer"), 503)
-        document = devices.receipts.checklist_slip(self.checklist_data(code, situation))
+        slip = self.checklist_data(code, situation)
         try:
-            devices.print(document)
+            devices.print(devices.receipts.checklist_slip(slip))
         except PrintFailed as exc:
             self.ctx.audit("kiosk", "print", f"checklist {code} failed: {exc.code}")
             raise ServiceError(exc.code, print_message(exc.code), 503) from None
         self.ctx.audit("kiosk", "print", f"checklist {code}")
-        return {"printed": True}
+        session = require_session(self.ctx)
+        visit = offer(session, "visit", visit_ref(self.ctx, session), f"咨询：{slip.item_name}")
+        return {"printed": True, "evaluation": visit}

@@ -1,5 +1,5 @@
-"""Evaluation (满意度评价: score 1–5, tags, comment ≤ 200 characters) and the help call (呼叫工作人员);
-both are durable events through edge_sync, so they reach central even when sent offline."""
+"""The help call (呼叫工作人员): a durable event through edge_sync, so it reaches central even when sent
+offline, and the IO board's buzzer. (The evaluation, 好差评, is `kiosk.services.evaluation`.)"""
 from __future__ import annotations
 
 import collections
@@ -7,36 +7,17 @@ import logging
 import time
 from typing import Any
 
-from drivers.scanner.receipt_code import parse_receipt_code
-from kiosk.services import Context, ServiceError, clean_text
+from kiosk.services import Context, ServiceError
 
 log = logging.getLogger(__name__)
 HELP_LIMIT = 3            # help calls sent per window; more are answered without another event
 HELP_WINDOW_S = 60.0
-TAGS = ("办事快", "态度好", "材料少", "指引清楚", "等候久", "材料多", "跑了多次", "设备不好用")
 
 
 class FeedbackService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._calls: collections.deque[float] = collections.deque()
-
-    def evaluate(self, query_code: str, score: int, tags: list[str], comment: str = "") -> dict[str, Any]:
-        """Raises ServiceError for an out-of-range score or an unknown query code."""
-        try:
-            score = int(score)
-        except (TypeError, ValueError):
-            score = 0
-        if not 1 <= score <= 5:
-            raise ServiceError("bad_score", "请点选 1 到 5 颗星。", 400)
-        code = parse_receipt_code(query_code or "")
-        if code is None:
-            raise ServiceError("bad_request", "请先查询办件，再进行评价。", 400)
-        fields = {"query_code": code, "score": score,
-                  "tags": [t for t in dict.fromkeys(tags or []) if t in TAGS],
-                  "comment": clean_text(comment, 200)}
-        self.ctx.require_sync().send_event("evaluation", fields)
-        return {"ok": True, "message": "感谢您的评价！"}
 
     def help(self, source: str = "screen") -> dict[str, Any]:
         """Call staff: the IO board buzzes locally, then the event goes to central (a safety record: it
@@ -65,7 +46,3 @@ class FeedbackService:
                 if not buzzed:
                     raise ServiceError("help_failed", "呼叫没有发出，请直接到服务台找工作人员。", 503) from None
         return {"ok": True, "message": "已通知工作人员，请稍候，工作人员马上过来。"}
-
-    @staticmethod
-    def tags() -> list[str]:
-        return list(TAGS)

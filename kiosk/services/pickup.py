@@ -5,6 +5,7 @@ from typing import Any
 
 from kiosk.ports import Reply
 from kiosk.services import Context, ServiceError, applicant_of, require_card
+from kiosk.services.evaluation import offer
 from kiosk.services.query import QueryService
 
 RESULTS = {
@@ -33,5 +34,8 @@ class PickupService:
         if result not in RESULTS:
             result = "not_found"
         window = reply.fields.get("window")
-        return {"result": result, "window": window,
-                "message": RESULTS[result].format(window=window if window is not None else "取件")}
+        out = {"result": result, "window": window,
+               "message": RESULTS[result].format(window=window if window is not None else "取件")}
+        if result == "ok":  # the holder is proven: the case itself may be evaluated
+            out["evaluation"] = offer(session, "case", code, "取件")
+        return out

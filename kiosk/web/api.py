@@ -93,12 +93,12 @@ class Api:
                                                                 q.match_info["code"]))),
             web.get("/api/search", a(lambda q, d: r(s.consult.search, q.query.get("q", "")))),
             web.get("/api/items/{code}", a(lambda q, d: r(s.consult.item_view, q.match_info["code"]))),
+            web.get("/api/bundles", a(lambda q, d: r(s.consult.bundles))),
             web.post("/api/checklist/print", a(lambda q, d: r(s.consult.print_checklist, text(d, "item", 64),
                                                               text(d, "situation", 20) or None))),
             web.post("/api/query", a(lambda q, d: r(s.query.by_code, text(d, "code", 120)))),
             web.get("/api/my/cases", a(lambda q, d: r(s.query.my_cases))),
-            web.post("/api/submit/start", a(lambda q, d: r(s.submit.start, text(d, "item", 64),
-                                                           text(d, "situation", 20)))),
+            web.post("/api/submit/start", a(self._start)),
             web.get("/api/submit", a(lambda q, d: r(s.submit.view))),
             web.post("/api/submit/material", a(lambda q, d: r(s.submit.choose, text(d, "material", 20),
                                                               text(d, "choice", 10)))),
@@ -113,19 +113,40 @@ class Api:
             web.post("/api/submit/page/move", a(lambda q, d: r(s.submit.move_page, text(d, "material", 20),
                                                                _int(d.get("page"), -1), _int(d.get("to"), -1)))),
             web.post("/api/submit/details", a(self._details)),
+            web.post("/api/submit/pickup", a(lambda q, d: r(s.submit.set_pickup, text(d, "method", 20),
+                                                            text(d, "point", 40) or None, d.get("address")))),
+            web.post("/api/submit/consent/ask", a(lambda q, d: r(s.submit.ask_resident_consent))),
             web.post("/api/submit/cancel", a(lambda q, d: r(s.submit.cancel))),
-            web.post("/api/submit/commit", a(lambda q, d: r(s.submit.commit))),
-            web.post("/api/reprint", a(lambda q, d: r(s.submit.reprint, text(d, "code", 120)))),
+            web.post("/api/submit/commit", a(lambda q, d: r(s.committer.commit))),
+            web.post("/api/reprint", a(lambda q, d: r(s.committer.reprint, text(d, "code", 120)))),
+            web.post("/api/cases/acceptance-notice", a(lambda q, d: r(s.casework.print_acceptance,
+                                                                      text(d, "code", 120)))),
+            web.post("/api/cases/withdraw", a(lambda q, d: r(s.casework.withdraw, text(d, "code", 120),
+                                                             text(d, "reason", 100)))),
+            web.get("/api/complaints/categories", a(lambda q, d: r(s.casework.categories), activity=False)),
+            web.post("/api/complaints", a(lambda q, d: r(s.casework.file, text(d, "code", 120), text(d, "kind", 10),
+                                                         text(d, "category", 32), text(d, "text", 300),
+                                                         d.get("callback") is True, text(d, "phone", 20)))),
+            web.post("/api/corrections/start", a(lambda q, d: r(s.correction.start, text(d, "code", 120)))),
+            web.get("/api/corrections", a(lambda q, d: r(s.correction.view))),
+            web.post("/api/corrections/capture", a(lambda q, d: r(s.correction.capture, text(d, "material", 20)))),
+            web.post("/api/corrections/retake", a(lambda q, d: r(s.correction.retake, text(d, "material", 20),
+                                                                 _int(d.get("page"), -1)))),
+            web.get("/api/corrections/page/{material}/{index}", a(self._correction_page, activity=False)),
+            web.post("/api/corrections/commit", a(lambda q, d: r(s.correction.commit))),
             web.post("/api/agent/login", a(lambda q, d: r(s.agent.login, text(d, "agent_id", 20),
                                                           text(d, "pin", 12)))),
             web.get("/api/agent/cases", a(lambda q, d: r(s.agent.village_cases))),
-            web.post("/api/queue", a(lambda q, d: r(s.queue.take, text(d, "category", 8), bool(d.get("green")),
-                                                    _int(d.get("cases"), 1), text(d, "agent_id", 20)))),
+            web.get("/api/queue/options", a(lambda q, d: r(s.queue.options))),
+            web.post("/api/queue", a(lambda q, d: r(s.queue.take, text(d, "category", 8), d.get("green") is True,
+                                                    _int(d.get("cases"), 1)))),
             web.post("/api/pickup", a(lambda q, d: r(s.pickup.verify, text(d, "code", 120)))),
-            web.post("/api/evaluate", a(lambda q, d: r(s.feedback.evaluate, text(d, "code", 120),
-                                                       _int(d.get("score"), 0), _tags(d.get("tags")),
-                                                       text(d, "comment", 400)))),
-            web.get("/api/evaluate/tags", a(lambda q, d: r(lambda: {"tags": s.feedback.tags()}), activity=False)),
+            web.get("/api/evaluate/options", a(lambda q, d: r(s.evaluation.options), activity=False)),
+            web.get("/api/evaluate/offers", a(lambda q, d: r(s.evaluation.offers))),
+            web.post("/api/evaluate", a(lambda q, d: r(s.evaluation.evaluate, text(d, "kind", 10), text(d, "ref", 96),
+                                                       _int(d.get("level"), 0), _tags(d.get("reasons")),
+                                                       text(d, "comment", 400), d.get("callback") is True,
+                                                       text(d, "phone", 20)))),
             web.post("/api/help", a(lambda q, d: r(s.feedback.help, "screen"), when_locked=True)),
             web.post("/api/maint/login", a(lambda q, d: r(s.maintenance.login, text(d, "pin", 20)),
                                            when_locked=True)),
@@ -143,12 +164,24 @@ class Api:
         self.s.ctx.sessions.end(EndReason.FINISHED)
         return {"ended": True}
 
+    async def _start(self, request: web.Request, data: dict[str, Any]) -> Any:
+        bundle = text(data, "bundle", 20)
+        if bundle:
+            return await self.run(self.s.submit.start_bundle, bundle)
+        return await self.run(self.s.submit.start, text(data, "item", 64), text(data, "situation", 20))
+
     async def _page(self, request: web.Request, data: dict[str, Any]) -> web.Response:
+        return await self._jpeg(request, self.s.submit.page_jpeg)
+
+    async def _correction_page(self, request: web.Request, data: dict[str, Any]) -> web.Response:
+        return await self._jpeg(request, self.s.correction.page_jpeg)
+
+    async def _jpeg(self, request: web.Request, page: Callable[[str, int], bytes]) -> web.Response:
         try:
             index = int(request.match_info["index"])
         except ValueError:
             raise ServiceError("not_found", "没有这一页。", 404) from None
-        jpeg = await self.run(self.s.submit.page_jpeg, request.match_info["material"], index)
+        jpeg = await self.run(page, request.match_info["material"], index)
         return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     async def _details(self, request: web.Request, data: dict[str, Any]) -> Any:

@@ -14,7 +14,8 @@ from simulators.central.workdays import WorkCalendar
 PART_SIZE = 64 * 1024
 # An item the catalog does not know still gets a plausible life: accepted, reviewed, decided, issued.
 FALLBACK_STEPS = [{"code": "P01", "name": "受理", "limit_days": 0}, {"code": "P02", "name": "审查", "limit_days": 5},
-                  {"code": "P03", "name": "决定", "limit_days": 3}, {"code": "P04", "name": "制证发证", "limit_days": 2}]
+                  {"code": "P03", "name": "决定", "limit_days": 3},
+                  {"code": "P04", "name": "制证发证", "limit_days": 2}]
 FALLBACK_PROMISED_DAYS = 10
 
 
@@ -27,6 +28,7 @@ class ItemRule:
     promised_days: int
     steps: list[dict]
     known: bool
+    window_check: bool = False  # the materials are checked at a window before acceptance (预审)
 
 
 class Catalog:
@@ -40,6 +42,8 @@ class Catalog:
         self.categories: dict[str, dict] = {c["code"]: c for c in data.get("categories", [])
                                             if isinstance(c, dict) and "code" in c}
         self.region = str((data.get("region") or {}).get("code") or "000000")
+        self.village_points: list[dict] = [p for p in data.get("village_points") or []
+                                           if isinstance(p, dict) and isinstance(p.get("code"), str)]
 
     @classmethod
     def load(cls, path: Path | str | None) -> Catalog:
@@ -55,8 +59,10 @@ class Catalog:
             return ItemRule(item_code, item_code, "SOC", FALLBACK_PROMISED_DAYS, FALLBACK_STEPS, False)
         steps = [s for s in item.get("steps", []) if isinstance(s, dict)] or FALLBACK_STEPS
         promised = item.get("promised_days")
+        check = item.get("window_check", item.get("online_level") == "网上预审")
         return ItemRule(item_code, str(item.get("name", item_code)), str(item.get("category", "SOC")),
-                        promised if isinstance(promised, int) else FALLBACK_PROMISED_DAYS, steps, True)
+                        promised if isinstance(promised, int) else FALLBACK_PROMISED_DAYS, steps, True,
+                        check is True)
 
     def materials(self, item_code: str, situation: str) -> list[dict]:
         item = self.items.get(item_code) or {}
@@ -67,6 +73,16 @@ class Catalog:
 
     def shareable_codes(self, item_code: str, situation: str) -> list[str]:
         return [m["code"] for m in self.materials(item_code, situation) if m.get("shareable") is True]
+
+    def department(self, item_code: str) -> str:
+        """The name of the department that accepts the item (受理机关)."""
+        code = (self.items.get(item_code) or {}).get("department")
+        names = {d.get("code"): d.get("name") for d in self.data.get("departments", []) if isinstance(d, dict)}
+        return str(names.get(code) or code or "")
+
+    def points_of_villages(self, villages: list[str]) -> list[str]:
+        """Codes of the village points (村便民服务点) of the named villages."""
+        return [p["code"] for p in self.village_points if p.get("village") in villages]
 
     def windows(self, category: str) -> list[int]:
         return [w for w in (self.categories.get(category) or {}).get("windows", []) if isinstance(w, int)]

@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     cmd = sub.add_parser("cmd", help="sign and publish one command (§8) and exit")
-    cmd.add_argument("name", help="lock, unlock, reboot, reload_config, print_test, set_config, upload_logs, purge_cache")
+    cmd.add_argument("name", help="lock, unlock, reboot, reload_config, print_test, set_config, upload_logs, "
+                                  "purge_cache")
     cmd.add_argument("--device", required=True, help="target device id, e.g. KSK-511902-0007")
     cmd.add_argument("--args", default="{}", help="command arguments as a JSON object")
     cmd.add_argument("--broker", default=argparse.SUPPRESS)
@@ -156,6 +157,11 @@ def _apply(service: CentralService, keys: KeyRing, name: str, rest: str) -> str 
         if len(parts) != 2:
             return "usage: status CASE_ID|QUERY_CODE|CASE_NO STATUS"
         return service.force(parts[0], parts[1])
+    elif name == "correction":
+        if len(parts) < 2:
+            return "usage: correction CASE_ID|QUERY_CODE|CASE_NO CODE[,CODE…] [NOTE]"
+        return service.request_correction(parts[0], parts[1].split(","), rest.split(None, 2)[2] if len(parts) > 2
+                                          else "请补正以下材料")
     elif name == "publish-catalog":
         if not parts:
             return "usage: publish-catalog FILE"

@@ -116,7 +116,7 @@ def check_envelope(payload: Any, topic_device: str) -> str | None:
     if not _short_text(payload.get("msg_id"), 128):
         return "msg_id missing or not a string of at most 128 characters"
     seq = payload.get("seq")
-    if not _is_int(seq) or seq < 0:
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         return "seq must be a non-negative integer"
     if parse_time(payload.get("sent_at")) is None:
         return "sent_at must be an RFC 3339 time with an offset"
@@ -209,7 +209,7 @@ def check_event(payload: dict) -> str | None:
     kind = payload.get("type")
     if kind == "evaluation":
         score = payload.get("score")
-        if not _is_int(score) or not 1 <= score <= 5:
+        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             return "evaluation.score must be 1..5"
         comment = payload.get("comment", "")
         if not isinstance(comment, str) or len(comment) > 200:

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from simulators.central import store
+from simulators.central import addendum, store
 from simulators.central.context import Context, Incoming, Outgoing, real_now
 from simulators.central.contract import (
     EVENT_TYPES,
     AckResult,
+    CaseStatus,
     check_case,
     check_chunk,
     check_envelope,
@@ -93,10 +94,15 @@ def screen(conn: sqlite3.Connection, incoming: Incoming, device: str, kind: str,
 
 
 def handle_case(ctx: Context, conn: sqlite3.Connection, device: str, incoming: Incoming) -> list[Outgoing]:
-    payload, answers = screen(conn, incoming, device, "case", ("case.submit",),
-                              lambda p: check_case(p, device), ctx.controls.take_reject)
+    from simulators.central import service_up  # it builds on this module
+
+    payload, answers = screen(conn, incoming, device, "case", ("case.submit", *addendum.CASE_TYPES),
+                              lambda p: addendum.check_correction(p, device) if p.get("type") == "case.correction"
+                              else check_case(p, device), ctx.controls.take_reject)
     if payload is None:
         return answers
+    if payload.get("type") == "case.correction":
+        return service_up.handle_correction(ctx, conn, device, payload)
     msg_id = payload["msg_id"]
     if payload.get("test") is True:
         detail = {"test": True, "status": "received"}
@@ -106,16 +112,21 @@ def handle_case(ctx: Context, conn: sqlite3.Connection, device: str, incoming: I
     first = conn.execute("SELECT m.detail FROM cases c JOIN messages m ON m.msg_id = c.msg_id "
                          "WHERE c.case_id = ?", (payload["case_id"],)).fetchone()
     if first is not None:
-        detail = json.loads(first["detail"])
-        store.record_message(conn, msg_id, device, "case", payload["seq"], AckResult.DUPLICATE.value, detail,
-                             real_now())
-        return [ack(device, msg_id, AckResult.DUPLICATE, detail)]
+        return [duplicate(conn, device, payload, json.loads(first["detail"]))]
     missing = missing_blobs(conn, payload)
     if missing:
         # not recorded: once the blobs are in, the same msg_id must be judged again
         return [ack(device, msg_id, AckResult.INCOMPLETE, {"missing_blobs": missing})]
     detail = accept_case(ctx, conn, device, msg_id, payload)
     return [ack(device, msg_id, AckResult.ACCEPTED, detail)]
+
+
+def duplicate(conn: sqlite3.Connection, device: str, payload: dict, detail: dict) -> Outgoing:
+    """A new msg_id for something central already holds (same case_id / correction_id): recorded, and
+    answered ``duplicate`` with the first outcome."""
+    store.record_message(conn, payload["msg_id"], device, "case", payload["seq"], AckResult.DUPLICATE.value, detail,
+                         real_now())
+    return ack(device, payload["msg_id"], AckResult.DUPLICATE, detail)
 
 
 def missing_blobs(conn: sqlite3.Connection, payload: dict) -> list[str]:
@@ -137,12 +148,16 @@ def accept_case(ctx: Context, conn: sqlite3.Connection, device: str, msg_id: str
     number = store.next_counter(conn, "case_counter")
     case_no = f"{ctx.catalog.region}{received:%Y%m%d}{number:06d}"
     promised_by = ctx.catalog.calendar.add_workdays(received.date(), rule.promised_days).isoformat()
-    timeline = plan(rule, received, case_pace(payload["case_id"], ctx.pace), ctx.catalog.calendar)
+    # Accepted (受理) at once when nothing is left to check at a window; else received for 预审 (addendum).
+    at_once = not rule.window_check and all(m.get("source") in ("shared", "scan") for m in payload["materials"])
+    status = CaseStatus.ACCEPTED.value if at_once else CaseStatus.RECEIVED.value
+    timeline = plan(rule, received, case_pace(payload["case_id"], ctx.pace), ctx.catalog.calendar, at_once)
     applicant = payload["applicant"]
     key = applicant_key(applicant)
     # central keeps what it needs to answer; the ID number only as a hash
     envelope = {**payload, "applicant": {k: v for k, v in applicant.items() if k != "id_no"}}
-    agent = payload.get("agent") if isinstance(payload.get("agent"), dict) else {}
+    raw_agent = payload.get("agent")
+    agent = raw_agent if isinstance(raw_agent, dict) else {}
     conn.execute(
         "INSERT INTO cases (case_id, msg_id, device, seq, case_no, query_code, site, item_code, situation, "
         "channel, applicant_key, applicant_name, applicant_phone, agent_id, envelope, received_at, "
@@ -151,8 +166,8 @@ def accept_case(ctx: Context, conn: sqlite3.Connection, device: str, msg_id: str
          rule.code, payload["item"]["situation"], payload["channel"], key, applicant.get("name"),
          applicant.get("phone") or "", agent.get("agent_id"), json.dumps(envelope, ensure_ascii=False),
          iso(received), promised_by, json.dumps(timeline),
-         timeline["events"][0][0] if timeline["events"] else None, "received"))
-    detail = {"case_no": case_no, "promised_by": promised_by, "status": "received"}
+         timeline["events"][0][0] if timeline["events"] else None, status))
+    detail = {"case_no": case_no, "promised_by": promised_by, "status": status}
     store.record_message(conn, msg_id, device, "case", payload["seq"], AckResult.ACCEPTED.value, detail,
                          real_now())
     return detail
@@ -164,10 +179,15 @@ def applicant_key(applicant: dict) -> str:
 
 
 def handle_event(ctx: Context, conn: sqlite3.Connection, device: str, incoming: Incoming) -> list[Outgoing]:
-    payload, answers = screen(conn, incoming, device, "event", EVENT_TYPES, check_event)
+    from simulators.central import service_up  # it builds on this module
+
+    payload, answers = screen(conn, incoming, device, "event", (*EVENT_TYPES, *addendum.EVENT_TYPES), check_any_event)
     if payload is None:
         return answers
     msg_id = payload["msg_id"]
+    refusal = service_up.apply_event(conn, device, payload)
+    if refusal is not None:
+        return [reject(conn, device, "event", payload, msg_id, refusal)]
     now = real_now()
     conn.execute("INSERT INTO events (msg_id, device, seq, type, payload, received_at) VALUES (?,?,?,?,?,?)",
                  (msg_id, device, payload["seq"], payload["type"], json.dumps(payload, ensure_ascii=False), now))
@@ -175,11 +195,20 @@ def handle_event(ctx: Context, conn: sqlite3.Connection, device: str, incoming: 
     return [ack(device, msg_id, AckResult.ACCEPTED, {})]
 
 
+def check_any_event(payload: dict) -> str | None:
+    kind = payload.get("type")
+    if kind == "service.evaluation":
+        return addendum.check_evaluation(payload)
+    if kind == "case.bundle":
+        return addendum.check_bundle(payload)
+    return check_event(payload)
+
+
 def handle_blob(conn: sqlite3.Connection, device: str, incoming: Incoming) -> list[Outgoing]:
     """One chunk (§5). Chunks are kept idempotently by (blob_id, index); the ack reflects the blob:
     ``stored`` once whole and its sha256 matches, ``corrupt`` (chunks discarded) when not, ``missing``
     when the last index has arrived and earlier ones are absent; no ack for a chunk in between."""
-    msg_id = incoming.user.get("msg_id")
+    msg_id = incoming.user.get("msg_id") or ""
     header, reason = check_chunk(incoming.user, len(incoming.payload))
     if header is None:
         if msg_id and len(msg_id) <= 128:

@@ -23,8 +23,8 @@ TICK_LIMIT = 200  # cases per tick, so that a big ``advance`` never starves the 
 EPSILON = 0.001   # look just after an event's moment so that the event itself shows
 
 
-def notify(row: Any, ctx: Context, moment: float, reason: str) -> Outgoing:
-    view = full_view(row, ctx.catalog, moment)
+def notify(row: Any, ctx: Context, moment: float, reason: str, conn: Any = None) -> Outgoing:
+    view = full_view(row, ctx.catalog, moment, conn)
     masked = masked_view(row, ctx.catalog, moment)
     return Outgoing(down_topic(row["device"], "notify"),
                     {"type": "case.notify", "v": 1, "case_id": row["case_id"], "query_code": row["query_code"],
@@ -81,4 +81,4 @@ def force_status(ctx: Context, conn: sqlite3.Connection, ref: str, status: str) 
     conn.execute("UPDATE cases SET forced_status = ?, forced_at = ?, status = ?, next_at = NULL "
                  "WHERE case_id = ?", (status, iso(datetime.fromtimestamp(now, CHINA_TZ)), status, row["case_id"]))
     row = conn.execute("SELECT * FROM cases WHERE case_id = ?", (row["case_id"],)).fetchone()
-    return notify(row, ctx, now, "forced")
+    return notify(row, ctx, now, "forced", conn)

@@ -42,16 +42,20 @@ def status_after(done: int, total: int) -> str:
     return CaseStatus.IN_REVIEW.value
 
 
-def plan(rule: ItemRule, received: datetime, pace: float, calendar: WorkCalendar) -> dict[str, Any]:
+def plan(rule: ItemRule, received: datetime, pace: float, calendar: WorkCalendar,
+         accepted_at_once: bool = False) -> dict[str, Any]:
     """The timeline of a case: each step's start, due and finish (simulated epoch seconds) and the
-    moments a notify goes out (each step finished, and each light change of a step still running)."""
+    moments a notify goes out (each step finished, and each light change of a step still running).
+    ``accepted_at_once``: the first step (受理) is done on receipt — every material arrived electronically
+    and the item needs no window check (addendum "Services")."""
     steps, events = [], []
     start = received.timestamp()
     for k, step in enumerate(rule.steps):
-        limit = step.get("limit_days") if isinstance(step.get("limit_days"), int) else 0
+        raw_limit = step.get("limit_days")
+        limit = raw_limit if isinstance(raw_limit, int) else 0
         due = calendar.due_epoch(datetime.fromtimestamp(start, CHINA_TZ).date(), max(0, limit))
         span = due - start
-        finish = start + span * pace
+        finish = start if k == 0 and accepted_at_once else start + span * pace
         yellow_at = start + span * (1 - YELLOW_SHARE)
         if yellow_at < finish:
             events.append([yellow_at, "light"])
@@ -139,6 +143,18 @@ def pickup_window(row: Any, catalog: Catalog) -> int | None:
     return windows[int(hashlib.sha256(row["case_id"].encode()).hexdigest(), 16) % len(windows)]
 
 
+def pickup_place(row: Any, catalog: Catalog, method: str, detail: str) -> str:
+    """Where the result is picked up, masked as views show it (a mail address keeps its first characters)."""
+    if method == "window":
+        window = pickup_window(row, catalog)
+        return f"{window}号窗口" if window is not None else ""
+    if method == "village_point":
+        code = detail.split(" ")[0]
+        point = next((p for p in catalog.village_points if p.get("code") == code), None)
+        return str(point.get("name")) if point else detail[:60]
+    return (detail[:6] + "****") if detail else "邮寄"
+
+
 def masked_view(row: Any, catalog: Catalog, moment: float) -> dict[str, Any]:
     """§11 masked view: never an ID number, phone or address."""
     status, steps = case_state(row, moment)
@@ -152,15 +168,25 @@ def masked_view(row: Any, catalog: Catalog, moment: float) -> dict[str, Any]:
             "received_at": row["received_at"]}
 
 
-def full_view(row: Any, catalog: Catalog, moment: float) -> dict[str, Any]:
-    """§11 full view: the masked view plus case number, name, masked phone, materials, corrections."""
+def full_view(row: Any, catalog: Catalog, moment: float, conn: Any = None) -> dict[str, Any]:
+    """§11 full view: the masked view plus case number, name, masked phone, materials, corrections; with
+    ``conn`` also the requested corrections (补正) and the bundle (一件事一次办) the case belongs to."""
+    from simulators.central import store
+
     view = masked_view(row, catalog, moment)
     envelope = json.loads(row["envelope"])
+    pickup = envelope.get("pickup") or {}
+    view["pickup"]["place"] = pickup_place(row, catalog, str(pickup.get("method", "window")),
+                                           str(pickup.get("detail") or ""))
     names = {m.get("code"): m.get("name") for m in catalog.materials(row["item_code"], row["situation"])}
     materials = [{"code": m.get("code"), "name": names.get(m.get("code"), ""), "source": m.get("source"),
-                  "state": MATERIAL_STATES.get(m.get("source"), "received")}
+                  "state": MATERIAL_STATES.get(str(m.get("source")), "received")}
                  for m in envelope.get("materials", []) if isinstance(m, dict)]
     view.update(case_id=row["case_id"], case_no=row["case_no"],
                 applicant={"name": row["applicant_name"], "phone": mask_phone(row["applicant_phone"] or "")},
-                materials=materials, corrections=[], channel=row["channel"], agent_id=row["agent_id"])
+                materials=materials, corrections=[], channel=row["channel"], agent_id=row["agent_id"],
+                situation=row["situation"], department=catalog.department(row["item_code"]), site=row["site"])
+    if conn is not None:
+        view["corrections"] = store.open_corrections(conn, row["case_id"])
+        view["bundle"] = store.bundle_of(conn, row["case_id"])
     return view

@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from simulators.central import store
+from simulators.central import addendum, service_requests, store
 from simulators.central.context import Context, Incoming, Outgoing, real_now
 from simulators.central.contract import REQUEST_TYPES, CaseStatus, check_envelope, check_request, down_topic
 from simulators.central.handlers import applicant_key, parse_json, usable_msg_id
@@ -28,13 +28,23 @@ GREEN_LETTER = "V"  # 绿色通道 tickets share one priority sequence
 DEFAULT_AGENT = {"agent_id": "AG-0031", "name": "欧阳晓雯", "id_no": "510107199903050262",
                  "pin_sha256": hashlib.sha256(b"AG-0031:123456").hexdigest(),
                  "villages": ["江北街道示例村", "东城街道示例社区"]}
+# Without an agents file: the hall's village agent above, a second agent of one of its villages, and a
+# project agent (项目代办员) registered for the green channel (绿色通道, 一号多件) with up to 5 cases.
+DEFAULT_AGENTS: list[dict[str, Any]] = [
+    DEFAULT_AGENT,
+    {"agent_id": "AG-0032", "name": "周玉兰", "id_no": "511921195809230842",
+     "pin_sha256": hashlib.sha256(b"AG-0032:112233").hexdigest(), "villages": ["江北街道示例村"]},
+    {"agent_id": "AG-0058", "name": "赵志强", "id_no": "51190219730415109X",
+     "pin_sha256": hashlib.sha256(b"AG-0058:654321").hexdigest(), "villages": [],
+     "green_channel": True, "green_max_cases": 5},
+]
 
 
 def load_agents(path: str | None) -> dict[str, dict]:
     """Agents by id from a JSON file ``{"agents": [...]}``; the default sample agent when no file.
     Raises OSError or ValueError on an unreadable file."""
     if not path:
-        return {DEFAULT_AGENT["agent_id"]: DEFAULT_AGENT}
+        return {a["agent_id"]: a for a in DEFAULT_AGENTS}
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
     return {a["agent_id"]: a for a in data.get("agents", []) if isinstance(a, dict) and "agent_id" in a}
@@ -42,22 +52,34 @@ def load_agents(path: str | None) -> dict[str, dict]:
 
 def handle_request(ctx: Context, conn: sqlite3.Connection, device: str, incoming: Incoming) -> list[Outgoing]:
     payload = parse_json(incoming)
-    if not isinstance(payload, dict) or payload.get("type") not in REQUEST_TYPES:
+    if not isinstance(payload, dict) or payload.get("type") not in (*REQUEST_TYPES, *addendum.REQUEST_TYPES):
         log.warning("dropped request from %s: not JSON or unknown type", device)
         return []
     if incoming.expiry is not None and time.monotonic() - incoming.arrived > incoming.expiry:
         log.info("ignored expired %s from %s", payload["type"], device)
         return []
     kind = payload["type"]
-    reply: dict[str, Any] = {"type": REPLY_TYPES[kind], "v": 1, "ref": usable_msg_id(payload),
-                             "server_time": real_now()}
-    reason = check_envelope(payload, device) or check_request(payload)
+    reply: dict[str, Any] = {"type": {**REPLY_TYPES, **addendum.REPLY_TYPES}[kind], "v": 1,
+                             "ref": usable_msg_id(payload), "server_time": real_now()}
+    extra: list[Outgoing] = []
+    if kind in addendum.REQUEST_TYPES:
+        reason = check_envelope(payload, device) or addendum.check_request(payload)
+    else:
+        reason = check_envelope(payload, device) or check_request(payload)
     if reason is not None:
-        reply.update(ok=False, error=reason)
+        reply.update(ok=False, error="invalid" if kind in addendum.REQUEST_TYPES else reason, reason=reason)
+        if kind == "case.withdraw":
+            reply["result"] = "invalid"
+    elif kind in addendum.REQUEST_TYPES:
+        fields, extra = service_requests.ANSWERS[kind](ctx, conn, device, payload)
+        reply.update(fields)
+        broken = addendum.check_reply(reply)
+        if broken is not None:  # a fault of the simulator itself: say so loudly, answer what can be said
+            log.error("reply to %s breaks the addendum: %s", kind, broken)
     else:
         reply.update(ANSWERS[kind](ctx, conn, device, payload))
     topic = incoming.response_topic or down_topic(device, "reply")
-    return [Outgoing(topic, reply, correlation=incoming.correlation)]
+    return [Outgoing(topic, reply, correlation=incoming.correlation), *extra]
 
 
 def case_query(ctx: Context, conn: sqlite3.Connection, device: str, payload: dict) -> dict:
@@ -71,7 +93,7 @@ def case_list(ctx: Context, conn: sqlite3.Connection, device: str, payload: dict
     rows = conn.execute("SELECT * FROM cases WHERE applicant_key = ? ORDER BY received_at DESC, "
                         "recv_order DESC LIMIT 100", (applicant_key(payload["applicant"]),)).fetchall()
     now = ctx.clock.now()
-    return {"cases": [full_view(row, ctx.catalog, now) for row in rows]}
+    return {"cases": [full_view(row, ctx.catalog, now, conn) for row in rows]}
 
 
 def pickup_verify(ctx: Context, conn: sqlite3.Connection, device: str, payload: dict) -> dict:
@@ -92,6 +114,13 @@ def queue_take(ctx: Context, conn: sqlite3.Connection, device: str, payload: dic
     separate V sequence served first, so only earlier green tickets wait ahead of them."""
     category, priority = payload["category"], payload.get("priority", "normal")
     cases = payload.get("cases", 1)
+    if priority == "green":
+        # 绿色通道 only for agents central registered for it, within their number of cases (addendum).
+        agent = ctx.agents.get(str(payload.get("agent_id")))
+        if agent is None or agent.get("green_channel") is not True:
+            return {"ok": False, "error": "green_not_registered"}
+        if not 2 <= cases <= int(agent.get("green_max_cases", 0)):
+            return {"ok": False, "error": "green_cases"}
     day = ctx.clock.now_dt().date().isoformat()
     letter = GREEN_LETTER if priority == "green" else QUEUE_LETTERS[category]
     n = store.next_counter(conn, f"ticket:{day}:{category}:{priority}")

@@ -112,7 +112,7 @@ class CentralService:
                              manual_ack=True)
         client.max_inflight_messages_set(1000)  # acks flow at thousands per second; 20 would throttle them
         client.max_queued_messages_set(0)
-        client.reconnect_delay_set(0.2, 5)
+        client.reconnect_delay_set(0.2, 5)  # type: ignore[arg-type]  # paho's stub says int; it sleeps floats
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
@@ -169,7 +169,7 @@ class CentralService:
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         props = message.properties
         user = dict(getattr(props, "UserProperty", []) or [])
-        incoming = Incoming(message.topic, message.payload, user, getattr(props, "ResponseTopic", None),
+        incoming = Incoming(message.topic, bytes(message.payload), user, getattr(props, "ResponseTopic", None),
                             getattr(props, "CorrelationData", None),
                             getattr(props, "MessageExpiryInterval", None), time.monotonic())
         self._inbox.put(("msg", incoming, message.mid, message.qos, self._generation))
@@ -188,8 +188,8 @@ class CentralService:
     def publish_catalog(self, catalog: Catalog, wait: bool) -> None:
         """Retained parts first, then the signed manifest, so a kiosk never sees a manifest whose parts
         are not there yet."""
-        published_at = catalog.data.get("published_at") if isinstance(catalog.data.get("published_at"), str) \
-            else real_now()
+        stamp = catalog.data.get("published_at")
+        published_at = stamp if isinstance(stamp, str) else real_now()
         parts, manifest = build_publication(catalog, published_at)
         infos = [self.client.publish(part_topic(catalog.version, n), part, qos=1, retain=True)
                  for n, part in enumerate(parts)]
@@ -348,6 +348,20 @@ class CentralService:
         self._inbox.put(("call", lambda conn: None))  # wakes the worker
 
     # ---- stdin commands -----------------------------------------------------------------------------
+    def request_correction(self, case_ref: str, codes: list[str], note: str) -> str | None:
+        """Puts a case in correction_needed asking for these materials (补正) and pushes its notify."""
+        from simulators.central.service_up import request_correction
+
+        def run(conn: sqlite3.Connection) -> str | None:
+            with store.Transaction(conn):
+                out = request_correction(self.ctx, conn, case_ref, [c for c in codes if c], note[:200])
+            if out is None:
+                return f"no case {case_ref!r}"
+            self.publish(out)
+            return None
+
+        return self.call(run)
+
     def force(self, case_ref: str, status: str) -> str | None:
         if status not in {s.value for s in CaseStatus}:
             return f"unknown status {status!r}"

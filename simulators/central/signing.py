@@ -61,6 +61,8 @@ class KeyRing:
         finally:
             tmp.unlink(missing_ok=True)
         winner = serialization.load_pem_private_key(final.read_bytes(), None)
+        if not isinstance(winner, Ed25519PrivateKey):
+            raise ValueError(f"{final} is not an Ed25519 key")
         pub_tmp = self.directory / f".{key_id}.pub.{os.getpid()}.tmp"
         pub_tmp.write_text(public_b64(winner.public_key()) + "\n")
         os.replace(pub_tmp, self.directory / f"{key_id}.pub")

@@ -25,6 +25,18 @@ Tables (all times RFC 3339 +08:00 unless said otherwise):
   ``cases``, ``issued_at``.
 - ``meta``       counters (``case_counter``) and the schema version.
 
+Tables of the contract addendum "Services" (docs/contract-addendum.md):
+
+- ``evaluations`` one 好差评 per service: ``msg_id`` unique, ``device``, ``service_kind``, ``service_ref``
+  (unique together: one evaluation per service, whichever terminal sends it), ``level``, ``reasons`` (JSON),
+  ``comment``, ``callback_phone``, ``channel``, ``agent_id``, ``received_at``.
+- ``complaints`` 催办 / 投诉: ``receipt_no`` primary key, ``kind``, ``case_id``, ``device``, ``category``,
+  ``text``, ``agent_id``, ``callback_phone``, ``received_at``.
+- ``bundles``    一件事一次办 links: (``bundle_id``, ``case_id``) primary key, ``query_code``, ``bundle_code``,
+  ``bundle_name``, ``device``.
+- ``corrections`` requested 补正 materials: (``case_id``, ``code``) primary key, ``name``, ``note``,
+  ``requested_at``, and once answered ``correction_id``, ``msg_id``, ``answered_at``.
+
 Writers take ``BEGIN IMMEDIATE`` so that two processes never both decide that a message is new.
 """
 from __future__ import annotations
@@ -71,6 +83,22 @@ CREATE TABLE IF NOT EXISTS tickets (
     priority TEXT NOT NULL, n INTEGER NOT NULL, number TEXT NOT NULL, device TEXT NOT NULL,
     cases INTEGER NOT NULL, issued_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS tickets_day ON tickets(day, category, priority);
+CREATE TABLE IF NOT EXISTS evaluations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, msg_id TEXT NOT NULL UNIQUE, device TEXT NOT NULL,
+    service_kind TEXT NOT NULL, service_ref TEXT NOT NULL, level INTEGER NOT NULL, reasons TEXT NOT NULL,
+    comment TEXT NOT NULL, callback_phone TEXT, channel TEXT, agent_id TEXT, received_at TEXT NOT NULL,
+    UNIQUE (service_kind, service_ref));
+CREATE TABLE IF NOT EXISTS complaints (
+    receipt_no TEXT PRIMARY KEY, kind TEXT NOT NULL, case_id TEXT NOT NULL, device TEXT NOT NULL,
+    category TEXT NOT NULL, text TEXT NOT NULL, agent_id TEXT, callback_phone TEXT, received_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bundles (
+    bundle_id TEXT NOT NULL, case_id TEXT NOT NULL, query_code TEXT NOT NULL, bundle_code TEXT NOT NULL,
+    bundle_name TEXT NOT NULL, device TEXT NOT NULL, PRIMARY KEY (bundle_id, case_id));
+CREATE INDEX IF NOT EXISTS bundles_case ON bundles(case_id);
+CREATE TABLE IF NOT EXISTS corrections (
+    case_id TEXT NOT NULL, code TEXT NOT NULL, name TEXT NOT NULL, note TEXT NOT NULL, requested_at TEXT NOT NULL,
+    correction_id TEXT, msg_id TEXT, answered_at TEXT, PRIMARY KEY (case_id, code));
+CREATE INDEX IF NOT EXISTS corrections_answer ON corrections(correction_id);
 """
 
 
@@ -129,6 +157,94 @@ def record_message(conn: sqlite3.Connection, msg_id: str, device: str, kind: str
                   json.dumps(detail, ensure_ascii=False), at))
 
 
+# ---- the addendum's tables (inside the caller's transaction) -----------------------------------------
+
+def case_by_code(conn: sqlite3.Connection, query_code: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM cases WHERE query_code = ?", (query_code,)).fetchone()
+
+
+def all_cases(conn: sqlite3.Connection, limit: int = 5000) -> list[sqlite3.Row]:
+    """Newest first."""
+    return conn.execute("SELECT * FROM cases ORDER BY recv_order DESC LIMIT ?", (limit,)).fetchall()
+
+
+def evaluation_exists(conn: sqlite3.Connection, kind: str, ref: str) -> bool:
+    return conn.execute("SELECT 1 FROM evaluations WHERE service_kind = ? AND service_ref = ?",
+                        (kind, ref)).fetchone() is not None
+
+
+def record_evaluation(conn: sqlite3.Connection, msg_id: str, device: str, payload: dict, at: str) -> None:
+    service, callback = payload["service"], payload.get("callback") or {}
+    conn.execute("INSERT INTO evaluations (msg_id, device, service_kind, service_ref, level, reasons, comment, "
+                 "callback_phone, channel, agent_id, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                 (msg_id, device, service["kind"], service["ref"], payload["level"],
+                  json.dumps(payload.get("reasons", []), ensure_ascii=False), payload.get("comment", ""),
+                  callback.get("phone") if callback.get("consent") else None, payload.get("channel"),
+                  payload.get("agent_id"), at))
+
+
+def record_complaint(conn: sqlite3.Connection, receipt_no: str, kind: str, case_id: str, device: str,
+                     category: str, text: str, agent_id: str | None, phone: str | None, at: str) -> None:
+    conn.execute("INSERT INTO complaints VALUES (?,?,?,?,?,?,?,?,?)",
+                 (receipt_no, kind, case_id, device, category, text, agent_id, phone, at))
+
+
+def record_bundle(conn: sqlite3.Connection, bundle_id: str, code: str, name: str, cases: list[dict],
+                  device: str) -> None:
+    conn.executemany("INSERT OR IGNORE INTO bundles VALUES (?,?,?,?,?,?)",
+                     [(bundle_id, c["case_id"], c["query_code"], code, name, device) for c in cases])
+
+
+def bundle_of(conn: sqlite3.Connection, case_id: str) -> dict | None:
+    """{code, name, query_codes} of the bundle a case belongs to, or None."""
+    row = conn.execute("SELECT bundle_id, bundle_code, bundle_name FROM bundles WHERE case_id = ?",
+                       (case_id,)).fetchone()
+    if row is None:
+        return None
+    codes = [r[0] for r in conn.execute("SELECT query_code FROM bundles WHERE bundle_id = ? ORDER BY rowid",
+                                        (row["bundle_id"],))]
+    return {"code": row["bundle_code"], "name": row["bundle_name"], "query_codes": codes}
+
+
+def request_corrections(conn: sqlite3.Connection, case_id: str, items: list[dict], at: str) -> None:
+    conn.executemany("INSERT OR REPLACE INTO corrections (case_id, code, name, note, requested_at) "
+                     "VALUES (?,?,?,?,?)", [(case_id, i["code"], i["name"], i["note"], at) for i in items])
+
+
+def open_corrections(conn: sqlite3.Connection, case_id: str) -> list[dict]:
+    rows = conn.execute("SELECT code, name, note FROM corrections WHERE case_id = ? AND correction_id IS NULL "
+                        "ORDER BY code", (case_id,)).fetchall()
+    return [dict(r) for r in rows]
+
+
+def answer_corrections(conn: sqlite3.Connection, case_id: str, correction_id: str, msg_id: str, at: str) -> None:
+    conn.execute("UPDATE corrections SET correction_id = ?, msg_id = ?, answered_at = ? "
+                 "WHERE case_id = ? AND correction_id IS NULL", (correction_id, msg_id, at, case_id))
+
+
+def correction_answer(conn: sqlite3.Connection, correction_id: str) -> str | None:
+    """The msg_id that answered a correction_id first, or None."""
+    row = conn.execute("SELECT msg_id FROM corrections WHERE correction_id = ? LIMIT 1", (correction_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def force_case_status(conn: sqlite3.Connection, case_id: str, status: str, at: str) -> None:
+    conn.execute("UPDATE cases SET forced_status = ?, forced_at = ?, status = ?, next_at = NULL WHERE case_id = ?",
+                 (status, at, status, case_id))
+
+
+def replan_case(conn: sqlite3.Connection, case_id: str, timeline: dict, status: str) -> None:
+    """Progress starts again (after a correction) on a new timeline."""
+    events = timeline["events"]
+    conn.execute("UPDATE cases SET forced_status = NULL, forced_at = NULL, timeline = ?, notified = 0, "
+                 "next_at = ?, status = ? WHERE case_id = ?",
+                 (json.dumps(timeline), events[0][0] if events else None, status, case_id))
+
+
+def case_row(conn: sqlite3.Connection, case_id: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM cases WHERE case_id = ?", (case_id,)).fetchone()
+
+
 # ---- read helpers for tests and technicians (open their own connection, read only) -----------------
 
 @contextmanager
@@ -154,7 +270,8 @@ def counts(path: Path | str) -> dict[str, int]:
     """Row counts of every table (cases, messages, blobs, blob_chunks, events, devices, tickets)."""
     with _read(path) as conn:
         return {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                for table in ("cases", "messages", "blobs", "blob_chunks", "events", "devices", "tickets")}
+                for table in ("cases", "messages", "blobs", "blob_chunks", "events", "devices", "tickets",
+                              "evaluations", "complaints", "bundles", "corrections")}
 
 
 def rows(path: Path | str, sql: str, params: tuple = ()) -> list[dict]:

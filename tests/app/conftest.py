@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
+from kiosk.adapters import ReceiptsAdapter
 from kiosk.catalog import Catalog, load_catalog
 from kiosk.services import Context, Settings
 from kiosk.services.bundle import Services, build_services
 from kiosk.services.devices import Devices
 from kiosk.session import SessionManager, Timeouts
-from tests.app.doubles import FakeCamera, FakeClock, FakePrinter, FakeReceipts, FakeSync, fixed_wall_clock
+from tests.app.doubles import FakeCamera, FakeClock, FakePrinter, FakeSync, fixed_wall_clock
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +40,7 @@ def world(sample_catalog, tmp_path) -> World:
     clock = FakeClock()
     sync, printer, camera = FakeSync(), FakePrinter(), FakeCamera()
     sessions = SessionManager(Timeouts(), events.append, clock)
-    devices = Devices(events.append, printer=printer, receipts=FakeReceipts(), camera=camera, has_reader=True)
+    devices = Devices(events.append, printer=printer, receipts=ReceiptsAdapter(), camera=camera, has_reader=True)
     devices.set_reader(True)
     devices.poll_printer()
     ctx = Context(settings=Settings(maintenance_pin_sha256="8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"),

@@ -1,5 +1,6 @@
 """In-process doubles of the application's OWN port interfaces (kiosk.ports), for unit tests only;
-the real drivers and edge_sync are exercised by the integration and browser tests."""
+the real drivers and edge_sync are exercised by the integration and browser tests. There is no receipts
+double: the services' tests print through the real `kiosk.receipts` layouts (`ReceiptsAdapter`)."""
 from __future__ import annotations
 
 import threading
@@ -11,6 +12,7 @@ from typing import Any
 from edge_sync.clock import ClockState
 from edge_sync.health import StoreState, SyncHealth
 from kiosk.ports import (
+    Attachment,
     CapturedPage,
     CaptureRejected,
     CaseAck,
@@ -70,12 +72,27 @@ class FakeSync:
     listed: list[dict[str, Any]] = field(default_factory=list)
     listed_cache: tuple[list[dict[str, Any]], float] | None = None  # what edge_sync's cache answers offline
     alarms: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    corrections: list[tuple[dict[str, Any], list[Attachment]]] = field(default_factory=list)
 
     def submit_case(self, envelope_fields: dict[str, Any], blobs: dict[str, bytes]) -> Submitted:
         if self.full:
             raise StorageFull("disk nearly full")
         self.cases.append((dict(envelope_fields), dict(blobs)))
         return Submitted(envelope_fields["case_id"], envelope_fields["query_code"], f"m-{len(self.cases)}")
+
+    def submit_cases(self, cases: list[tuple[dict[str, Any], list[Attachment]]],
+                     events: list[tuple[str, dict[str, Any]]]) -> list[Submitted]:
+        if self.full:
+            raise StorageFull("disk nearly full")
+        done = [self.submit_case(fields, {a.blob_id: a.data for a in atts}) for fields, atts in cases]
+        self.events.extend((t, dict(f)) for t, f in events)
+        return done
+
+    def submit_correction(self, fields: dict[str, Any], attachments: list[Attachment]) -> Submitted:
+        if self.full:
+            raise StorageFull("disk nearly full")
+        self.corrections.append((dict(fields), list(attachments)))
+        return Submitted(fields["correction_id"], fields["query_code"], f"c-{len(self.corrections)}")
 
     def wait_case_ack(self, case_id: str, timeout: float) -> CaseAck | None:
         return self.ack if self.online else None
@@ -148,22 +165,6 @@ class FakePrinter:
         if not self.state.can_print:
             raise PrintFailed("paper_out" if self.state.paper == "out" else "offline")
         self.printed.append(document)
-
-
-class FakeReceipts:
-    """Documents as tagged dicts so that tests can read what would be printed."""
-
-    def acceptance_notice(self, data: dict[str, Any]) -> Any:
-        return {"receipt": "notice", **data}
-
-    def checklist_slip(self, data: dict[str, Any]) -> Any:
-        return {"receipt": "checklist", **data}
-
-    def queue_ticket(self, data: dict[str, Any]) -> Any:
-        return {"receipt": "ticket", **data}
-
-    def test_page(self) -> Any:
-        return {"receipt": "test"}
 
 
 class FakeCamera:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from kiosk.adapters import ReceiptsAdapter
 from kiosk.app import Kiosk, Ports, build_ports
 from kiosk.config import load_config
 from kiosk.ports import CardEvent
-from tests.app.doubles import ALICE, FakePrinter, FakeReader, FakeReceipts, FakeSync
+from tests.app.doubles import ALICE, FakePrinter, FakeReader, FakeSync
 
 
 class FakeIo:
@@ -43,7 +44,7 @@ class FakeIo:
 @pytest.fixture
 def kiosk(sample_catalog, tmp_path):
     config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path)})
-    ports = Ports(sync=FakeSync(), idreader=FakeReader(), printer=FakePrinter(), receipts=FakeReceipts(),
+    ports = Ports(sync=FakeSync(), idreader=FakeReader(), printer=FakePrinter(), receipts=ReceiptsAdapter(),
                   ioboard=FakeIo())
     return Kiosk(config, sample_catalog, ports)
 
@@ -69,7 +70,7 @@ def test_commands_from_central(kiosk):
     assert kiosk.devices.locked == "维护"
     assert kiosk.on_command("unlock", {}) == (True, "unlocked")
     assert kiosk.on_command("print_test", {}) == (True, "printed")
-    assert kiosk.ports.printer.printed[-1] == {"receipt": "test"}
+    assert kiosk.ports.printer.printed[-1].title == "test_page"
     ok, detail = kiosk.on_command("self_destruct", {})
     assert not ok and "not supported" in detail
 
@@ -105,7 +106,7 @@ def test_audit_trail_gets_every_action_and_no_identity(sample_catalog, tmp_path)
     config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path)})
     sync = FakeSync()
     k = Kiosk(config, sample_catalog, Ports(sync=sync, idreader=FakeReader(), printer=FakePrinter(),
-                                            receipts=FakeReceipts(), ioboard=FakeIo()),
+                                            receipts=ReceiptsAdapter(), ioboard=FakeIo()),
               audit=lambda actor, action, subject: trail.append((actor, action, subject)))
     k.on_card_event(CardEvent("card_present", ALICE))
     k.services.consult.print_checklist("511900-XK-0001", None)

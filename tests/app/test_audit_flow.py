@@ -6,12 +6,13 @@ import hashlib
 
 import pytest
 
+from kiosk.adapters import ReceiptsAdapter
 from kiosk.app import Kiosk, Ports
 from kiosk.audit import AuditLog, find_identity
 from kiosk.config import load_config
 from kiosk.ports import CardEvent
 from kiosk.session import EndReason
-from tests.app.doubles import ALICE, BOB, FakeCamera, FakePrinter, FakeReader, FakeReceipts, FakeSync, fixed_wall_clock
+from tests.app.doubles import ALICE, BOB, FakeCamera, FakePrinter, FakeReader, FakeSync, fixed_wall_clock
 from tests.app.test_submit_service import ITEM, fill
 
 
@@ -22,7 +23,7 @@ def audited(sample_catalog, tmp_path):
     trail = AuditLog(tmp_path / "audit.db")
     sync = FakeSync()
     kiosk = Kiosk(load_config(None, env=env), sample_catalog,
-                  Ports(sync=sync, idreader=FakeReader(), printer=FakePrinter(), receipts=FakeReceipts(),
+                  Ports(sync=sync, idreader=FakeReader(), printer=FakePrinter(), receipts=ReceiptsAdapter(),
                         camera=FakeCamera()),
                   wall_clock=fixed_wall_clock(),
                   audit=lambda actor, action, subject: trail.append(actor, action, subject, on_identity="mask"))
@@ -37,7 +38,7 @@ def test_a_morning_of_flows_leaves_the_expected_trail(audited):
     kiosk.on_card_event(CardEvent("card_present", ALICE))
     kiosk.services.consult.print_checklist(ITEM, None)
     fill(_World(kiosk))
-    query_code = kiosk.services.submit.commit()["notice"]["query_code"]
+    query_code = kiosk.services.committer.commit()["notice"]["query_code"]
     case_id = sync.cases[0][0]["case_id"]
     kiosk.on_card_event(CardEvent("card_removed"))
     kiosk.sessions.end(EndReason.FINISHED)

@@ -10,12 +10,13 @@ import threading
 
 import pytest
 
+from kiosk.adapters import ReceiptsAdapter
 from kiosk.app import Kiosk, Ports
 from kiosk.commands import REBOOT_EXIT_CODE
 from kiosk.config import OVERRIDE_FILE, load_config
 from kiosk.ports import CardEvent
 from kiosk.services import ServiceError
-from tests.app.doubles import ALICE, FakePrinter, FakeReader, FakeReceipts, FakeSync
+from tests.app.doubles import ALICE, FakePrinter, FakeReader, FakeSync
 from tests.app.harness import KioskThread
 from tests.support.net import free_port
 
@@ -62,7 +63,7 @@ def setup(sample_catalog, tmp_path, monkeypatch):
     def make(sync=None) -> Kiosk:
         return Kiosk(load_config(toml, env=env), sample_catalog,
                      Ports(sync=sync or KeyedSync(), idreader=FakeReader(), printer=FakePrinter(),
-                           receipts=FakeReceipts()),
+                           receipts=ReceiptsAdapter()),
                      reload=lambda: load_config(toml, env=env))
     return make, toml, data, env
 
@@ -180,7 +181,7 @@ def test_reboot_ends_the_session_and_exits_for_systemd_never_during_a_commit(set
         assert kiosk.sessions.current is None and kiosk.devices.locked
         assert done.wait(10) and exited == [REBOOT_EXIT_CODE]
         with pytest.raises(ServiceError) as info:
-            kiosk.services.submit.commit()
+            kiosk.services.committer.commit()
         assert info.value.code == "paused"
         assert kiosk.on_command("reboot", {}) == (True, "reboot already under way")
     finally:

@@ -97,9 +97,10 @@ def test_pages_are_retaken_in_place_deleted_and_moved(world):
 
 def test_the_result_names_the_originals_to_bring(world):
     world.ctx.sessions.card_present(ALICE)
-    view = fill(world)
+    view = fill(world, paper=("M03",))
     paper = [m for m in view["materials"] if m["choice"] == "paper"]
-    result = world.services.submit.commit()
+    assert paper
+    result = world.services.committer.commit()
     assert [b["code"] for b in result["bring"] if b["why"] == "paper"] == [m["code"] for m in paper]
     assert all(b["name"] and b["form"] for b in result["bring"])
 
@@ -115,7 +116,7 @@ def test_my_cases_offline_show_the_cache_with_its_age_and_the_notices_printed_he
 
     world.sync.listed_cache = ([with_card], 420.0)
     fill(world)
-    notice = world.services.submit.commit()["notice"]
+    notice = world.services.committer.commit()["notice"]
     answer = world.services.query.my_cases()
     assert answer["cached"] is True and answer["age_s"] == 420.0 and answer["offline"] is True
     cached, local = answer["cases"]

@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.scanner.receipt_code import mint_query_code
+from kiosk.adapters import ReceiptsAdapter
 from kiosk.app import Kiosk, Ports
 from kiosk.config import load_config
-from tests.app.doubles import ALICE, FakeCamera, FakePrinter, FakeReader, FakeReceipts, FakeSync
+from tests.app.doubles import ALICE, FakeCamera, FakePrinter, FakeReader, FakeSync
 from tests.app.harness import KioskThread
 from tests.support.kioskapi import token_headers
 from tests.support.net import free_port
@@ -24,7 +25,7 @@ from tests.support.net import free_port
 def server(sample_catalog, tmp_path):
     sync = FakeSync()
     reader = FakeReader()
-    ports = Ports(sync=sync, idreader=reader, printer=FakePrinter(), receipts=FakeReceipts(), camera=FakeCamera())
+    ports = Ports(sync=sync, idreader=reader, printer=FakePrinter(), receipts=ReceiptsAdapter(), camera=FakeCamera())
     config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path), "KIOSK_WEB_MAINTENANCE_PIN_SHA256":
                                     "8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"})
     runner = KioskThread(lambda: Kiosk(config, sample_catalog, ports, tick_s=0.05), free_port()).start()

@@ -68,7 +68,12 @@ def test_queue_numbers_per_category_and_green_channel(central, kiosk):
     first = kiosk.request("queue.take", category="ECO", priority="normal", agent_id=None, cases=1)
     second = kiosk.request("queue.take", category="ECO", priority="normal", agent_id=None, cases=1)
     soc = kiosk.request("queue.take", category="SOC", priority="normal", agent_id=None, cases=1)
-    green = kiosk.request("queue.take", category="CON", priority="green", agent_id="AG-0031", cases=4)
+    green = kiosk.request("queue.take", category="CON", priority="green", agent_id="AG-0058", cases=4)
+    # 绿色通道 only for agents registered for it, within their number of cases (addendum "Services")
+    refused = kiosk.request("queue.take", category="CON", priority="green", agent_id="AG-0031", cases=4)
+    assert refused["ok"] is False and refused["error"] == "green_not_registered" and "number" not in refused
+    too_many = kiosk.request("queue.take", category="CON", priority="green", agent_id="AG-0058", cases=6)
+    assert too_many["error"] == "green_cases"
     assert (first["type"], first["number"], second["number"], soc["number"]) == ("queue.ticket", "B001", "B002", "A001")
     assert second["waiting"] >= first["waiting"] and green["waiting"] == 0
     assert green["number"].startswith("V") and green["cases"] == 4 and "绿色通道" in green["window_hint"]

@@ -96,6 +96,11 @@ class Tally:
                 "refused": len(self.refused)}
 
 
+# What the screen says once central has answered a submission: 受理 at once, or 预审 when originals are to be
+# checked at a window (the rig's cases bring their originals, so they are mostly 预审).
+ANSWERED = ("accepted", "pre_review")
+
+
 def submit_case(screen: Screen, hall: Hall, tally: Tally, card: int = 0) -> dict[str, Any]:
     """One self-service submission through the API with card ``card`` in the reader. Returns the commit's
     answer; a committed case goes into ``tally.committed``, a refusal into ``tally.refused``."""

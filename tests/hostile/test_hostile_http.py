@@ -16,12 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kiosk.adapters import ReceiptsAdapter
 from kiosk.app import Kiosk, Ports
 from kiosk.catalog import load_catalog
 from kiosk.config import ConfigError, load_config
 from kiosk.ports import CardEvent
 from kiosk.web.guards import TOKEN_HEADER
-from tests.app.doubles import ALICE, FakeCamera, FakePrinter, FakeReader, FakeReceipts, FakeSync
+from tests.app.doubles import ALICE, FakeCamera, FakePrinter, FakeReader, FakeSync
 from tests.app.harness import KioskThread
 from tests.hostile.bounded import count
 from tests.support.kioskapi import page_token
@@ -75,7 +76,7 @@ class Client:
 
 @pytest.fixture(scope="module")
 def server(catalog_file, tmp_path_factory):
-    ports = Ports(sync=FakeSync(), idreader=FakeReader(), printer=FakePrinter(), receipts=FakeReceipts(),
+    ports = Ports(sync=FakeSync(), idreader=FakeReader(), printer=FakePrinter(), receipts=ReceiptsAdapter(),
                   camera=FakeCamera())
     config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path_factory.mktemp("kiosk"))})
     runner = KioskThread(lambda: Kiosk(config, load_catalog(catalog_file), ports, tick_s=0.05), free_port()).start()

@@ -5,6 +5,7 @@ characters, 4-byte characters, empty fields) — a valid Document whose job the 
 single warning (no command injected by the data), or a clear ValueError/RenderError."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -14,7 +15,18 @@ from hypothesis import strategies as st
 from drivers.printer import GENERIC_58, GENERIC_80, PrinterError, PrinterStatus, RenderError, render
 from drivers.printer.printer import Printer
 from drivers.printer.status import Asb, StatusFormatError, StatusStream
-from kiosk.receipts import acceptance_notice, checklist_slip, queue_ticket
+from drivers.masking import mask_name
+from kiosk.receipts import (
+    ChecklistData,
+    FeeData,
+    MaterialData,
+    SituationData,
+    TicketData,
+    acceptance_notice,
+    checklist_slip,
+    queue_ticket,
+)
+from kiosk.services.notice import Notice, NoticeCase, NoticeStage, PickupPlace
 from simulators.link import LinkClosed, open_link
 from simulators.printer.interpreter import Interpreter
 from tests.hostile.bounded import count, within
@@ -22,11 +34,18 @@ from tests.hostile.bounded import count, within
 pytestmark = pytest.mark.timeout(120)
 
 CODE = "7KQ2M9XDPA4TH6WRP"
-NOTICE = {"item_name": "个体工商户设立登记", "applicant": "张三", "query_code": CODE, "case_no": "SP-2026-0001",
-          "id_number": "11010519491231002X", "submitted_at": "2026-11-24 10:00", "promised_by": "2026-12-01",
-          "pickup": "窗口领取", "window": {"name": "经济发展区", "floor": 2, "windows": "13–24"},
-          "hotline": "12345", "site_name": "示例县政务服务中心"}
+CASE = NoticeCase(item_code="511900-XK-0003", item_name="个体工商户设立登记", situation_name="个体工商户设立登记",
+                  authority="示例市市场监督管理局", query_code=CODE, case_no="SP-2026-0001", stage=NoticeStage.ACCEPTED,
+                  promised_days=1, promised_by="2026-12-01", originals=("经营场所使用证明",),
+                  pickup=PickupPlace("window", "个体工商户登记窗口 2楼 17号窗口"))
+NOTICE = Notice(cases=(CASE,), applicant_masked=mask_name("张三"), site_name="示例县政务服务中心", hotline="12345",
+                submitted_at="2026-11-24 10:00", channel="self")
 JOB = render(acceptance_notice(NOTICE), GENERIC_80)
+
+
+def notice(case: dict | None = None, **fields) -> Notice:
+    """NOTICE with some of its texts (and of its case's) replaced."""
+    return dataclasses.replace(NOTICE, cases=(dataclasses.replace(CASE, **(case or {})),), **fields)
 HOSTILE_CHARS = "\x00\x1b\x1d\x1c\x10\x04\x0c\r\n\t\x7f\x85\u202e\u200b\ufeff𠀀𪚥😀é\u0301張三 AZaz09@!<>'\"&;|$`"
 hostile_text = st.text(alphabet=st.sampled_from(HOSTILE_CHARS) | st.characters(), max_size=120)
 
@@ -170,33 +189,42 @@ def render_and_print(doc, profile=GENERIC_80) -> Interpreter:
     return sim
 
 
+CASE_TEXTS = ("item_name", "situation_name", "authority", "case_no", "promised_by")
+NOTICE_TEXTS = ("site_name", "hotline", "submitted_at", "agent_masked", "bundle_name")
+
+
 @settings(max_examples=40, deadline=None)
-@given(st.fixed_dictionaries({}, optional={k: hostile_text for k in (
-    "item_name", "applicant", "case_no", "situation_name", "id_number", "submitted_at", "promised_by", "pickup",
-    "window", "hotline", "site_name", "agent_name")}), st.booleans(), st.sampled_from([GENERIC_58, GENERIC_80]))
-def test_acceptance_notice_from_hostile_strings(fields, online, profile):
+@given(st.fixed_dictionaries({}, optional={k: hostile_text for k in (*CASE_TEXTS, *NOTICE_TEXTS, "applicant",
+                                                                      "place", "original")}),
+       st.sampled_from(list(NoticeStage)), st.sampled_from([GENERIC_58, GENERIC_80]))
+def test_acceptance_notice_from_hostile_strings(fields, stage, profile):
     count("printer.receipts.notice")
-    data = {"item_name": "", "applicant": "", **fields, "query_code": CODE, "online": online}
-    doc = within(20, acceptance_notice, data)
+    case = {k: v for k, v in fields.items() if k in CASE_TEXTS}
+    case.update(stage=stage, originals=(fields.get("original", ""),),
+                pickup=PickupPlace("mail", fields.get("place", "")))
+    doc = within(20, acceptance_notice, notice(case, applicant_masked=mask_name(fields.get("applicant", "")),
+                                               **{k: v for k, v in fields.items() if k in NOTICE_TEXTS}))
     sim = within(60, render_and_print, doc, profile)
     assert any("7KQ2-M9XD-PA4T-H6WR-P" in line for job in sim.completed for line in job.text)
-    if fields.get("id_number", "").isdigit() and len(fields["id_number"]) >= 12:
-        assert fields["id_number"] not in " ".join(doc.texts())
+    if fields.get("applicant", "").isdigit() and len(fields["applicant"]) >= 12:
+        assert fields["applicant"] not in " ".join(doc.texts())  # the service masks it before the notice
 
 
 @settings(max_examples=25, deadline=None)
-@given(hostile_text, st.lists(st.fixed_dictionaries({"name": hostile_text, "conditions": hostile_text,
-                                                     "materials": st.lists(st.fixed_dictionaries(
-                                                         {"name": hostile_text, "note": hostile_text,
-                                                          "form": hostile_text}), max_size=3)}), max_size=3),
-       hostile_text)
+@given(hostile_text, st.lists(st.tuples(hostile_text, hostile_text, st.lists(st.tuples(
+    hostile_text, hostile_text, hostile_text), max_size=3)), max_size=3), hostile_text)
 def test_checklist_and_ticket_from_hostile_strings(name, situations, extra):
     count("printer.receipts.checklist")
-    doc = within(20, checklist_slip, {"item_name": name, "situations": situations, "department": extra,
-                                      "online_level": extra, "hotline": extra, "fees": [{"name": extra}]})
+    slip = ChecklistData(item_name=name, situations=tuple(
+        SituationData(s_name, conditions, tuple(MaterialData(m_name, form=form, note=note)
+                                                for m_name, note, form in materials))
+        for s_name, conditions, materials in situations), department=extra, online_level=extra, hotline=extra,
+        fees=(FeeData(extra, None, extra),), legal_basis=(extra,), intermediaries=(extra,), targets=(extra, name),
+        place=extra, village_points=(extra,))
+    doc = within(20, checklist_slip, slip)
     within(60, render_and_print, doc)
-    ticket = within(20, queue_ticket, {"number": extra or "A001", "category_name": name, "window_hint": extra,
-                                       "site_name": extra, "issued_at": extra})
+    ticket = within(20, queue_ticket, TicketData(number=extra or "A001", category_name=name, window_hint=extra,
+                                                 site_name=extra, issued_at=extra))
     within(60, render_and_print, ticket)
 
 
@@ -205,21 +233,21 @@ def test_checklist_and_ticket_from_hostile_strings(name, situations, extra):
 def test_bad_query_code_on_a_notice_is_a_clear_value_error(query_code):
     count("printer.receipts.bad_code")
     with pytest.raises(ValueError, match="query code"):
-        acceptance_notice({**NOTICE, "query_code": query_code})
+        acceptance_notice(notice({"query_code": query_code}))
 
 
 @pytest.mark.parametrize("size", [2000, 8000])
 def test_huge_fields_make_a_long_but_valid_job(size):
     count("printer.receipts.huge")
-    doc = within(30, acceptance_notice, {**NOTICE, "item_name": "办" * size, "pickup": "A" * size,
-                                         "site_name": "\x1b@" * (size // 2)})
+    doc = within(30, acceptance_notice, notice({"item_name": "办" * size, "pickup": PickupPlace("window", "A" * size)},
+                                                site_name="\x1b@" * (size // 2)))
     sim = within(90, render_and_print, doc)
     assert len(sim.completed) == 1
 
 
 def test_four_byte_and_rare_characters_fall_back_without_warnings():
     count("printer.receipts.rare")
-    doc = acceptance_notice({**NOTICE, "applicant": "𠀀𪚥䶮", "item_name": "𠀀" * 40 + "😀" * 10})
+    doc = acceptance_notice(notice({"item_name": "𠀀" * 40 + "😀" * 10}, applicant_masked=mask_name("𠀀𪚥䶮")))
     for profile in (GENERIC_58, GENERIC_80, GENERIC_80.with_changes(native_qr=False)):
         try:
             within(60, render_and_print, doc, profile)
@@ -232,7 +260,7 @@ def test_line_breaking_characters_in_fields_print(ch):
     """Regression: these made the glyph fallback raise RuntimeError/ValueError from the font layout and
     failed the whole print job (fixed in drivers/printer/layout.py ``glyph_image``)."""
     count("printer.receipts.line_breaks")
-    doc = checklist_slip({"item_name": f"事项{ch}名称", "situations": [], "hotline": ch, "department": f"a{ch}"})
+    doc = checklist_slip(ChecklistData(item_name=f"事项{ch}名称", situations=(), hotline=ch, department=f"a{ch}"))
     for profile in (GENERIC_58, GENERIC_80):
         render_and_print(doc, profile)
-    render_and_print(queue_ticket({"number": "A001", "category_name": ch * 3}))
+    render_and_print(queue_ticket(TicketData(number="A001", category_name=ch * 3)))

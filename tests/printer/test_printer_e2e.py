@@ -34,8 +34,9 @@ from drivers.printer import (
     render,
 )
 from drivers.scanner.receipt_code import mint_query_code, receipt_url
-from kiosk.receipts import NoticeData, acceptance_notice
+from kiosk.receipts import acceptance_notice
 from tests.support.net import free_port
+from tests.support.notices import sample_notice
 from tests.support.simproc import SimProcess
 
 pytestmark = pytest.mark.integration
@@ -43,10 +44,7 @@ KIOSK_DEVICE = [sys.executable, "-c", "from kiosk.cli.device import main; raise 
 
 
 def notice(code: str, name: str = "张三𫖮") -> Document:  # masked 张*𫖮: the rare character is printed
-    return acceptance_notice(NoticeData(
-        item_name="居民身份证申领（换领、补领）", applicant=name, id_number="51190019900101123X",
-        query_code=code, case_no="SL-2026-000123", submitted_at="2026-11-24 15:30", promised_by="2026-12-01",
-        pickup="窗口领取", hotline="12345", site_name="示例市政务服务中心"))
+    return acceptance_notice(sample_notice(code, name=name))
 
 
 def job_event(sim: SimProcess, timeout: float = 15.0) -> dict:
@@ -74,8 +72,8 @@ def test_notice_printed_confirmed_and_qr_decodes(tmp_path, link, paper, profile)
     assert record["bytes"] == result.bytes_sent and record["cuts"] == ["partial"]
     assert record["warnings"] == []
     text = "\n".join(record["text"])
-    assert "受理通知书" in text and "5119**********123X" in text
-    assert "51190019900101123X" not in text and "𫖮" not in text and "张三" not in text
+    assert "受理通知书" in text and "凭本通知书和身份证领取" in text and "示例市公安局" in text
+    assert "𫖮" not in text and "张三" not in text
     applicant = [line for line in record["text"] if line.startswith("申请人")]
     if profile.user_chars:  # FS 2: the rare character inline, the rest of the line as text
         assert len(applicant) == 1 and applicant[0].endswith("张*\ufffc") and record["user_chars"] == ["fea1"]
