@@ -110,12 +110,18 @@ class Early:
     device: str
     seq: int
     deadline: float
+    known: int | None       # the device's highest decided seq when it last waited
 
 
 class SeqGate:
     """Keeps a device's cases in seq order when several instances share the work: a case whose seq is
-    more than one above the highest this central decided for its device waits (PUBACK withheld) until
-    the gap is filled — by the other instance — or ORDER_WAIT_S passed (a gap the device really has)."""
+    more than one above the highest this central decided for its device (a device never seen starts at
+    seq 1) waits (PUBACK withheld) until the gap is filled — by the other instance — or ORDER_WAIT_S
+    passed without the device's seq moving (a gap the device really has: then it is taken anyway).
+
+    With mosquitto's round-robin shared subscriptions a device's messages alternate between instances,
+    so each turn moves a device on by one message per instance; a broker that routes by client id
+    (EMQX ``hash_clientid``, docs/fleet.md) makes the gate idle."""
 
     def __init__(self, last_seq: Callable[[Any, str], int | None], wait_s: float = ORDER_WAIT_S) -> None:
         self._last_seq = last_seq
@@ -126,7 +132,7 @@ class SeqGate:
     def admit(self, conn: Any, batch: list[tuple], now: float) -> list[tuple]:
         """The items of ``batch`` (and of earlier waits) that may be handled now, in order."""
         candidates = [e.item for e in self.waiting] + batch
-        deadlines = {id(e.item): e.deadline for e in self.waiting}
+        before = {id(e.item): e for e in self.waiting}
         self.waiting = []
         ready: list[tuple] = []
         last: dict[str, int | None] = {}
@@ -139,18 +145,20 @@ class SeqGate:
             if device not in last:
                 last[device] = self._last_seq(conn, device)
             known = last[device]
-            if seq is None or known is None or seq <= known + 1:
+            if seq is None or seq <= (0 if known is None else known) + 1:
                 ready.append(item)
                 if seq is not None and (known is None or seq > known):
                     last[device] = seq
                 continue
-            deadline = deadlines.get(id(item), now + self.wait_s)
+            early = before.get(id(item))
+            # The wait runs from the last time the device's seq moved, not from the arrival.
+            deadline = now + self.wait_s if early is None or early.known != known else early.deadline
             if deadline <= now:
                 self.taken_with_gap += 1
                 ready.append(item)
                 last[device] = seq
             else:
-                self.waiting.append(Early(item, device, seq, deadline))
+                self.waiting.append(Early(item, device, seq, deadline, known))
         others = [it for it in candidates if kind_of(it[1]) != "case"]
         return sorted(others + ready, key=lambda it: PRIORITY.get(kind_of(it[1]), 9))
 

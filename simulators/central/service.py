@@ -39,6 +39,7 @@ BATCH = 500          # messages per transaction: one commit for many acks
 TICK_SECONDS = 0.25  # how often case progress is looked at (real seconds)
 BUSY_RETRIES = 50    # × 0.2 s on top of SQLite's own 30 s busy timeout
 RETAINED_GRACE_S = 0.5  # after SUBACK, how long the broker's retained manifest may take to arrive
+GATE_POLL_S = 0.005     # how soon cases waiting for their device's order are looked at again
 
 
 def is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -317,7 +318,8 @@ class CentralService:
     def _take_batch(self, conn: sqlite3.Connection) -> list[tuple]:
         """Up to BATCH messages; control calls run as they come (also while paused)."""
         batch: list[tuple] = []
-        timeout = TICK_SECONDS
+        # Cases waiting for an earlier seq (maybe on the other instance) are looked at again soon.
+        timeout = GATE_POLL_S if self.gate.waiting else TICK_SECONDS
         while len(batch) < BATCH:
             try:
                 item = self._inbox.get(timeout=timeout) if not batch else self._inbox.get_nowait()
