@@ -94,7 +94,8 @@ def load_devices(path: Path) -> dict[str, str]:
     return data
 
 
-def acl_text(devices: Mapping[str, str], central_users: tuple[str, ...] = ("central",), per_device: bool = False) -> str:
+def acl_text(devices: Mapping[str, str], central_users: tuple[str, ...] = ("central",),
+             per_device: bool = False) -> str:
     """The ACL file. No line precedes the first ``user``/``pattern``: an anonymous client gets nothing.
     ``per_device`` (registry mode): rules only for the listed devices, none for any other CN."""
     lines = [

@@ -11,7 +11,7 @@ from typing import Any
 from edge_sync import Submitted, SyncConfig, SyncEngine
 from simulators.central import store
 from tests.edge_sync.conftest import sample_case
-from tests.support.simproc import SimProcess
+from tests.support.simproc import ManagedProcess, SimProcess
 
 SITE = "511902-HALL-01"
 
@@ -21,7 +21,7 @@ def device_id(n: int) -> str:
 
 
 def start_central(broker_url: str, workdir: Path, catalog: Path | None, *extra: str, db: str | None = None,
-                  keys: Path | None = None) -> SimProcess:
+                  keys: Path | None = None) -> ManagedProcess:
     args = ["central", "--broker", broker_url, "--db", db or str(workdir / "central.db"),
             "--keys", str(keys or workdir / "keys")]
     if catalog is not None:
@@ -33,7 +33,7 @@ def start_central(broker_url: str, workdir: Path, catalog: Path | None, *extra: 
     return sim
 
 
-def command(sim: SimProcess, line: str) -> dict:
+def command(sim: ManagedProcess, line: str) -> dict:
     name = line.split()[0]
     sim.send(line)
     reply = sim.wait_json(lambda o: o.get("event") == "command" and o.get("name") == name, timeout=20)
@@ -41,7 +41,7 @@ def command(sim: SimProcess, line: str) -> dict:
     return reply
 
 
-def stats(sim: SimProcess) -> dict:
+def stats(sim: ManagedProcess) -> dict:
     sim.send("stats")
     return sim.wait_json(lambda o: o.get("event") == "stats", timeout=10)
 

@@ -86,7 +86,8 @@ def _settled(read, quiet: float = 1.0, timeout: float = 30.0) -> int:
 
 
 def test_a_2000_case_burst_reaches_one_central_whole(pki, tmp_path, catalog_file):
-    broker = TlsBroker(pki).start()
+    broker = TlsBroker(pki)
+    broker.start()
     try:
         held, acked = _burst(broker, tmp_path, catalog_file)
     finally:
@@ -95,7 +96,8 @@ def test_a_2000_case_burst_reaches_one_central_whole(pki, tmp_path, catalog_file
 
 
 def test_with_mosquittos_default_limits_the_same_burst_loses_messages(pki, tmp_path, catalog_file):
-    broker = OldLimitsBroker(pki).start()
+    broker = OldLimitsBroker(pki)
+    broker.start()
     try:
         held, acked = _burst(broker, tmp_path, catalog_file)
     finally:
@@ -104,7 +106,8 @@ def test_with_mosquittos_default_limits_the_same_burst_loses_messages(pki, tmp_p
 
 
 def test_the_largest_chunk_fits_and_a_bigger_packet_is_refused(pki, tmp_path):
-    broker = TlsBroker(pki).start()
+    broker = TlsBroker(pki)
+    broker.start()
     try:
         ident = pki.devices[DEVICE_A]
         engine = SyncEngine(SyncConfig(device_id=DEVICE_A, site_id=SITES[DEVICE_A], mqtt_url=broker.url,

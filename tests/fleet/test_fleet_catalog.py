@@ -68,8 +68,8 @@ def test_catalog_change_costs_each_terminal_one_compressed_catalog(broker, tmp_p
         births = [e.drain.stats["central_births"] for e in fleet.engines]
         central.stop()
         central = start_central(broker.url, tmp_path, catalog_file)
-        wait_until(lambda: all(e.drain.stats["central_births"] > b for e, b in zip(fleet.engines, births)), 20,
-                   "central's birth seen")
+        wait_until(lambda: all(e.drain.stats["central_births"] > b
+                               for e, b in zip(fleet.engines, births, strict=True)), 20, "central's birth seen")
         time.sleep(0.5)
         assert [c[0] for c in counters] == before            # a restart re-sends nothing
         assert stats(central)["catalog_publications"] == 0
@@ -80,7 +80,8 @@ def test_catalog_change_costs_each_terminal_one_compressed_catalog(broker, tmp_p
         parts = json.loads(fleet.engines[0].store.query(
             "SELECT manifest FROM catalog WHERE version = 2")[0][0])["parts"]
         assert parts >= 3      # a catalog of several parts: each is fetched once
-        assert all(c[0] - b <= 1.05 * v2_size for c, b in zip(counters, before)), (counters, before, v2_size)
+        assert all(c[0] - b <= 1.05 * v2_size
+                   for c, b in zip(counters, before, strict=True)), (counters, before, v2_size)
 
         retained = _retained(broker.port)
         assert {t for t, p in retained.items() if p} == {"gov/v1/catalog/manifest"} | {
@@ -122,7 +123,7 @@ def _retained(port: int, quiet: float = 1.0) -> dict[str, bytes]:
     got: dict[str, bytes] = {}
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"probe-{time.time_ns()}",
                          protocol=mqtt.MQTTv5)
-    client.on_message = lambda _c, _u, msg: got.__setitem__(msg.topic, msg.payload)
+    client.on_message = lambda _c, _u, msg: got.__setitem__(msg.topic, bytes(msg.payload))
     client.connect("127.0.0.1", port)
     client.subscribe("gov/v1/catalog/#", qos=1)
     client.loop_start()

@@ -78,6 +78,7 @@ def test_enrol_renew_without_downtime_and_revoke(tmp_path: Path, catalog_file: P
         write_crl(ca, registry.revoked_serials() + [old_serial], crl)
         broker.settings = replace(broker.settings, devices=registry.sites())
         broker.files = write_broker_config(broker.settings, broker.dir)
+        assert broker.proc is not None
         broker.proc.send_signal(signal.SIGHUP)
         time.sleep(1.0)
         assert b.session.connected.is_set()               # the live connection is still there ...

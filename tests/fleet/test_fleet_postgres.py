@@ -12,7 +12,7 @@ import pytest
 
 from simulators.central import store
 from tests.central.fake_kiosk import FakeKiosk
-from tests.fleet.harness import Fleet, assert_exactly_once_in_order, start_central, stats, wait_until
+from tests.fleet.harness import Fleet, assert_exactly_once_in_order, start_central, stats
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ def test_two_instances_on_postgres_keep_every_case_once_and_in_order(broker, tmp
 
 
 def test_resends_on_the_other_instance_are_duplicates_and_chunks_draw_no_false_missing(broker, pair):
-    db, sims = pair
+    db, _ = pair
     kiosk = FakeKiosk(broker.url)
     try:
         cases = [kiosk.send_case(kiosk.case()) for _ in range(60)]
@@ -58,7 +58,8 @@ def test_resends_on_the_other_instance_are_duplicates_and_chunks_draw_no_false_m
         kiosk.wait_until(lambda: all(len(kiosk.acks(c["msg_id"])) >= 2 and kiosk.acks("again-" + c["msg_id"])
                                      for c in cases), 30)
         first = Counter(kiosk.acks(c["msg_id"])[0]["result"] for c in cases)
-        later = Counter(a["result"] for c in cases for a in kiosk.acks(c["msg_id"])[1:] + kiosk.acks("again-" + c["msg_id"]))
+        later = Counter(a["result"] for c in cases
+                        for a in kiosk.acks(c["msg_id"])[1:] + kiosk.acks("again-" + c["msg_id"]))
         assert first == {"accepted": 60} and set(later) == {"duplicate"}
         assert store.counts(db)["cases"] == 60
         data = os.urandom(600_000)

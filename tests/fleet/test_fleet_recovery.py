@@ -48,6 +48,7 @@ def test_central_killed_mid_drain_its_successor_gets_everything_once(broker, tmp
         fleet.start()
         fleet.submit(150)
         wait_until(lambda: stats(central)["handled"] > 0, 20, "central working")
+        assert central.proc is not None
         central.proc.kill()                         # unacked messages in its memory are gone with it
         central.proc.wait(10)
         central = start_central(broker.url, tmp_path, None)
