@@ -189,8 +189,8 @@ def _apply(service: CentralService, keys: KeyRing, name: str, rest: str) -> str 
         service.publish_catalog(Catalog.load(parts[0]), wait=True)
     elif name == "stats":
         emit({"event": "stats", **service.stats, "paused": controls.paused, "held": service.held_count(),
-              "busy": service.flow.answered_busy, "waiting_for_order": len(service.gate.waiting),
-              "taken_with_gap": service.gate.taken_with_gap, "missing_withdrawn": service.grace.withdrawn,
+              "busy": service.flow.answered_busy, "parked": service.sequencer.parked,
+              "taken_with_gap": service.sequencer.taken_with_gap, "missing_withdrawn": service.grace.withdrawn,
               "catalog_publications": service.catalog_publications})
     elif name == "cmd":
         if len(parts) < 2:

@@ -1,7 +1,7 @@
 """Central's flow control for a fleet (contract addendum, "Fleet"): "busy, retry after N s" when the
-backlog would outlast the terminals' patience, requests before cases before events, each device's
-cases in seq order across instances, and ``missing`` blob answers that wait a grace period so that a
-chunk still in another instance's transaction is not asked for again."""
+backlog would outlast the terminals' patience, requests before cases before events, and ``missing``
+blob answers that wait a grace period so that a chunk still in another instance's transaction is not
+asked for again. Each device's order across instances: sequencer.py."""
 from __future__ import annotations
 
 import json
@@ -17,7 +17,6 @@ from simulators.central.contract import UP_TOPIC_RE, down_topic
 PRIORITY = {"request": 0, "state": 1, "blob": 2, "case": 3, "event": 4}
 MIN_RATE = 50.0             # messages/s assumed at worst before anything was measured
 MAX_RETRY_AFTER_S = 120
-ORDER_WAIT_S = 3.0          # how long a case waits for an earlier seq of its device (then taken anyway)
 MISSING_GRACE_S = 2.0       # how long a "missing" blob answer waits before it is sent (if still true)
 
 
@@ -98,69 +97,9 @@ class FlowControl:
             return None
         retry = self.retry_after(incoming.depth)
         if kind == "case" and seq is not None and not late:
-            self._floors[device] = (seq, now + 4 * retry + ORDER_WAIT_S)
+            self._floors[device] = (seq, now + 4 * retry + 3.0)
         self.answered_busy += 1
         return busy_answer(device, msg_id, retry)
-
-
-@dataclass
-class Early:
-    """A case that arrived before an earlier seq of its device was decided."""
-    item: tuple
-    device: str
-    seq: int
-    deadline: float
-    known: int | None       # the device's highest decided seq when it last waited
-
-
-class SeqGate:
-    """Keeps a device's cases in seq order when several instances share the work: a case whose seq is
-    more than one above the highest this central decided for its device (a device never seen starts at
-    seq 1) waits (PUBACK withheld) until the gap is filled — by the other instance — or ORDER_WAIT_S
-    passed without the device's seq moving (a gap the device really has: then it is taken anyway).
-
-    With mosquitto's round-robin shared subscriptions a device's messages alternate between instances,
-    so each turn moves a device on by one message per instance; a broker that routes by client id
-    (EMQX ``hash_clientid``, docs/fleet.md) makes the gate idle."""
-
-    def __init__(self, last_seq: Callable[[Any, str], int | None], wait_s: float = ORDER_WAIT_S) -> None:
-        self._last_seq = last_seq
-        self.wait_s = wait_s
-        self.waiting: list[Early] = []
-        self.taken_with_gap = 0
-
-    def admit(self, conn: Any, batch: list[tuple], now: float) -> list[tuple]:
-        """The items of ``batch`` (and of earlier waits) that may be handled now, in order."""
-        candidates = [e.item for e in self.waiting] + batch
-        before = {id(e.item): e for e in self.waiting}
-        self.waiting = []
-        ready: list[tuple] = []
-        last: dict[str, int | None] = {}
-        # Lowest seq first per device, so that one batch can carry a whole run of a device's cases.
-        cases = sorted((it for it in candidates if kind_of(it[1]) == "case"),
-                       key=lambda it: (device_of(it[1]), json_fields(it[1])[1] or 0))
-        for item in cases:
-            device = device_of(item[1])
-            _, seq = json_fields(item[1])
-            if device not in last:
-                last[device] = self._last_seq(conn, device)
-            known = last[device]
-            if seq is None or seq <= (0 if known is None else known) + 1:
-                ready.append(item)
-                if seq is not None and (known is None or seq > known):
-                    last[device] = seq
-                continue
-            early = before.get(id(item))
-            # The wait runs from the last time the device's seq moved, not from the arrival.
-            deadline = now + self.wait_s if early is None or early.known != known else early.deadline
-            if deadline <= now:
-                self.taken_with_gap += 1
-                ready.append(item)
-                last[device] = seq
-            else:
-                self.waiting.append(Early(item, device, seq, deadline, known))
-        others = [it for it in candidates if kind_of(it[1]) != "case"]
-        return sorted(others + ready, key=lambda it: PRIORITY.get(kind_of(it[1]), 9))
 
 
 @dataclass

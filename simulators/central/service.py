@@ -25,10 +25,11 @@ from simulators.central import catalog_pub, store
 from simulators.central.catalog import MANIFEST_TOPIC, Catalog, part_topic
 from simulators.central.context import Context, Incoming, Outgoing, real_now
 from simulators.central.contract import SHARE_GROUP, UP_KINDS, UP_TOPIC_RE, CaseStatus
-from simulators.central.flow import FlowControl, MissingGrace, SeqGate, kind_of
+from simulators.central.flow import FlowControl, MissingGrace, kind_of
 from simulators.central.handlers import handle_blob, handle_case, handle_event, handle_state
 from simulators.central.notify import due_notifies, force_status
 from simulators.central.presence import Announcer
+from simulators.central.sequencer import Sequencer
 from simulators.central.requests import handle_request
 from simulators.central.signing import CATALOG_KEY
 from simulators.link import emit
@@ -39,7 +40,7 @@ BATCH = 500          # messages per transaction: one commit for many acks
 TICK_SECONDS = 0.25  # how often case progress is looked at (real seconds)
 BUSY_RETRIES = 50    # × 0.2 s on top of SQLite's own 30 s busy timeout
 RETAINED_GRACE_S = 0.5  # after SUBACK, how long the broker's retained manifest may take to arrive
-GATE_POLL_S = 0.005     # how soon cases waiting for their device's order are looked at again
+PARKED_POLL_S = 0.05    # how often an instance looks for cases parked for the devices it owns
 
 
 def is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -113,7 +114,8 @@ class CentralService:
         # Fleet (contract addendum): retained online state, busy answers, device order, missing grace.
         self.announcer = Announcer(instance or (client_id if client_id else f"central-{os.getpid()}"))
         self.flow = FlowControl(busy_after_s)
-        self.gate = SeqGate(store.device_case_seq)
+        self.sequencer = Sequencer(self.announcer.instance)
+        self._next_drain = 0.0
         self.grace = MissingGrace()
         self.registry = registry or {}
         self._retained_manifest: dict | None = None
@@ -159,11 +161,17 @@ class CentralService:
         self.publish_catalog(self.ctx.catalog, wait=True)
         self._announce(online=True)
 
+    def _leave(self, conn) -> None:
+        """A clean stop hands this instance's devices to the others at once (not after LIVE_S)."""
+        with store.Transaction(conn):
+            self.sequencer.leave(conn)
+
     def _load_registry(self, conn) -> None:
         with store.Transaction(conn):
             store.load_registry(conn, self.registry)
 
     def stop(self) -> None:
+        self.call(self._leave, timeout=5)
         self.stopping.set()
         if self._worker is not None:
             self._worker.join(10)
@@ -222,7 +230,7 @@ class CentralService:
         incoming = Incoming(message.topic, message.payload, user, getattr(props, "ResponseTopic", None),
                             getattr(props, "CorrelationData", None),
                             getattr(props, "MessageExpiryInterval", None), time.monotonic(),
-                            self._inbox.qsize() + len(self._held) + len(self.gate.waiting))
+                            self._inbox.qsize() + len(self._held))
         self._inbox.put(("msg", incoming, message.mid, message.qos, self._generation))
 
     def publish(self, out: Outgoing) -> None:
@@ -303,7 +311,9 @@ class CentralService:
 
     def _work_once(self, conn: sqlite3.Connection) -> None:
         self._held.extend(self._take_batch(conn))
-        if (self._held or self.gate.waiting) and not self.ctx.controls.paused:
+        drain = time.monotonic() >= self._next_drain
+        if (self._held or drain) and not self.ctx.controls.paused:
+            self._next_drain = time.monotonic() + PARKED_POLL_S
             batch, self._held = self._held, []
             self._process(conn, batch)
         if self.grace.pending and not self.ctx.controls.paused:
@@ -318,8 +328,7 @@ class CentralService:
     def _take_batch(self, conn: sqlite3.Connection) -> list[tuple]:
         """Up to BATCH messages; control calls run as they come (also while paused)."""
         batch: list[tuple] = []
-        # Cases waiting for an earlier seq (maybe on the other instance) are looked at again soon.
-        timeout = GATE_POLL_S if self.gate.waiting else TICK_SECONDS
+        timeout = PARKED_POLL_S
         while len(batch) < BATCH:
             try:
                 item = self._inbox.get(timeout=timeout) if not batch else self._inbox.get_nowait()
@@ -344,15 +353,18 @@ class CentralService:
             else:
                 refused.append(answer)      # PUBACKed below with the rest: the terminal keeps it
                 answered.append(item)
-        waited = list(self.gate.waiting)
+        handled = 0
         for attempt in range(BUSY_RETRIES + 1):
             outgoing: list[Outgoing] = []
             self._emits = []
             try:
                 with store.Transaction(conn):
-                    batch = answered + self.gate.admit(conn, kept, time.monotonic())
-                    for _, incoming, _, _, _ in batch[len(answered):]:
+                    # Cases of devices another instance owns, or early ones, are parked (committed before
+                    # the PUBACK); this instance's devices' cases come in seq order, parked ones included.
+                    work = self.sequencer.plan(conn, [item[1] for item in kept], time.monotonic())
+                    for incoming in work:
                         outgoing.extend(self._dispatch_safely(conn, incoming))
+                    handled = len(work)
                 break
             except sqlite3.OperationalError as exc:  # locked beyond busy_timeout by the other instance
                 if conn.in_transaction:
@@ -362,10 +374,9 @@ class CentralService:
                     log.error("database unusable (%s); %d messages left unanswered", exc, len(batch))
                     return
                 log.warning("database busy (%s); retrying the batch", exc)
-                self.gate.waiting = list(waited)    # the batch is taken again whole, with what waited
                 time.sleep(0.2)
-        self.stats["handled"] += len(batch) - len(answered)
-        self.flow.observe(len(batch) - len(answered), time.monotonic() - started)
+        self.stats["handled"] += handled
+        self.flow.observe(handled, time.monotonic() - started)
         for out in refused + self.grace.hold(outgoing, time.monotonic()):
             self.publish(out)
         for line in self._emits:

@@ -29,6 +29,9 @@ Tables (all times RFC 3339 +08:00 unless said otherwise):
   ``publisher`` (the instance that published it), ``published_at`` (epoch s), ``cleared`` (1 once its
   retained parts were removed from the broker).
 - ``registry``   device → site from the device registry (``--registry``): per-hall queue numbers.
+- ``pending_cases`` cases parked for the instance that owns their device, or until an earlier seq comes
+  (sequencer.py): ``device``, ``seq``, ``msg_id``, ``payload``, ``parked_at``.
+- ``central_instances`` the live instances' heartbeats (``instance``, ``seen_at``): who owns which device.
 - ``cases.pushes`` counts the status pushes of a case: the ``version`` of the next one.
 
 Writers take ``BEGIN IMMEDIATE`` so that two processes never both decide that a message is new. The
@@ -83,6 +86,10 @@ CREATE TABLE IF NOT EXISTS catalog_pubs (
     version INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, parts INTEGER NOT NULL, publisher TEXT NOT NULL,
     published_at REAL NOT NULL, cleared INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS registry (device TEXT PRIMARY KEY, site TEXT NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_cases (
+    device TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL, payload BLOB NOT NULL,
+    parked_at REAL NOT NULL, PRIMARY KEY (device, msg_id));
+CREATE TABLE IF NOT EXISTS central_instances (instance TEXT PRIMARY KEY, seen_at REAL NOT NULL);
 """
 
 
@@ -165,10 +172,36 @@ def _greatest(conn: Any) -> str:
     return "GREATEST" if getattr(conn, "dialect", "sqlite") == "postgresql" else "MAX"
 
 
-def device_case_seq(conn: Any, device: str) -> int | None:
-    """The highest case seq of ``device`` decided so far (None: none yet)."""
-    row = conn.execute("SELECT seq FROM device_seq WHERE device = ?", (device,)).fetchone()
+def device_case_seq(conn: Any, device: str, lock: bool = False) -> int | None:
+    """The highest case seq of ``device`` decided so far (None: none yet). ``lock`` (PostgreSQL) holds
+    the device's row until commit, so two instances that both think they own it take turns."""
+    pg = getattr(conn, "dialect", "sqlite") == "postgresql"
+    row = conn.execute("SELECT seq FROM device_seq WHERE device = ?" + (" FOR UPDATE" if lock and pg else ""),
+                       (device,)).fetchone()
     return None if row is None else int(row[0])
+
+
+def park(conn: Any, device: str, seq: int, msg_id: str, payload: bytes, at: float) -> None:
+    conn.execute("INSERT INTO pending_cases VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                 (device, seq, msg_id, payload, at))
+
+
+def parked_cases(conn: Any, device: str) -> list[tuple[int, str, bytes]]:
+    """(seq, msg_id, payload) of the device's parked cases, lowest seq first."""
+    return [(int(r[0]), str(r[1]), bytes(r[2])) for r in conn.execute(
+        "SELECT seq, msg_id, payload FROM pending_cases WHERE device = ? ORDER BY seq", (device,))]
+
+
+def unpark(conn: Any, device: str, msg_id: str) -> None:
+    conn.execute("DELETE FROM pending_cases WHERE device = ? AND msg_id = ?", (device, msg_id))
+
+
+def has_parked(conn: Any, device: str) -> bool:
+    return conn.execute("SELECT 1 FROM pending_cases WHERE device = ? LIMIT 1", (device,)).fetchone() is not None
+
+
+def pending_devices(conn: Any) -> list[str]:
+    return [str(r[0]) for r in conn.execute("SELECT DISTINCT device FROM pending_cases")]
 
 
 def next_push(conn: Any, case_id: str) -> int:

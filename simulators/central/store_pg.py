@@ -59,7 +59,11 @@ CREATE TABLE IF NOT EXISTS device_seq (device TEXT PRIMARY KEY, seq BIGINT NOT N
 CREATE TABLE IF NOT EXISTS catalog_pubs (
     version BIGINT PRIMARY KEY, sha256 TEXT NOT NULL, parts BIGINT NOT NULL, publisher TEXT NOT NULL,
     published_at DOUBLE PRECISION NOT NULL, cleared BIGINT NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS registry (device TEXT PRIMARY KEY, site TEXT NOT NULL, status TEXT NOT NULL)
+CREATE TABLE IF NOT EXISTS registry (device TEXT PRIMARY KEY, site TEXT NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_cases (
+    device TEXT NOT NULL, seq BIGINT NOT NULL, msg_id TEXT NOT NULL, payload BYTEA NOT NULL,
+    parked_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (device, msg_id));
+CREATE TABLE IF NOT EXISTS central_instances (instance TEXT PRIMARY KEY, seen_at DOUBLE PRECISION NOT NULL)
 """
 SCHEMA_LOCK = 730_001   # advisory lock id: instances starting together create the tables one at a time
 

@@ -20,8 +20,9 @@ from kiosk.trust.mosquitto import acl_text
 from simulators.central import catalog_pub, store
 from simulators.central.catalog import Catalog
 from simulators.central.context import Incoming
-from simulators.central.flow import FlowControl, MissingGrace, SeqGate, busy_answer
+from simulators.central.flow import FlowControl, MissingGrace, busy_answer
 from simulators.central.presence import Announcer
+from simulators.central.sequencer import Sequencer
 
 ADDENDUM = Path(__file__).resolve().parents[2] / "docs" / "contract-addendum.md"
 DEVICE = "KSK-511902-0007"
@@ -113,16 +114,28 @@ def test_busy_floor_keeps_a_devices_order() -> None:
     assert flow.refuse(_incoming(DEVICE, 3, depth=0), "case", 1.0) is None
 
 
-def test_seq_gate_waits_for_the_gap_and_gives_up_only_without_progress() -> None:
-    decided = {DEVICE: 4}
-    gate = SeqGate(lambda _conn, device: decided.get(device), wait_s=3.0)
-    item = lambda seq: ("msg", _incoming(DEVICE, seq), 0, 1, 0)  # noqa: E731
-    ready = gate.admit(None, [item(8), item(5)], now=0.0)
-    assert [json.loads(r[1].payload)["seq"] for r in ready] == [5] and gate.waiting[0].deadline == 3.0
-    decided[DEVICE] = 6                          # seq 5 committed, 6 decided by the other instance
-    assert gate.admit(None, [], now=2.5) == [] and gate.waiting[0].deadline == 5.5   # moved: wait anew
-    assert gate.admit(None, [], now=5.0) == []
-    assert len(gate.admit(None, [], now=6.0)) == 1 and gate.taken_with_gap == 1
+def test_sequencer_parks_what_it_does_not_own_and_orders_what_it_does(tmp_path: Path) -> None:
+    conn = store.connect(tmp_path / "c.db")
+    one, two = Sequencer("one", wait_s=3.0), Sequencer("two", wait_s=3.0)
+    with store.Transaction(conn):
+        one.members(conn, 0.0)
+        two.members(conn, 0.0)
+        one.members(conn, 2.0)                              # both live now, for both
+    devices = [f"KSK-511902-{n:04d}" for n in range(20)]
+    mine = [d for d in devices if one.owns(d)]
+    theirs = [d for d in devices if not one.owns(d)]
+    assert mine and theirs and all(two.owns(d) for d in theirs)
+    seqs = lambda work: [json.loads(i.payload)["seq"] for i in work]  # noqa: E731
+    with store.Transaction(conn):
+        assert one.plan(conn, [_incoming(theirs[0], 1)], now=2.0) == []          # parked for "two"
+        assert seqs(one.plan(conn, [_incoming(mine[0], 2), _incoming(mine[0], 1)], now=2.0)) == [1, 2]
+        store.record_message(conn, "m1", mine[0], "case", 2, "accepted", {}, "now")
+        assert one.plan(conn, [_incoming(mine[0], 5)], now=2.0) == []            # early: 3 and 4 missing
+        assert seqs(two.plan(conn, [], now=2.0)) == [1]                          # "two" takes its parked one
+        assert one.plan(conn, [], now=4.0) == []
+        assert seqs(one.plan(conn, [], now=5.5)) == [5] and one.taken_with_gap == 1   # a real gap
+        assert store.pending_devices(conn) == []
+    conn.close()
 
 
 def test_missing_answers_wait_and_are_withdrawn_when_stored(tmp_path: Path) -> None:
