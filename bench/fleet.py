@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from edge_sync import SyncConfig, SyncEngine  # noqa: E402
+from simulators.central import store  # noqa: E402
 from tests.edge_sync.conftest import sample_case  # noqa: E402
 from tests.fleet.harness import command, start_central, stats  # noqa: E402
 from tests.support.broker import Broker  # noqa: E402
@@ -210,8 +211,36 @@ def big_catalog(version: int, items: int) -> tuple[Path, int]:
     return path, len(gzip.compress(raw, compresslevel=9, mtime=0))
 
 
-def scale_out(broker: Broker, pg: PostgresCluster, n_terms: int, per_terminal: int, instances: int) -> float:
-    """Cases/s central works off from a burst held while paused: ``instances`` instances on PostgreSQL."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds so far of ``pids`` (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pg_pids(pg: PostgresCluster) -> list[int]:
+    """The cluster's postmaster and every process it started (one backend per central connection)."""
+    master = int((pg.data / "postmaster.pid").read_text().split()[0])
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    kids.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return [master, *kids]
+
+
+def scale_out(broker: Broker, pg: PostgresCluster, n_terms: int, per_terminal: int,
+              instances: int) -> tuple[float, float]:
+    """(cases/s central works off from a burst held while paused, CPU ms per case of the central side:
+    the instances, PostgreSQL and mosquitto) with ``instances`` instances on PostgreSQL."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     db = pg.new_database()
     sims = [start_central(broker.url, workdir, None, "--instance", f"c{n}", "--busy-after", "0", db=db,
@@ -226,11 +255,22 @@ def scale_out(broker: Broker, pg: PostgresCluster, n_terms: int, per_terminal: i
         deadline = time.monotonic() + 120
         while sum(stats(s)["held"] for s in sims) < total and time.monotonic() < deadline:
             time.sleep(0.1)
+        assert broker.proc is not None
+        pids = [s.proc.pid for s in sims if s.proc is not None] + pg_pids(pg) + [broker.proc.pid]
+        cpu = cpu_seconds(pids)
         start = time.monotonic()
         for sim in sims:
             command(sim, "resume")
+        # Central's own pace: until every case is in its store (the terminals' ack handling is not timed).
+        while store.counts(db)["cases"] < total and time.monotonic() - start < 300:
+            time.sleep(0.02)
+        elapsed = time.monotonic() - start
+        used = (cpu_seconds(pids + pg_pids(pg)) - cpu) * 1000 / total
+        if os.environ.get("BENCH_DEBUG"):
+            print([{k: v for k, v in stats(s).items() if k in ("handled", "parked", "taken_with_gap", "busy")}
+                   for s in sims], f"{elapsed:.2f}s", flush=True)
         terms.wait_empty()
-        return total / (time.monotonic() - start)
+        return total / elapsed, used
     finally:
         terms.stop()
         for sim in sims:
@@ -287,9 +327,11 @@ def main() -> int:
         with PostgresCluster() as pg:
             rates = [(scale_out(broker, pg, 20, 100, 1), scale_out(broker, pg, 20, 100, 2))
                      for _ in range(args.rounds)]
-        results["scale"] = {"one_cases_per_s": spread([r[0] for r in rates]),
-                            "two_cases_per_s": spread([r[1] for r in rates]),
-                            "two_over_one": spread([r[1] / r[0] for r in rates])}
+        results["scale"] = {"one_cases_per_s": spread([r[0][0] for r in rates]),
+                            "two_cases_per_s": spread([r[1][0] for r in rates]),
+                            "two_over_one": spread([r[1][0] / r[0][0] for r in rates]),
+                            "central_cpu_ms_per_case_one": spread([r[0][1] for r in rates]),
+                            "central_cpu_ms_per_case_two": spread([r[1][1] for r in rates])}
         print("scale", results["scale"], flush=True)
     broker.cleanup()
     print(json.dumps(results, ensure_ascii=False))

@@ -200,7 +200,9 @@ class CentralService:
             log.error("subscriptions refused: %s", reason_codes)
             return
         if self.subscribed.is_set():
-            # Again after a reconnect: publish the catalog only if the broker lost it, then say we are back.
+            # Back after a reconnect: say so at once (terminals re-send what the broker dropped while
+            # nobody consumed), then publish the catalog only if the broker lost it.
+            self._announce(online=True)
             threading.Thread(target=self._after_resubscribe, name="central-resubscribed", daemon=True).start()
         self.subscribed.set()
 
@@ -210,7 +212,6 @@ class CentralService:
             self.publish_catalog(self.ctx.catalog, wait=False)
         except Exception:
             log.exception("catalog check after reconnect failed")
-        self._announce(online=True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         # The next connection is a new epoch, with a will that says so.
