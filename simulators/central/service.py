@@ -29,8 +29,8 @@ from simulators.central.flow import FlowControl, MissingGrace, kind_of
 from simulators.central.handlers import handle_blob, handle_case, handle_event, handle_state
 from simulators.central.notify import due_notifies, force_status
 from simulators.central.presence import Announcer
-from simulators.central.sequencer import Sequencer
 from simulators.central.requests import handle_request
+from simulators.central.sequencer import Sequencer
 from simulators.central.signing import CATALOG_KEY
 from simulators.link import emit
 
