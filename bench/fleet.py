@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from edge_sync import SyncConfig, SyncEngine  # noqa: E402
+from edge_sync.fleet import Backoff  # noqa: E402
 from simulators.central import store  # noqa: E402
 from tests.edge_sync.conftest import sample_case  # noqa: E402
 from tests.fleet.harness import command, start_central, stats  # noqa: E402
@@ -68,6 +69,17 @@ def worker(conn: Any, url: str, root: str, first: int, n: int, keys: dict[str, s
             seconds, interval = arg
             latencies = _steady(engines, seconds, interval)
             conn.send(latencies)
+        elif cmd == "mode":
+            # Baseline in the same run: "old" is the behaviour before issue 13 (a fixed ack timeout without
+            # jitter, no re-send on central's birth); "new" restores the engine's own.
+            for engine in engines:
+                if arg == "old":
+                    engine.drain.backoff = Backoff(engine.config.ack_timeout_s, engine.config.ack_timeout_s, 0.0)
+                    engine.downlink.on_central_state = None
+                else:
+                    engine.drain.backoff = Backoff(engine.config.ack_timeout_s, 300.0)
+                    engine.downlink.on_central_state = engine.drain.central_state
+            conn.send(True)
         elif cmd == "outbox":
             conn.send(sum(int(e.store.scalar("SELECT COUNT(*) FROM outbox")) for e in engines))
         elif cmd == "stats":
@@ -304,14 +316,22 @@ def main() -> int:
             print("steady", results["steady"], flush=True)
         if "restart" in only:
             runs2 = [broker_restart(broker, terms, 20, 3.0) for _ in range(args.rounds)]
+            terms.all("mode", "old")
+            old = broker_restart(broker, terms, 20, 3.0)
+            terms.all("mode", "new")
             results["restart"] = {"seconds_to_empty": spread([r[0] for r in runs2]),
-                                  "timer_resends": [r[1] for r in runs2]}
+                                  "timer_resends": [r[1] for r in runs2],
+                                  "baseline_before_issue_13_s": round(old[0], 2), "baseline_timer_resends": old[1]}
             print("restart", results["restart"], flush=True)
         if "pause" in only:
             runs3 = [central_pause(central, terms, 20, 25.0) for _ in range(args.rounds)]
+            terms.all("mode", "old")
+            old3 = central_pause(central, terms, 20, 25.0)
+            terms.all("mode", "new")
             results["pause"] = {"resends_during_25s_pause": [r[0] for r in runs3],
                                 "sent_during_pause": [r[2] for r in runs3],
-                                "seconds_to_empty_after_resume": spread([r[1] for r in runs3])}
+                                "seconds_to_empty_after_resume": spread([r[1] for r in runs3]),
+                                "baseline_resends_during_pause": old3[0]}
             print("pause", results["pause"], flush=True)
         if "catalog" in only:
             ratios = []

@@ -4,13 +4,13 @@ each device's cases in seq order."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from edge_sync import Submitted, SyncConfig, SyncEngine
 from simulators.central import store
-from tests.edge_sync.conftest import sample_case
+from tests.central.conftest import command
+from tests.edge_sync.conftest import sample_case, wait_until
 from tests.support.simproc import ManagedProcess, SimProcess
 
 SITE = "511902-HALL-01"
@@ -31,14 +31,6 @@ def start_central(broker_url: str, workdir: Path, catalog: Path | None, *extra: 
         # Terminals' births handled while central started are printed before its ready line.
         sim.ready = sim.wait_json(lambda o: o.get("device") == "central", timeout=30)
     return sim
-
-
-def command(sim: ManagedProcess, line: str) -> dict:
-    name = line.split()[0]
-    sim.send(line)
-    reply = sim.wait_json(lambda o: o.get("event") == "command" and o.get("name") == name, timeout=20)
-    assert reply["ok"], reply
-    return reply
 
 
 def stats(sim: ManagedProcess) -> dict:
@@ -75,24 +67,13 @@ class Fleet:
     def wait_empty(self, timeout: float) -> float:
         """Seconds until every outbox is empty; AssertionError naming what is left after ``timeout``."""
         start = time.monotonic()
-        wait_until(lambda: self.outbox() == 0, timeout, lambda: f"{self.outbox()} messages still unacked")
+        wait_until(lambda: self.outbox() == 0, timeout, "every outbox empty")
         return time.monotonic() - start
 
     def stop(self) -> None:
         for engine in self.engines:
             if engine._running:
                 engine.stop()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str | Callable[[], str] = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s: {what() if callable(what) else what}")
-        time.sleep(0.05)
 
 
 def assert_exactly_once_in_order(db: str, fleet: Fleet) -> None:
@@ -102,3 +83,6 @@ def assert_exactly_once_in_order(db: str, fleet: Fleet) -> None:
         assert sorted(r["case_id"] for r in rows) == sorted(s.case_id for s in subs), device
         seqs = [r["seq"] for r in rows]
         assert seqs == sorted(seqs), f"{device} out of order: {seqs}"
+
+
+__all__ = ["Fleet", "assert_exactly_once_in_order", "command", "device_id", "start_central", "stats", "wait_until"]
