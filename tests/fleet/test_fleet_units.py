@@ -8,6 +8,7 @@ import random
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -199,3 +200,49 @@ def _close_engines():
     yield
     for engine in _ENGINES.values():
         engine.store.close()
+    for conn in _CONNS.values():
+        conn.close()
+
+
+json_docs = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                                       max_size=4), max_leaves=10)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payloads=st.lists(st.binary(max_size=200) | json_docs.map(lambda d: json.dumps(d).encode()), max_size=6),
+       device=st.sampled_from([DEVICE, "KSK-511902-0008", "x"]), kind=st.sampled_from(["case", "event", "blob"]))
+def test_central_flow_and_order_never_raise_on_hostile_payloads(tmp_path: Path, payloads: list[bytes], device: str,
+                                                                 kind: str) -> None:
+    conn = _CONNS.setdefault("c", store.connect(tmp_path / "hostile.db"))
+    items = [Incoming(f"gov/v1/up/{device}/{kind}", p, {}, None, None, None, 0.0, 10_000) for p in payloads]
+    flow = FlowControl(busy_after_s=0.01, rate=100.0)
+    for item in items:
+        answer = flow.refuse(item, kind, 0.0)
+        assert answer is None or Busy.model_validate(answer.payload).retry_after_s >= 1
+    with store.Transaction(conn):
+        work = Sequencer("solo").plan(conn, items, 0.0)
+    parked = store.pending_devices(conn)
+    assert len(work) <= len(items) and (not parked or parked == [device])
+    with store.Transaction(conn):
+        conn.execute("DELETE FROM pending_cases")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=json_docs)
+def test_registry_files_are_read_or_refused_cleanly(tmp_path: Path, doc: object) -> None:
+    from kiosk.trust.registry import Registry, RegistryError
+    from simulators.central.cli import load_registry
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(doc))
+    try:
+        Registry.load(path)
+    except (RegistryError, ValueError):
+        pass
+    try:
+        load_registry(str(path))
+    except ValueError:
+        pass
+
+
+_CONNS: dict[str, Any] = {}
