@@ -33,7 +33,7 @@ def addendum_example(type_: str) -> dict:
     """The fixed example of ``type_`` in docs/contract-addendum.md (its JSON block)."""
     for block in re.findall(r"```json\n(.*?)```", ADDENDUM.read_text(encoding="utf-8"), re.S):
         obj = json.loads(block)
-        if obj["type"] == type_:
+        if obj.get("type") == type_:
             return obj
     raise AssertionError(f"no example of {type_}")
 
