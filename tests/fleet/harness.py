@@ -11,7 +11,7 @@ from edge_sync import Submitted, SyncConfig, SyncEngine
 from simulators.central import store
 from tests.central.conftest import command
 from tests.edge_sync.conftest import sample_case, wait_until
-from tests.support.simproc import ManagedProcess, SimProcess
+from tests.support.simproc import SimProcess
 
 SITE = "511902-HALL-01"
 
@@ -21,19 +21,20 @@ def device_id(n: int) -> str:
 
 
 def start_central(broker_url: str, workdir: Path, catalog: Path | None, *extra: str, db: str | None = None,
-                  keys: Path | None = None) -> ManagedProcess:
+                  keys: Path | None = None) -> SimProcess:
     args = ["central", "--broker", broker_url, "--db", db or str(workdir / "central.db"),
             "--keys", str(keys or workdir / "keys")]
     if catalog is not None:
         args += ["--catalog", str(catalog)]
-    sim = SimProcess(*args, *extra, ready_timeout=30).start()
+    sim = SimProcess(*args, *extra, ready_timeout=30)
+    sim.start()
     if sim.ready.get("device") != "central":
         # Terminals' births handled while central started are printed before its ready line.
         sim.ready = sim.wait_json(lambda o: o.get("device") == "central", timeout=30)
     return sim
 
 
-def stats(sim: ManagedProcess) -> dict:
+def stats(sim: SimProcess) -> dict:
     sim.send("stats")
     return sim.wait_json(lambda o: o.get("event") == "stats", timeout=10)
 
