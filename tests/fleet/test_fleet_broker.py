@@ -43,7 +43,8 @@ def _burst(broker: TlsBroker, tmp_path: Path, catalog_file: Path) -> tuple[int, 
     pki = broker.pki
     central = SimProcess("central", "--broker", broker.url, "--db", str(tmp_path / "central.db"), "--keys",
                          str(tmp_path / "keys"), "--catalog", str(catalog_file), "--ca", str(pki.ca.cert_path),
-                         "--cert", str(pki.central.cert), "--key", str(pki.central.key), ready_timeout=30).start()
+                         "--cert", str(pki.central.cert), "--key", str(pki.central.key), ready_timeout=30)
+    central.start()
     engines = []
     try:
         for device in (DEVICE_A, DEVICE_B):

@@ -43,7 +43,8 @@ def test_enrol_renew_without_downtime_and_revoke(tmp_path: Path, catalog_file: P
     broker.start()
     central = SimProcess("central", "--broker", broker.url, "--db", str(tmp_path / "central.db"), "--keys",
                          str(tmp_path / "keys"), "--catalog", str(catalog_file), "--ca", str(pki.ca.cert_path),
-                         "--cert", str(pki.central.cert), "--key", str(pki.central.key), ready_timeout=30).start()
+                         "--cert", str(pki.central.cert), "--key", str(pki.central.key), ready_timeout=30)
+    central.start()
     engines = {d: _engine(pki, d, tmp_path, broker.url).start() for d in (DEVICE_A, DEVICE_B)}
     db = str(tmp_path / "central.db")
     try:
