@@ -59,7 +59,9 @@ class SyncConfig:
     reserve_mb: float = 8.0         # held for alarms, tamper, help and audit records when the disk fills
     max_store_mb: float = 4096.0    # refuse new cases when the store exceeds this size
     reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 60.0
+    # Bounds how long after a broker's return a terminal comes back (issue 13: outboxes empty ≤ 5 s after
+    # a restart); the jitter of [max/2, max] spreads a city's reconnects over a couple of seconds.
+    reconnect_max_s: float = 4.0
     keepalive_s: int = 30
     request_expiry_s: int = 30
     clock_tolerance_s: float = 120.0

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from edge_sync.clock import Clock
 from edge_sync.crypto import AcceptedKeys, DeviceKey, SignatureError, UnknownKey, verify_signed
+from edge_sync.fleet import CENTRAL_STATE_PREFIX, Busy, CentralState, part_filters
 from edge_sync.models import Ack, CatalogManifest, Command, Notify
 from edge_sync.store import Store
 
@@ -31,6 +32,7 @@ MAX_HELD_MANIFEST = 16 * 1024          # a manifest is ~300 bytes; anything far 
 MAX_COMMAND_LIFETIME_S = 24 * 3600
 # Run even when the store cannot record them (disk full): safe to run twice, unsafe not to run at all.
 SAFETY_COMMANDS = frozenset({"lock"})
+PUSH_VERSIONS_KEPT_S = 30 * 86400      # how long the version of a case's last status push is remembered
 _PART_RE = re.compile(r"^gov/v1/catalog/(\d{1,9})/part/(\d{1,5})$")
 # A JSON escape of a UTF-16 surrogate (\ud800-\udfff): the only way a lone one gets into decoded text.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -77,7 +79,7 @@ class Downlink:
 
     def __init__(self, device_id: str, store: Store, key: DeviceKey, clock: Clock,
                  command_keys: dict[str, str], catalog_keys: dict[str, str], *,
-                 put_ack: Callable[[Ack], None], take_reply: Callable[[bytes | None, dict[str, Any]], bool],
+                 put_ack: Callable[[Ack | Busy], None], take_reply: Callable[[bytes | None, dict[str, Any]], bool],
                  send_event: Callable[[str, dict[str, Any]], Any]) -> None:
         self.down = f"gov/v1/down/{device_id}/"
         self.store, self.key, self.clock = store, key, clock
@@ -88,9 +90,17 @@ class Downlink:
         self.on_notify: Callable[[dict[str, Any]], None] | None = None
         self.on_command: Callable[[dict[str, Any]], tuple[bool, Any]] | None = None
         self.on_catalog: Callable[[int, dict[str, Any]], None] | None = None
+        # Central's retained online state (contract addendum, Fleet): (state, retained) or (None, _) when
+        # an instance's state was cleared; the name is the topic's last level.
+        self.on_central_state: Callable[[str, CentralState | None, bool], None] | None = None
         self.dropped = 0
+        self.stale_pushes = 0
         self._mismatch_logged: set[int] = set()
         self._seen_in_memory: set[str] = set()   # commands run while the store could not record them
+        # Catalog parts are fetched per version (addendum, Fleet): the session subscribes to these.
+        self.subscribe: Callable[[list[str]], None] = lambda filters: None
+        self.unsubscribe: Callable[[list[str]], None] = lambda filters: None
+        self._wanted: list[str] = []
 
     # -- accepted keys --------------------------------------------------------------------------------
     @property
@@ -125,10 +135,10 @@ class Downlink:
             self.handle("gov/v1/catalog/manifest", json.dumps(held, ensure_ascii=False).encode("utf-8"))
 
     # -- entry point --------------------------------------------------------------------------------
-    def handle(self, topic: str, payload: bytes, correlation: bytes | None = None) -> None:
+    def handle(self, topic: str, payload: bytes, correlation: bytes | None = None, retained: bool = False) -> None:
         """Never raises: a bad message is logged once and dropped."""
         try:
-            self._route(topic, payload, correlation)
+            self._route(topic, payload, correlation, retained)
         except Malformed as exc:
             self.dropped += 1
             log.warning("dropped downlink message on %s: %s", topic[:120], exc)
@@ -136,11 +146,12 @@ class Downlink:
             self.dropped += 1
             log.exception("dropped downlink message on %s after an internal error", topic[:120])
 
-    def _route(self, topic: str, payload: bytes, correlation: bytes | None) -> None:
+    def _route(self, topic: str, payload: bytes, correlation: bytes | None, retained: bool = False) -> None:
         if topic.startswith(self.down):
             kind = topic[len(self.down):]
             if kind == "ack":
-                self.put_ack(_model(Ack, parse_json(payload)))
+                obj = parse_json(payload)
+                self.put_ack(_model(Busy, obj) if obj.get("type") == "busy" else _model(Ack, obj))
             elif kind == "reply":
                 if not self.take_reply(correlation, parse_json(payload)):
                     log.debug("late or unknown reply dropped")
@@ -156,10 +167,23 @@ class Downlink:
         elif (m := _PART_RE.match(topic)) is not None:
             with self._catalog_lock:
                 self._part(int(m.group(1)), int(m.group(2)), payload)
+        elif topic.startswith(CENTRAL_STATE_PREFIX):
+            self._central_state(topic[len(CENTRAL_STATE_PREFIX):], payload, retained)
         elif topic.startswith("gov/v1/site/"):
             log.debug("site message ignored: %s", topic[:120])
         else:
             raise Malformed("unexpected topic")
+
+    def _central_state(self, instance: str, payload: bytes, retained: bool) -> None:
+        if not instance or "/" in instance or len(instance) > 64:
+            raise Malformed("central state topic without a usable instance name")
+        state = None
+        if payload:
+            state = _model(CentralState, parse_json(payload))
+            if state.instance != instance:
+                raise Malformed("central state names another instance than its topic")
+        if self.on_central_state is not None:
+            self.on_central_state(instance, state, retained)
 
     # -- notify -------------------------------------------------------------------------------------
     def _notify(self, obj: dict[str, Any]) -> None:
@@ -169,7 +193,23 @@ class Downlink:
         if not query_code and note.case_id:
             row = self.store.query("SELECT query_code FROM cases WHERE case_id = ?", (note.case_id,))
             query_code = row[0][0] if row else None
+        version = obj.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            version = None      # a push from a central without versions: applied as it comes
+        push_key = note.case_id or query_code
         with self.store.tx() as c:
+            if version is not None and push_key:
+                # Pushes may overtake each other (several central instances, re-deliveries): an older
+                # one must never overwrite what a newer one said.
+                known = c.execute("SELECT version FROM push_versions WHERE key = ?", (push_key[:128],)).fetchone()
+                if known is not None and known[0] >= version:
+                    self.stale_pushes += 1
+                    log.info("status push v%d for a case already at v%d ignored", version, known[0])
+                    return
+                c.execute("INSERT OR REPLACE INTO push_versions(key, version, at) VALUES (?,?,?)",
+                          (push_key[:128], version, time.time()))
+                if version % 64 == 0:
+                    c.execute("DELETE FROM push_versions WHERE at < ?", (time.time() - PUSH_VERSIONS_KEPT_S,))
             if note.case_id and note.status:
                 c.execute("UPDATE cases SET status = ? WHERE case_id = ?", (note.status[:40], note.case_id))
             if query_code:
@@ -219,7 +259,34 @@ class Downlink:
             # Only the announced (and a newer held) version is worth keeping parts of: stray parts
             # cannot fill the disk.
             c.execute("DELETE FROM catalog_parts WHERE version NOT IN (?, ?)", (manifest.version, held))
-        self._try_install(manifest.version)
+        if not self._try_install(manifest.version):
+            self._want(manifest.version, manifest.parts)
+
+    def _want(self, version: int, parts: int) -> None:
+        """Subscribes to the parts of ``version`` this terminal lacks (retained copies come with the
+        subscription), and drops the subscriptions of a version it no longer wants."""
+        have = {int(r[0]) for r in self.store.query("SELECT n FROM catalog_parts WHERE version = ?", (version,))}
+        wanted = part_filters(version, have, parts)
+        stale = [f for f in self._wanted if f not in wanted]
+        new = [f for f in wanted if f not in self._wanted]
+        self._wanted = wanted
+        self.unsubscribe(stale)
+        self.subscribe(new)
+
+    def wanted_filters(self) -> list[str]:
+        """What to subscribe to again after a reconnect: the parts still missing of the pending version."""
+        with self._catalog_lock:
+            pending = self.store.get("catalog.pending")
+            if not isinstance(pending, dict) or self._wanted:
+                return list(self._wanted)
+            try:
+                manifest = CatalogManifest.model_validate(pending)
+            except ValidationError:
+                return []
+            have = {int(r[0]) for r in self.store.query("SELECT n FROM catalog_parts WHERE version = ?",
+                                                        (manifest.version,))}
+            self._wanted = part_filters(manifest.version, have, manifest.parts)
+            return list(self._wanted)
 
     def _held_version(self) -> int:
         held = self.store.get("catalog.held")
@@ -235,27 +302,30 @@ class Downlink:
         return True
 
     def _part(self, version: int, n: int, data: bytes) -> None:
+        if not data:
+            return      # central clearing the retained part of an old version
         if version <= int(self.store.get("catalog.version", -1)):
             return
         with self.store.tx() as c:
             c.execute("INSERT OR REPLACE INTO catalog_parts(version, n, data) VALUES (?,?,?)", (version, n, data))
         self._try_install(version)
 
-    def _try_install(self, version: int) -> None:
+    def _try_install(self, version: int) -> bool:
+        """True once ``version`` is installed (or is not the pending one any more)."""
         pending = self.store.get("catalog.pending")
         if not pending or pending.get("version") != version:
-            return
+            return False
         manifest = CatalogManifest.model_validate(pending)
         rows = self.store.query("SELECT n, data FROM catalog_parts WHERE version = ? ORDER BY n", (version,))
         if [n for n, _ in rows] != list(range(manifest.parts)):
-            return
+            return False
         blob = b"".join(bytes(d) for _, d in rows)
         if len(blob) != manifest.size or hashlib.sha256(blob).hexdigest() != manifest.sha256.lower():
             # Keep the parts: a re-published part replaces the bad one and completes the set.
             if version not in self._mismatch_logged:
                 self._mismatch_logged.add(version)
                 log.error("catalog v%d: parts do not match the signed hash; keeping the installed version", version)
-            return
+            return False
         catalog = _gunzip_json(blob)
         with self.store.tx() as c:
             c.execute("DELETE FROM catalog WHERE state = 'previous'")
@@ -266,8 +336,11 @@ class Downlink:
             self.store.put("catalog.version", version)
             c.execute("DELETE FROM meta WHERE key = 'catalog.pending'")
         log.info("catalog v%d installed", version)
+        done, self._wanted = self._wanted, []
+        self.unsubscribe(done)
         if self.on_catalog is not None:
             self.on_catalog(version, catalog)
+        return True
 
     def current_catalog(self) -> tuple[int, dict[str, Any]] | None:
         rows = self.store.query("SELECT version, data FROM catalog WHERE state = 'current'")

@@ -2,6 +2,7 @@
 central's ack, uploads blobs before their case and resumes them; acks are applied in acks.py."""
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import queue
@@ -19,6 +20,7 @@ from edge_sync.blobs import BlobJob, chunk_count
 from edge_sync.clock import Clock
 from edge_sync.config import SyncConfig
 from edge_sync.crypto import DeviceKey
+from edge_sync.fleet import Backoff, Busy, CentralState, Presence
 from edge_sync.models import Ack
 from edge_sync.outbox import SEGMENT, open_body
 from edge_sync.session import Session
@@ -32,6 +34,11 @@ MAX_BUFFERED_BYTES = 16 * 1024 * 1024   # blob bytes handed to paho and not yet 
 ACK_BATCH = 200
 ACK_GATHER_S = 0.003
 STALL_S = 60.0     # one step never takes this long: a drain that has not beaten since is hung
+RESEND_CAP_S = 300.0     # longest wait between two re-sends of one unacked message
+# Cases go first, but a few places of the window stay for events, so that an alarm never waits behind
+# a backlog of days.
+EVENT_SHARE = 20         # 1/20 of the window
+SEND_ORDER = (Kind.CASE, Kind.EVENT)
 
 
 @dataclass
@@ -39,6 +46,8 @@ class InFlight:
     kind: Kind
     seq: int
     sent: float
+    due: float = 0.0        # monotonic time of the next re-send unless acked before
+    attempts: int = 0       # re-sends so far (the back-off grows with them)
 
 
 class Drain(AckHandling):
@@ -48,10 +57,18 @@ class Drain(AckHandling):
     ``alarm(reason, fields)`` raises a staff alarm (event + log + status)."""
 
     def __init__(self, cfg: SyncConfig, store: Store, key: DeviceKey, session: Session, clock: Clock,
-                 on_case_done: Callable[[str], None], alarm: Callable[[str, dict[str, Any]], None]) -> None:
+                 on_case_done: Callable[[str], None], alarm: Callable[[str, dict[str, Any]], None],
+                 presence: Presence | None = None, backoff: Backoff | None = None) -> None:
         self.cfg, self.store, self.key, self.session, self.clock = cfg, store, key, session, clock
         self._on_case_done, self._alarm = on_case_done, alarm
+        self.presence = presence or Presence()
+        self.backoff = backoff or Backoff(cfg.ack_timeout_s, max(cfg.ack_timeout_s, RESEND_CAP_S))
         self._acks: queue.SimpleQueue[Ack] = queue.SimpleQueue()
+        self._busy: queue.SimpleQueue[Busy] = queue.SimpleQueue()
+        self._due: list[tuple[float, int, str]] = []     # heap of (due, tie-breaker, msg_id)
+        self._ticket = 0
+        self._hold_until = {Kind.CASE: 0.0, Kind.EVENT: 0.0}
+        self.stats = {"sent": 0, "resent": 0, "busy": 0, "central_births": 0}
         self._pubacks: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.wake = threading.Event()
         self._stop = threading.Event()
@@ -83,9 +100,26 @@ class Drain(AckHandling):
         self._reset.set()
         self.wake.set()
 
-    def put_ack(self, ack: Ack) -> None:
-        self._acks.put(ack)
+    def put_ack(self, ack: Ack | Busy) -> None:
+        if isinstance(ack, Busy):
+            self._busy.put(ack)
+        else:
+            self._acks.put(ack)
         self.wake.set()
+
+    def central_state(self, instance: str, state: CentralState | None, retained: bool = False) -> None:
+        """Central's retained online state: an instance that came online (a new epoch) may have missed
+        whatever was sent while it was away, so everything unacked goes again now, not after a timer."""
+        if state is None:
+            self.presence.forget(instance)
+            return
+        if self.presence.update(state, retained):
+            log.info("central instance %s online (epoch %d): re-sending what is unacked", state.instance[:64],
+                     state.epoch)
+            self.stats["central_births"] += 1
+            self._hold_until = {Kind.CASE: 0.0, Kind.EVENT: 0.0}
+            self._reset.set()
+            self.wake.set()
 
     def put_puback(self, mid: int) -> None:
         self._pubacks.put(mid)
@@ -112,10 +146,11 @@ class Drain(AckHandling):
                 self._restart_sending()
             self._take_pubacks()
             self._take_acks()
-            if self.session.connected.is_set():
+            self._take_busy()
+            if self.session.connected.is_set() and not self.presence.central_away():
+                self._resend_overdue()      # before new ones: a device's messages go in seq order
                 self._fill_window()
                 self._send_blobs()
-                self._resend_overdue()
             if time.monotonic() - last_flush > 1.0:
                 last_flush = time.monotonic()
                 self._flush_pubacked()
@@ -129,6 +164,7 @@ class Drain(AckHandling):
     def _restart_sending(self) -> None:
         self._flush_pubacked()
         self._inflight.clear()
+        self._due.clear()
         self._cursor = {Kind.CASE: 0, Kind.EVENT: 0}
         self._mids.clear()
         self._buffered = 0
@@ -139,10 +175,13 @@ class Drain(AckHandling):
     # -- sending cases and events -------------------------------------------------------------------
     def _fill_window(self) -> None:
         max_payload = self.session.limits.max_payload()
-        for kind in (Kind.EVENT, Kind.CASE):
+        now = time.monotonic()
+        for kind in SEND_ORDER:
             room = self.cfg.window - len(self._inflight)
-            if room <= 0:
-                return
+            if kind is Kind.CASE:
+                room -= max(1, self.cfg.window // EVENT_SHARE) if self.cfg.window > 1 else 0
+            if room <= 0 or self._hold_until[kind] > now:
+                continue
             rows = self.store.query("SELECT msg_id, seq, body, state FROM outbox WHERE kind = ? AND seq > ? "
                                     "ORDER BY seq LIMIT ?", (kind.value, self._cursor[kind], room))
             for msg_id, seq, body, state in rows:
@@ -165,28 +204,86 @@ class Drain(AckHandling):
                     break
                 if self._no_room() or self.session.publish(kind.value, payload) is None:
                     return
-                self._inflight[msg_id] = InFlight(kind, seq, time.monotonic())
+                sent = time.monotonic()
+                self._inflight[msg_id] = InFlight(kind, seq, sent)
+                self._schedule(msg_id, sent + self.backoff.delay(0))
                 self._cursor[kind] = seq
+                self.stats["sent"] += 1
+
+    def _schedule(self, msg_id: str, due: float) -> None:
+        item = self._inflight.get(msg_id)
+        if item is None:
+            return
+        item.due = due
+        self._ticket += 1
+        heapq.heappush(self._due, (due, self._ticket, msg_id))
+
+    def _in_order(self, overdue: list[tuple[str, InFlight]], now: float) -> list[tuple[str, InFlight]]:
+        """The overdue messages that may go now, cases before events, each kind by seq. A message waits
+        while an earlier one of its kind is still unacked and not due: with jittered timers a later
+        message could otherwise be re-sent first and reach central before an earlier one that was lost."""
+        if not overdue:
+            return overdue
+        due_ids = {msg_id for msg_id, _ in overdue}
+        floor: dict[Kind, InFlight] = {}
+        for msg_id, item in self._inflight.items():
+            if msg_id not in due_ids and (item.kind not in floor or item.seq < floor[item.kind].seq):
+                floor[item.kind] = item
+        ready = []
+        for msg_id, item in overdue:
+            blocker = floor.get(item.kind)
+            if blocker is not None and item.seq > blocker.seq:
+                self._schedule(msg_id, max(now, blocker.due))
+            else:
+                ready.append((msg_id, item))
+        ready.sort(key=lambda pair: (SEND_ORDER.index(pair[1].kind), pair[1].seq))
+        return ready
+
+    def _take_busy(self) -> None:
+        """Central said "busy, retry after N s" for these messages: each waits that long (jittered), and
+        nothing new of that kind goes meanwhile (a busy case holds the events back too)."""
+        now = time.monotonic()
+        while True:
+            try:
+                busy = self._busy.get_nowait()
+            except queue.Empty:
+                return
+            self.stats["busy"] += 1
+            item = self._inflight.get(busy.ref)
+            if item is None:
+                continue            # acked meanwhile, or already going again after central's return
+            until = now + self.backoff.hold(busy.retry_after_s)
+            for kind in ((Kind.CASE, Kind.EVENT) if item.kind is Kind.CASE else (item.kind,)):
+                self._hold_until[kind] = max(self._hold_until[kind], until)
+            self._schedule(busy.ref, max(until, self._hold_until[item.kind]))
 
     def _resend_overdue(self) -> None:
-        limit = time.monotonic() - self.cfg.ack_timeout_s
-        overdue = []
-        for msg_id, item in self._inflight.items():
-            if item.sent > limit:
-                break
-            overdue.append(msg_id)
-        for msg_id in overdue:
-            item = self._inflight.pop(msg_id)
+        now = time.monotonic()
+        overdue: list[tuple[str, InFlight]] = []
+        while self._due and self._due[0][0] <= now:
+            due, _, msg_id = heapq.heappop(self._due)
+            item = self._inflight.get(msg_id)
+            if item is None or item.due != due:
+                continue            # acked, or re-scheduled since (a later heap entry stands)
+            if self._hold_until[item.kind] > now:
+                self._schedule(msg_id, self._hold_until[item.kind])
+                continue
+            overdue.append((msg_id, item))
+        overdue = self._in_order(overdue, now)
+        for n, (msg_id, item) in enumerate(overdue):
             row = self.store.query("SELECT body FROM outbox WHERE msg_id = ?", (msg_id,))
             if not row:
+                self._inflight.pop(msg_id, None)
                 continue
             payload = open_body(self.key, msg_id, row[0][0])
             if self._no_room() or self.session.publish(item.kind.value, payload) is None:
-                self._inflight[msg_id] = item
+                for later_id, later in overdue[n:]:     # no room now: try again on the next turn
+                    self._schedule(later_id, later.due)
                 return
+            item.attempts += 1
             item.sent = time.monotonic()
-            self._inflight[msg_id] = item
-        now = time.monotonic()
+            self._schedule(msg_id, item.sent + self.backoff.delay(item.attempts))
+            self.stats["resent"] += 1
         for job in self._jobs.values():
             if not job.todo and job.outstanding == 0 and now - job.last_activity > self.cfg.ack_timeout_s:
                 job.todo.append(job.count - 1)      # central silent: ask again with the last chunk

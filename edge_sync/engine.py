@@ -75,6 +75,9 @@ class SyncEngine:
         self.downlink = Downlink(config.device_id, self.store, self.key, self.clock, config.command_keys,
                                  config.catalog_keys, put_ack=self.drain.put_ack,
                                  take_reply=self.requests.take_reply, send_event=self._send_event_forced)
+        self.downlink.on_central_state = self.drain.central_state
+        self.downlink.subscribe, self.downlink.unsubscribe = self.session.subscribe, self.session.unsubscribe
+        self.session.extra_filters = self.downlink.wanted_filters
 
     # -- application callbacks (kept by the downlink; may be set before or after start) -------------
     @property
@@ -409,7 +412,8 @@ class SyncEngine:
 
     def _on_message(self, msg: mqtt.MQTTMessage) -> None:
         props = getattr(msg, "properties", None)
-        self.downlink.handle(msg.topic, bytes(msg.payload), getattr(props, "CorrelationData", None))
+        self.downlink.handle(msg.topic, bytes(msg.payload), getattr(props, "CorrelationData", None),
+                             bool(msg.retain))
 
     def _on_published(self, mid: int) -> None:
         self.drain.put_puback(mid)

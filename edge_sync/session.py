@@ -18,6 +18,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge_sync.config import SyncConfig
+from edge_sync.fleet import OLD_CATALOG_FILTER, fleet_filters
 from edge_sync.store import Store
 from edge_sync.supervise import Supervisor, Worker
 
@@ -74,6 +75,7 @@ class Session:
         self._had_connack = False
         self._unpubacked = 0
         self._count_lock = threading.Lock()
+        self.extra_filters: Callable[[], list[str]] = list   # further downlink filters on every connection
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self, supervisor: Supervisor) -> None:
@@ -110,6 +112,18 @@ class Session:
         with self._count_lock:
             self._unpubacked += 1
         return info.mid
+
+    def subscribe(self, filters: list[str]) -> None:
+        """QoS 1 subscriptions now (retained messages come with them); on later connections they come
+        from ``extra_filters``. Nothing happens while offline."""
+        client = self._client
+        if filters and client is not None and self.connected.is_set():
+            client.subscribe([(f, SubscribeOptions(qos=1)) for f in filters])
+
+    def unsubscribe(self, filters: list[str]) -> None:
+        client = self._client
+        if filters and client is not None and self.connected.is_set():
+            client.unsubscribe(filters)
 
     def room(self) -> int:
         """How many more QoS 1 publishes the broker's Receive Maximum allows right now."""
@@ -211,10 +225,12 @@ class Session:
         with self._count_lock:
             self._unpubacked = 0
         dev, site = self.cfg.device_id, self.cfg.site_id
-        client.subscribe([(f"gov/v1/down/{dev}/#", SubscribeOptions(qos=1)),
-                          # Retained catalog only on a new subscription: not re-downloaded per reconnect.
-                          ("gov/v1/catalog/#", SubscribeOptions(qos=1, retainHandling=1)),
+        client.subscribe([(f"gov/v1/down/{dev}/#", SubscribeOptions(qos=1)), *fleet_filters(),
+                          *[(f, SubscribeOptions(qos=1)) for f in self.extra_filters()],
                           (f"gov/v1/site/{site}/#", SubscribeOptions(qos=1))])
+        # A session from before the addendum still holds the catalog wildcard: it would bring every
+        # version's parts. Parts are fetched per version now (Downlink.wanted_filters).
+        client.unsubscribe(OLD_CATALOG_FILTER)
         client.publish(f"{self.prefix}/state", self._state(True), qos=1, retain=True)
         if self._last_error:
             log.info("connected to the broker again (epoch %d)", self.epoch)

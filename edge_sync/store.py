@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS catalog (
 CREATE TABLE IF NOT EXISTS catalog_parts (
   version INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (version, n));
 CREATE TABLE IF NOT EXISTS seen_commands (cmd_id TEXT PRIMARY KEY, seen_at REAL NOT NULL, expires REAL);
+CREATE TABLE IF NOT EXISTS push_versions (key TEXT PRIMARY KEY, version INTEGER NOT NULL, at REAL NOT NULL);
 """
 # Columns added after the first release: (table, column, declaration).
 _ADDED_COLUMNS = (("seen_commands", "expires", "REAL"),)

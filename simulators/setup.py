@@ -15,6 +15,7 @@ setup(
               "simulators.scanner"],
     package_data={"simulators.data": ["*.json"]},
     install_requires=["pyserial>=3.5", "paho-mqtt>=2.1", "Pillow>=10", "segno>=1.6", "aiohttp>=3.9"],
-    extras_require={"hall": ["playwright>=1.40"]},
+    # pg: the central simulator's PostgreSQL store (instances that scale out); SQLite needs nothing.
+    extras_require={"hall": ["playwright>=1.40"], "pg": ["psycopg[binary]>=3.1"]},
     entry_points={"console_scripts": ["kiosk-sim=simulators.cli:main"]},
 )

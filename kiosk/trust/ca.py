@@ -91,7 +91,7 @@ class LocalCA:
         directory = Path(directory)
         return cls(directory, load_key(directory / CA_KEY), load_cert(directory / CA_CERT))
 
-    def _leaf(self, cn: str, public_key: ec.EllipticCurvePublicKey, usage: x509.ObjectIdentifier, days: int,
+    def _leaf(self, cn: str, public_key: ec.EllipticCurvePublicKey, usage: x509.ObjectIdentifier, days: float,
               san: x509.SubjectAlternativeName | None = None) -> x509.Certificate:
         now = dt.datetime.now(dt.UTC)
         builder = (x509.CertificateBuilder()
@@ -112,7 +112,7 @@ class LocalCA:
         return builder.sign(self.key, hashes.SHA256())
 
     def sign_device(self, csr: x509.CertificateSigningRequest, expected_id: str | None = None,
-                    days: int = 730) -> x509.Certificate:
+                    days: float = 730) -> x509.Certificate:
         """A client certificate for a terminal's request. Only the CN (a valid device id) is taken from the
         request; every extension is the CA's own choice. Raises BadMaterial or BadDeviceId."""
         device_id = checked_request(csr, expected_id)

@@ -34,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pace", type=float, default=None,
                         help="share of each step's limit every step takes (default: mixed 0.5/0.9/1.3 per case)")
     parser.add_argument("--client-id", help="MQTT client id; given, the session persists across restarts")
+    parser.add_argument("--instance", help="name in central's retained online state gov/v1/central/state/NAME "
+                                           "(default: the client id, else central-PID)")
+    parser.add_argument("--busy-after", type=float, default=10.0, metavar="S",
+                        help="answer busy when the backlog ahead of a message exceeds S seconds of work "
+                             "(events at S/2; 0: never)")
+    parser.add_argument("--registry", help="device registry JSON ({\"devices\": {ID: {\"site\", \"status\"}}} or "
+                                           "{ID: SITE}): the hall of each device, for per-hall queue numbers")
     _add_tls_arguments(parser, None)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -103,13 +110,14 @@ def run_central(args: argparse.Namespace, keys: KeyRing, tls_files: TlsFiles) ->
     try:
         ctx = Context(catalog=Catalog.load(args.catalog), keys=keys, agents=load_agents(args.agents),
                       clock=SimClock(args.speed), controls=Controls(), pace=args.pace)
-        service = CentralService(ctx, args.broker, db, args.client_id, tls_files)
+        service = CentralService(ctx, args.broker, db, args.client_id, tls_files, instance=args.instance,
+                                 busy_after_s=args.busy_after, registry=load_registry(args.registry))
         service.start()
     except (OSError, ValueError, TimeoutError) as exc:
         print(f"error: central could not start: {exc}", file=sys.stderr)
         return 1
     print_ready("central", args.broker, broker=args.broker, db=db, keys=str(keys.directory),
-                catalog=ctx.catalog.version, client_id=service.client_id)
+                catalog=ctx.catalog.version, client_id=service.client_id, instance=service.announcer.instance)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     run_stdin_commands(lambda name, rest: command(service, keys, name, rest), stop)
@@ -122,6 +130,25 @@ def run_central(args: argparse.Namespace, keys: KeyRing, tls_files: TlsFiles) ->
             for suffix in ("", "-wal", "-shm"):
                 Path(temp_db + suffix).unlink(missing_ok=True)
     return 0
+
+
+def load_registry(path: str | None) -> dict[str, dict]:
+    """``{device: {"site", "status"}}`` from a registry file (see ``--registry``); {} without one.
+    Raises OSError or ValueError on an unreadable or ill-shaped file."""
+    if not path:
+        return {}
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    devices = data.get("devices", data) if isinstance(data, dict) else None
+    if not isinstance(devices, dict):
+        raise ValueError(f"{path}: expected {{\"devices\": {{ID: {{site, status}}}}}} or {{ID: SITE}}")
+    out = {}
+    for device, entry in devices.items():
+        if isinstance(entry, str):
+            entry = {"site": entry, "status": "active"}
+        if not isinstance(entry, dict) or not isinstance(entry.get("site"), str):
+            raise ValueError(f"{path}: device {str(device)[:40]!r} has no site")
+        out[str(device)] = {"site": entry["site"], "status": str(entry.get("status", "active"))}
+    return out
 
 
 def command(service: CentralService, keys: KeyRing, name: str, rest: str) -> str | None:
@@ -167,7 +194,10 @@ def _apply(service: CentralService, keys: KeyRing, name: str, rest: str) -> str 
             return "usage: publish-catalog FILE"
         service.publish_catalog(Catalog.load(parts[0]), wait=True)
     elif name == "stats":
-        emit({"event": "stats", **service.stats, "paused": controls.paused, "held": service.held_count()})
+        emit({"event": "stats", **service.stats, "paused": controls.paused, "held": service.held_count(),
+              "busy": service.flow.answered_busy, "parked": service.sequencer.parked,
+              "taken_with_gap": service.sequencer.taken_with_gap, "missing_withdrawn": service.grace.withdrawn,
+              "catalog_publications": service.catalog_publications})
     elif name == "cmd":
         if len(parts) < 2:
             return "usage: cmd DEVICE NAME [ARGS_JSON]"

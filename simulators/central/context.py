@@ -86,6 +86,7 @@ class Incoming:
     correlation: bytes | None
     expiry: int | None
     arrived: float  # time.monotonic() at receipt, for Message Expiry
+    depth: int = 0  # messages queued ahead of it at receipt (flow control: busy answers)
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Status pushes (``down/{device}/notify``): the events of each case's timeline that have come due on
 the simulated clock, and statuses forced from stdin. Payload:
 ``{"type": "case.notify", "v": 1, "case_id", "query_code", "case_no", "status", "reason"
-(step/light/forced), "at", "server_time", "case": <masked view>, "full": <full view>}``. ``case`` is the
+(step/light/forced), "version", "at", "server_time", "case": <masked view>, "full": <full view>}``;
+``version`` counts the pushes of the case (contract addendum, Fleet): a terminal never lets an older
+push overwrite a newer one. ``case`` is the
 masked view because a kiosk may cache it to answer a query by code alone; ``full`` adds what only the
 card holder may see."""
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from simulators.central import store
 from simulators.central.context import Context, Outgoing, real_now
 from simulators.central.contract import down_topic
 from simulators.central.progress import full_view, masked_view
@@ -23,12 +26,14 @@ TICK_LIMIT = 200  # cases per tick, so that a big ``advance`` never starves the 
 EPSILON = 0.001   # look just after an event's moment so that the event itself shows
 
 
-def notify(row: Any, ctx: Context, moment: float, reason: str, conn: Any = None) -> Outgoing:
+def notify(row: Any, ctx: Context, moment: float, reason: str, *, conn: Any = None, version: int = 0) -> Outgoing:
+    """A ``case.notify`` for ``row``; ``version`` orders the case's pushes (addendum, Fleet); with ``conn``
+    the full view also carries the case's 补正 requests and bundle (addendum, Services)."""
     view = full_view(row, ctx.catalog, moment, conn)
     masked = masked_view(row, ctx.catalog, moment)
     return Outgoing(down_topic(row["device"], "notify"),
                     {"type": "case.notify", "v": 1, "case_id": row["case_id"], "query_code": row["query_code"],
-                     "case_no": row["case_no"], "status": view["status"], "reason": reason,
+                     "case_no": row["case_no"], "status": view["status"], "reason": reason, "version": version,
                      "at": iso(datetime.fromtimestamp(moment, CHINA_TZ)), "server_time": real_now(),
                      "case": masked, "full": view})
 
@@ -55,7 +60,8 @@ def advance_case(ctx: Context, conn: sqlite3.Connection, row: sqlite3.Row, now: 
     events = json.loads(row["timeline"])["events"]
     index, status, out = row["notified"], row["status"], []
     while index < len(events) and events[index][0] <= now:
-        message = notify(row, ctx, events[index][0] + EPSILON, events[index][1])
+        message = notify(row, ctx, events[index][0] + EPSILON, events[index][1], conn=conn,
+                         version=store.next_push(conn, row["case_id"]))
         status = message.payload["status"]
         out.append(message)
         index += 1
@@ -81,4 +87,4 @@ def force_status(ctx: Context, conn: sqlite3.Connection, ref: str, status: str) 
     conn.execute("UPDATE cases SET forced_status = ?, forced_at = ?, status = ?, next_at = NULL "
                  "WHERE case_id = ?", (status, iso(datetime.fromtimestamp(now, CHINA_TZ)), status, row["case_id"]))
     row = conn.execute("SELECT * FROM cases WHERE case_id = ?", (row["case_id"],)).fetchone()
-    return notify(row, ctx, now, "forced", conn)
+    return notify(row, ctx, now, "forced", conn=conn, version=store.next_push(conn, row["case_id"]))

@@ -110,8 +110,9 @@ def pickup_verify(ctx: Context, conn: sqlite3.Connection, device: str, payload: 
 
 
 def queue_take(ctx: Context, conn: sqlite3.Connection, device: str, payload: dict) -> dict:
-    """A number per category (SOC→A, ECO→B, CON→C) and day; green-channel tickets (绿色通道) take a
-    separate V sequence served first, so only earlier green tickets wait ahead of them."""
+    """A number per hall (site), category (SOC→A, ECO→B, CON→C) and day; green-channel tickets (绿色通道)
+    take a separate V sequence served first, so only earlier green tickets wait ahead of them. The hall
+    is the device registry's (or that of the device's latest case): each hall calls its own numbers."""
     category, priority = payload["category"], payload.get("priority", "normal")
     cases = payload.get("cases", 1)
     if priority == "green":
@@ -123,7 +124,8 @@ def queue_take(ctx: Context, conn: sqlite3.Connection, device: str, payload: dic
             return {"ok": False, "error": "green_cases"}
     day = ctx.clock.now_dt().date().isoformat()
     letter = GREEN_LETTER if priority == "green" else QUEUE_LETTERS[category]
-    n = store.next_counter(conn, f"ticket:{day}:{category}:{priority}")
+    site = store.device_site(conn, device) or "-"
+    n = store.next_counter(conn, f"ticket:{site}:{day}:{category}:{priority}")
     number = f"{letter}{n:03d}"
     # people are called at a steady pace from 09:00: one per 4 simulated minutes in each queue
     opened = datetime.fromisoformat(f"{day}T09:00:00+08:00").timestamp()

@@ -3,6 +3,7 @@ the database and handles messages in batches (one transaction per batch, acks on
 broker's PUBACK only after that), case progress ticks and the catalog publication."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -20,13 +21,16 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from simulators.central import store
-from simulators.central.catalog import MANIFEST_TOPIC, Catalog, build_publication, part_topic
+from simulators.central import catalog_pub, store
+from simulators.central.catalog import MANIFEST_TOPIC, Catalog, part_topic
 from simulators.central.context import Context, Incoming, Outgoing, real_now
 from simulators.central.contract import SHARE_GROUP, UP_KINDS, UP_TOPIC_RE, CaseStatus
+from simulators.central.flow import FlowControl, MissingGrace, kind_of
 from simulators.central.handlers import handle_blob, handle_case, handle_event, handle_state
 from simulators.central.notify import due_notifies, force_status
+from simulators.central.presence import Announcer
 from simulators.central.requests import handle_request
+from simulators.central.sequencer import Sequencer
 from simulators.central.signing import CATALOG_KEY
 from simulators.link import emit
 
@@ -35,6 +39,8 @@ log = logging.getLogger("central")
 BATCH = 500          # messages per transaction: one commit for many acks
 TICK_SECONDS = 0.25  # how often case progress is looked at (real seconds)
 BUSY_RETRIES = 50    # × 0.2 s on top of SQLite's own 30 s busy timeout
+RETAINED_GRACE_S = 0.5  # after SUBACK, how long the broker's retained manifest may take to arrive
+PARKED_POLL_S = 0.05    # how often an instance looks for cases parked for the devices it owns
 
 
 def is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -88,7 +94,8 @@ class TlsFiles:
 
 class CentralService:
     def __init__(self, ctx: Context, broker_url: str, db_path: str, client_id: str | None = None,
-                 tls_files: TlsFiles | None = None) -> None:
+                 tls_files: TlsFiles | None = None, instance: str | None = None, busy_after_s: float = 10.0,
+                 registry: dict[str, dict] | None = None) -> None:
         self.ctx = ctx
         self.broker_url = broker_url
         self.db_path = db_path
@@ -104,6 +111,15 @@ class CentralService:
         self._next_tick = 0.0
         self._emits: list[dict] = []
         self.stats = {"handled": 0, "published": 0, "notifies": 0}
+        # Fleet (contract addendum): retained online state, busy answers, device order, missing grace.
+        self.announcer = Announcer(instance or (client_id if client_id else f"central-{os.getpid()}"))
+        self.flow = FlowControl(busy_after_s)
+        self.sequencer = Sequencer(self.announcer.instance)
+        self._next_drain = 0.0
+        self.grace = MissingGrace()
+        self.registry = registry or {}
+        self._retained_manifest: dict | None = None
+        self.catalog_publications = 0
         self.client = self._make_client()
 
     # ---- MQTT ---------------------------------------------------------------------------------------
@@ -112,7 +128,10 @@ class CentralService:
                              manual_ack=True)
         client.max_inflight_messages_set(1000)  # acks flow at thousands per second; 20 would throttle them
         client.max_queued_messages_set(0)
-        client.reconnect_delay_set(0.2, 5)  # type: ignore[arg-type]  # paho's stub says int; it sleeps floats
+        # Central is one client, not a fleet: it comes back at once after a broker restart.
+        client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]  # paho's stub says int; it sleeps floats
+        self.announcer.next_epoch()
+        client.will_set(self.announcer.topic, self.announcer.payload(False), qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
@@ -132,18 +151,39 @@ class CentralService:
             props.SessionExpiryInterval = 86400  # a named instance keeps its queue across restarts
         self._worker = threading.Thread(target=self._work, name="central-worker", daemon=True)
         self._worker.start()
+        if self.registry:
+            self.call(lambda conn: self._load_registry(conn))
         self.client.connect(host, port, keepalive=30, clean_start=not self.persistent, properties=props)
         self.client.loop_start()
         if not self.subscribed.wait(ready_timeout):
             raise TimeoutError("broker did not grant central's subscriptions")
+        time.sleep(RETAINED_GRACE_S)
         self.publish_catalog(self.ctx.catalog, wait=True)
+        self._announce(online=True)
+
+    def _leave(self, conn) -> None:
+        """A clean stop hands this instance's devices to the others at once (not after LIVE_S)."""
+        with store.Transaction(conn):
+            self.sequencer.leave(conn)
+
+    def _load_registry(self, conn) -> None:
+        with store.Transaction(conn):
+            store.load_registry(conn, self.registry)
 
     def stop(self) -> None:
+        self.call(self._leave, timeout=5)
         self.stopping.set()
         if self._worker is not None:
             self._worker.join(10)
+        try:
+            self._announce(online=False).wait_for_publish(2)
+        except (RuntimeError, ValueError, OSError):
+            pass
         self.client.disconnect()
         self.client.loop_stop()
+
+    def _announce(self, online: bool) -> mqtt.MQTTMessageInfo:
+        return self.client.publish(self.announcer.topic, self.announcer.payload(online), qos=1, retain=True)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -151,27 +191,47 @@ class CentralService:
             return
         self._generation += 1
         log.info("connected to %s as %s", self.broker_url, self.client_id)
+        self._retained_manifest = None
         client.subscribe([(f"$share/{SHARE_GROUP}/gov/v1/up/+/{kind}", SubscribeOptions(qos=1))
-                          for kind in UP_KINDS])
+                          for kind in UP_KINDS] + [(MANIFEST_TOPIC, SubscribeOptions(qos=1))])
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         if any(code.is_failure for code in reason_codes):
             log.error("subscriptions refused: %s", reason_codes)
             return
         if self.subscribed.is_set():
-            self.publish_catalog(self.ctx.catalog, wait=False)  # after a broker restart without persistence
+            # Back after a reconnect: say so at once (terminals re-send what the broker dropped while
+            # nobody consumed), then publish the catalog only if the broker lost it.
+            self._announce(online=True)
+            threading.Thread(target=self._after_resubscribe, name="central-resubscribed", daemon=True).start()
         self.subscribed.set()
 
+    def _after_resubscribe(self) -> None:
+        time.sleep(RETAINED_GRACE_S)
+        try:
+            self.publish_catalog(self.ctx.catalog, wait=False)
+        except Exception:
+            log.exception("catalog check after reconnect failed")
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        # The next connection is a new epoch, with a will that says so.
+        self.announcer.next_epoch()
+        client.will_set(self.announcer.topic, self.announcer.payload(False), qos=1, retain=True)
         if not self.stopping.is_set():
             log.warning("lost the broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        if message.topic == MANIFEST_TOPIC:
+            self._retained_manifest = _manifest_or_none(message.payload)
+            if message.qos > 0:
+                client.ack(message.mid, message.qos)
+            return
         props = message.properties
         user = dict(getattr(props, "UserProperty", []) or [])
         incoming = Incoming(message.topic, bytes(message.payload), user, getattr(props, "ResponseTopic", None),
                             getattr(props, "CorrelationData", None),
-                            getattr(props, "MessageExpiryInterval", None), time.monotonic())
+                            getattr(props, "MessageExpiryInterval", None), time.monotonic(),
+                            self._inbox.qsize() + len(self._held))
         self._inbox.put(("msg", incoming, message.mid, message.qos, self._generation))
 
     def publish(self, out: Outgoing) -> None:
@@ -186,20 +246,38 @@ class CentralService:
             self.client.publish(out.topic, data, qos=1, retain=out.retain, properties=props)
 
     def publish_catalog(self, catalog: Catalog, wait: bool) -> None:
-        """Retained parts first, then the signed manifest, so a kiosk never sees a manifest whose parts
-        are not there yet."""
-        stamp = catalog.data.get("published_at")
-        published_at = stamp if isinstance(stamp, str) else real_now()
-        parts, manifest = build_publication(catalog, published_at)
+        """Publishes ``catalog`` unless the broker holds it already or another instance claimed it
+        (catalog_pub): retained parts first, then the signed manifest, so a kiosk never sees a manifest
+        whose parts are not there yet; then the retained parts of older versions are cleared."""
+        published_at = catalog.data.get("published_at") if isinstance(catalog.data.get("published_at"), str) \
+            else real_now()
+        pub = catalog_pub.publication(catalog, published_at)
+        retained = self._retained_manifest
+        decision: list = [False, []]
+
+        def decide(conn) -> None:
+            with store.Transaction(conn):
+                decision[0] = catalog_pub.claim(conn, pub, self.announcer.instance, retained)
+                decision[1] = catalog_pub.stale_parts(conn, pub.version) if decision[0] else []
+
+        error = self.call(decide)
+        if error is not None:
+            raise RuntimeError(f"catalog publication not decided: {error}")
+        self.ctx.catalog = catalog
+        if not decision[0]:
+            log.info("catalog version %d already published: nothing sent", catalog.version)
+            return
         infos = [self.client.publish(part_topic(catalog.version, n), part, qos=1, retain=True)
-                 for n, part in enumerate(parts)]
-        signed = self.ctx.keys.sign(manifest, CATALOG_KEY)
+                 for n, part in enumerate(pub.parts)]
+        signed = self.ctx.keys.sign(pub.manifest, CATALOG_KEY)
         infos.append(self.client.publish(MANIFEST_TOPIC, Outgoing("", signed).encode(), qos=1, retain=True))
+        infos += [self.client.publish(topic, b"", qos=1, retain=True) for topic in decision[1]]
         if wait:
             for info in infos:
                 info.wait_for_publish(10)
-        self.ctx.catalog = catalog
-        log.info("catalog version %d published in %d parts", catalog.version, len(parts))
+        self.catalog_publications += 1
+        log.info("catalog version %d published in %d parts (%d old parts cleared)", catalog.version,
+                 len(pub.parts), len(decision[1]))
 
     # ---- worker -------------------------------------------------------------------------------------
     def call(self, fn: Callable[[sqlite3.Connection], str | None], timeout: float = 15.0) -> str | None:
@@ -234,9 +312,16 @@ class CentralService:
 
     def _work_once(self, conn: sqlite3.Connection) -> None:
         self._held.extend(self._take_batch(conn))
-        if self._held and not self.ctx.controls.paused:
+        drain = time.monotonic() >= self._next_drain
+        if (self._held or drain) and not self.ctx.controls.paused:
+            self._next_drain = time.monotonic() + PARKED_POLL_S
             batch, self._held = self._held, []
             self._process(conn, batch)
+        if self.grace.pending and not self.ctx.controls.paused:
+            with store.Transaction(conn):
+                late = self.grace.due(conn, time.monotonic())
+            for out in late:
+                self.publish(out)
         if time.monotonic() >= self._next_tick:
             self._next_tick = time.monotonic() + TICK_SECONDS
             self._tick(conn)
@@ -244,7 +329,7 @@ class CentralService:
     def _take_batch(self, conn: sqlite3.Connection) -> list[tuple]:
         """Up to BATCH messages; control calls run as they come (also while paused)."""
         batch: list[tuple] = []
-        timeout = TICK_SECONDS
+        timeout = PARKED_POLL_S
         while len(batch) < BATCH:
             try:
                 item = self._inbox.get(timeout=timeout) if not batch else self._inbox.get_nowait()
@@ -258,13 +343,29 @@ class CentralService:
         return batch
 
     def _process(self, conn: sqlite3.Connection, batch: list[tuple]) -> None:
+        started = time.monotonic()
+        refused: list[Outgoing] = []
+        kept: list[tuple] = []
+        answered: list[tuple] = []
+        for item in batch:
+            answer = self.flow.refuse(item[1], kind_of(item[1]), started)
+            if answer is None:
+                kept.append(item)
+            else:
+                refused.append(answer)      # PUBACKed below with the rest: the terminal keeps it
+                answered.append(item)
+        handled = 0
         for attempt in range(BUSY_RETRIES + 1):
             outgoing: list[Outgoing] = []
             self._emits = []
             try:
                 with store.Transaction(conn):
-                    for _, incoming, _, _, _ in batch:
+                    # Cases of devices another instance owns, or early ones, are parked (committed before
+                    # the PUBACK); this instance's devices' cases come in seq order, parked ones included.
+                    work = self.sequencer.plan(conn, [item[1] for item in kept], time.monotonic())
+                    for incoming in work:
                         outgoing.extend(self._dispatch_safely(conn, incoming))
+                    handled = len(work)
                 break
             except sqlite3.OperationalError as exc:  # locked beyond busy_timeout by the other instance
                 if conn.in_transaction:
@@ -275,8 +376,9 @@ class CentralService:
                     return
                 log.warning("database busy (%s); retrying the batch", exc)
                 time.sleep(0.2)
-        self.stats["handled"] += len(batch)
-        for out in outgoing:
+        self.stats["handled"] += handled
+        self.flow.observe(handled, time.monotonic() - started)
+        for out in refused + self.grace.hold(outgoing, time.monotonic()):
             self.publish(out)
         for line in self._emits:
             emit(line)
@@ -285,14 +387,23 @@ class CentralService:
             if qos > 0 and generation == self._generation:
                 self.client.ack(mid, qos)
 
-    def _dispatch_safely(self, conn: sqlite3.Connection, incoming: Incoming) -> list[Outgoing]:
+    def _dispatch_safely(self, conn: sqlite3.Connection, incoming: Incoming, again: bool = True) -> list[Outgoing]:
         """Handles one message inside a savepoint: whatever a malformed message does, it neither stops
-        central nor leaves half its writes behind."""
+        central nor leaves half its writes behind. A unique key taken meanwhile by another instance (the
+        same msg_id or case_id handled there) means the message is decided: handled again, it gets that
+        first outcome as a duplicate."""
         conn.execute("SAVEPOINT one")
         try:
             out = self._dispatch(conn, incoming)
             conn.execute("RELEASE one")
             return out
+        except sqlite3.IntegrityError:
+            conn.execute("ROLLBACK TO one")
+            conn.execute("RELEASE one")
+            if again:
+                return self._dispatch_safely(conn, incoming, again=False)
+            log.exception("handler failed on %s; message dropped", incoming.topic)
+            return []
         except sqlite3.OperationalError as exc:
             if is_busy(exc):
                 raise  # the whole batch is tried again
@@ -375,3 +486,12 @@ class CentralService:
             return None
 
         return self.call(run)
+
+
+def _manifest_or_none(payload: bytes) -> dict | None:
+    """The broker's retained catalog manifest as a dict (None when cleared or unreadable)."""
+    try:
+        obj = json.loads(payload) if payload else None
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None

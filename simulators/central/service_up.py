@@ -65,7 +65,9 @@ def handle_correction(ctx: Context, conn: sqlite3.Connection, device: str, paylo
     store.record_message(conn, msg_id, device, "case", payload["seq"], AckResult.ACCEPTED.value, detail, real_now())
     log.info("correction %s of case %s accepted", correction_id, row["case_id"])
     fresh = store.case_row(conn, row["case_id"])
-    return [ack(device, msg_id, AckResult.ACCEPTED, detail), notify(fresh, ctx, ctx.clock.now(), "correction", conn)]
+    pushed = notify(fresh, ctx, ctx.clock.now(), "correction", conn=conn,
+                    version=store.next_push(conn, row["case_id"]))
+    return [ack(device, msg_id, AckResult.ACCEPTED, detail), pushed]
 
 
 def request_correction(ctx: Context, conn: sqlite3.Connection, ref: str, codes: list[str],

@@ -24,6 +24,15 @@ Tables (all times RFC 3339 +08:00 unless said otherwise):
 - ``tickets``    queue numbers: ``day``, ``category``, ``priority``, ``n``, ``number``, ``device``,
   ``cases``, ``issued_at``.
 - ``meta``       counters (``case_counter``) and the schema version.
+- ``device_seq`` the highest case ``seq`` decided per device (central keeps each device's order).
+- ``catalog_pubs`` one row per catalog version ever published: ``version``, ``sha256``, ``parts``,
+  ``publisher`` (the instance that published it), ``published_at`` (epoch s), ``cleared`` (1 once its
+  retained parts were removed from the broker).
+- ``registry``   device → site from the device registry (``--registry``): per-hall queue numbers.
+- ``pending_cases`` cases parked for the instance that owns their device, or until an earlier seq comes
+  (sequencer.py): ``device``, ``seq``, ``msg_id``, ``payload``, ``parked_at``.
+- ``central_instances`` the live instances' heartbeats (``instance``, ``seen_at``): who owns which device.
+- ``cases.pushes`` counts the status pushes of a case: the ``version`` of the next one.
 
 Tables of the contract addendum "Services" (docs/contract-addendum.md):
 
@@ -37,7 +46,8 @@ Tables of the contract addendum "Services" (docs/contract-addendum.md):
 - ``corrections`` requested 补正 materials: (``case_id``, ``code``) primary key, ``name``, ``note``,
   ``requested_at``, and once answered ``correction_id``, ``msg_id``, ``answered_at``.
 
-Writers take ``BEGIN IMMEDIATE`` so that two processes never both decide that a message is new.
+Writers take ``BEGIN IMMEDIATE`` so that two processes never both decide that a message is new. The
+same functions run on PostgreSQL through ``store_pg`` (a ``postgresql://`` database): see there.
 """
 from __future__ import annotations
 
@@ -61,7 +71,7 @@ CREATE TABLE IF NOT EXISTS cases (
     site TEXT, item_code TEXT, situation TEXT, channel TEXT, applicant_key TEXT, applicant_name TEXT,
     applicant_phone TEXT, agent_id TEXT, envelope TEXT NOT NULL, received_at TEXT NOT NULL,
     promised_by TEXT, timeline TEXT NOT NULL, notified INTEGER NOT NULL DEFAULT 0, next_at REAL,
-    status TEXT NOT NULL, forced_status TEXT, forced_at TEXT);
+    status TEXT NOT NULL, forced_status TEXT, forced_at TEXT, pushes INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS cases_query_code ON cases(query_code);
 CREATE INDEX IF NOT EXISTS cases_applicant ON cases(applicant_key);
 CREATE INDEX IF NOT EXISTS cases_next_at ON cases(next_at) WHERE next_at IS NOT NULL;
@@ -99,10 +109,32 @@ CREATE TABLE IF NOT EXISTS corrections (
     case_id TEXT NOT NULL, code TEXT NOT NULL, name TEXT NOT NULL, note TEXT NOT NULL, requested_at TEXT NOT NULL,
     correction_id TEXT, msg_id TEXT, answered_at TEXT, PRIMARY KEY (case_id, code));
 CREATE INDEX IF NOT EXISTS corrections_answer ON corrections(correction_id);
+CREATE TABLE IF NOT EXISTS device_seq (device TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS catalog_pubs (
+    version INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, parts INTEGER NOT NULL, publisher TEXT NOT NULL,
+    published_at REAL NOT NULL, cleared INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS registry (device TEXT PRIMARY KEY, site TEXT NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_cases (
+    device TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL, payload BLOB NOT NULL,
+    parked_at REAL NOT NULL, PRIMARY KEY (device, msg_id));
+CREATE TABLE IF NOT EXISTS central_instances (instance TEXT PRIMARY KEY, seen_at REAL NOT NULL);
 """
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
+def is_postgres(db: Path | str) -> bool:
+    return str(db).startswith(("postgresql://", "postgres://"))
+
+
+def connect(path: Path | str) -> Any:
+    """A connection to ``path``: a SQLite file, or a ``postgresql://`` URL (store_pg's connection with
+    the same interface). Raises sqlite3.Error (or store_pg.StoreError) when it cannot be opened."""
+    if is_postgres(path):
+        from simulators.central import store_pg  # only where PostgreSQL is used: the driver is optional
+        return store_pg.connect(str(path))
+    return connect_sqlite(path)
+
+
+def connect_sqlite(path: Path | str) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, synchronous=NORMAL: a commit
     survives a killed process without an fsync per message; only a power loss could cost the last ones,
     which is acceptable for a simulator. Raises sqlite3.Error when the file cannot be opened."""
@@ -116,6 +148,8 @@ def connect(path: Path | str) -> sqlite3.Connection:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        if "pushes" not in {row[1] for row in conn.execute("PRAGMA table_info(cases)")}:
+            conn.execute("ALTER TABLE cases ADD COLUMN pushes INTEGER NOT NULL DEFAULT 0")  # a file from before
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('case_counter', '0')")
         conn.execute("COMMIT")
@@ -142,7 +176,7 @@ class Transaction:
 def next_counter(conn: sqlite3.Connection, key: str) -> int:
     """Increments a counter in ``meta`` inside the caller's transaction and returns the new value."""
     row = conn.execute("INSERT INTO meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
-                       "SET value = CAST(value AS INTEGER) + 1 RETURNING value", (key,)).fetchone()
+                       "SET value = CAST(meta.value AS INTEGER) + 1 RETURNING value", (key,)).fetchone()
     return int(row[0])
 
 
@@ -152,9 +186,75 @@ def seen_message(conn: sqlite3.Connection, msg_id: str) -> sqlite3.Row | None:
 
 def record_message(conn: sqlite3.Connection, msg_id: str, device: str, kind: str, seq: Any,
                    result: str, detail: dict, at: str) -> None:
+    """Records a message's first outcome. A msg_id decided meanwhile by another instance raises
+    sqlite3.IntegrityError (the unique key is the arbiter): the caller answers it as a duplicate."""
     conn.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
                  (msg_id, device, kind, seq if isinstance(seq, int) else None, result,
                   json.dumps(detail, ensure_ascii=False), at))
+    if kind == "case" and isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**62:
+        conn.execute("INSERT INTO device_seq VALUES (?, ?) ON CONFLICT(device) DO UPDATE "
+                     f"SET seq = {_greatest(conn)}(device_seq.seq, excluded.seq)", (device, seq))
+
+
+def _greatest(conn: Any) -> str:
+    return "GREATEST" if getattr(conn, "dialect", "sqlite") == "postgresql" else "MAX"
+
+
+def device_case_seq(conn: Any, device: str, lock: bool = False) -> int | None:
+    """The highest case seq of ``device`` decided so far (None: none yet). ``lock`` (PostgreSQL) holds
+    the device's row until commit, so two instances that both think they own it take turns."""
+    pg = getattr(conn, "dialect", "sqlite") == "postgresql"
+    row = conn.execute("SELECT seq FROM device_seq WHERE device = ?" + (" FOR UPDATE" if lock and pg else ""),
+                       (device,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def park(conn: Any, device: str, seq: int, msg_id: str, payload: bytes, at: float) -> None:
+    conn.execute("INSERT INTO pending_cases VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                 (device, seq, msg_id, payload, at))
+
+
+def parked_cases(conn: Any, device: str) -> list[tuple[int, str, bytes]]:
+    """(seq, msg_id, payload) of the device's parked cases, lowest seq first."""
+    return [(int(r[0]), str(r[1]), bytes(r[2])) for r in conn.execute(
+        "SELECT seq, msg_id, payload FROM pending_cases WHERE device = ? ORDER BY seq", (device,))]
+
+
+def unpark(conn: Any, device: str, msg_id: str) -> None:
+    conn.execute("DELETE FROM pending_cases WHERE device = ? AND msg_id = ?", (device, msg_id))
+
+
+def has_parked(conn: Any, device: str) -> bool:
+    return conn.execute("SELECT 1 FROM pending_cases WHERE device = ? LIMIT 1", (device,)).fetchone() is not None
+
+
+def pending_devices(conn: Any) -> list[str]:
+    return [str(r[0]) for r in conn.execute("SELECT DISTINCT device FROM pending_cases")]
+
+
+def next_push(conn: Any, case_id: str) -> int:
+    """The version of the next status push of a case (1, 2, …), counted in the caller's transaction so
+    that two instances never give two pushes one version."""
+    row = conn.execute("UPDATE cases SET pushes = pushes + 1 WHERE case_id = ? RETURNING pushes", (case_id,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def device_site(conn: Any, device: str) -> str | None:
+    """The hall (site) of a device: the registry's, else that of its latest case; None when unknown."""
+    row = conn.execute("SELECT site FROM registry WHERE device = ?", (device,)).fetchone()
+    if row is None:
+        row = conn.execute("SELECT site FROM cases WHERE device = ? ORDER BY recv_order DESC LIMIT 1",
+                           (device,)).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def load_registry(conn: Any, entries: dict[str, dict]) -> int:
+    """Puts ``{device: {"site", "status"}}`` (the device registry) into ``registry``; returns the count."""
+    for device, entry in entries.items():
+        conn.execute("INSERT INTO registry VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE "
+                     "SET site = excluded.site, status = excluded.status",
+                     (device, str(entry.get("site", "")), str(entry.get("status", "active"))))
+    return len(entries)
 
 
 # ---- the addendum's tables (inside the caller's transaction) -----------------------------------------
@@ -248,9 +348,13 @@ def case_row(conn: sqlite3.Connection, case_id: str) -> sqlite3.Row | None:
 # ---- read helpers for tests and technicians (open their own connection, read only) -----------------
 
 @contextmanager
-def _read(path: Path | str) -> Iterator[sqlite3.Connection]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
-    conn.row_factory = sqlite3.Row
+def _read(path: Path | str) -> Iterator[Any]:
+    if is_postgres(path):
+        from simulators.central import store_pg
+        conn: Any = store_pg.connect(str(path), create=False)
+    else:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+        conn.row_factory = sqlite3.Row
     try:
         yield conn
     finally:

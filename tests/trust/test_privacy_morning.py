@@ -22,8 +22,10 @@ from tests.support.net import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.integration]
 ENCODINGS = ("utf-8", "gb18030", "utf-16-le")
-# The platform's side of the hall: central holds applicants by design (the case envelope carries them).
-PLATFORM_FILES = ("central.db", "central.db-wal", "central.db-shm")
+# The platform's side of the hall: central holds applicants by design (the case envelope carries them, contract
+# §4), and so does the platform's broker while a case is in flight to central (its persistence file, written
+# when the hall stops with a message not yet delivered).
+PLATFORM_FILES = ("central.db", "central.db-wal", "central.db-shm", "mosquitto.db")
 
 
 class Collect(logging.Handler):

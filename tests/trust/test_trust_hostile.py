@@ -19,8 +19,11 @@ from kiosk.trust import BadMaterial, BrokerSettings, TrustError, acl_text, load_
 
 # Every line the ACL generator may write: comments, the fixed rule, and per-device site lines.
 ACL_LINE = re.compile(r"^(#.*|pattern (read|write) gov/v1/(up|down)/%u/#|pattern read gov/v1/catalog/#"
+                      r"|pattern read gov/v1/central/state/\+"
                       r"|user (central|[A-Z]{3}-[0-9]{6}-[0-9]{4})"
-                      r"|topic (read|write) (\$share/central/)?gov/v1/(up|down|catalog|site)/#"
+                      r"|topic (read|write|readwrite) (\$share/central/)?gov/v1/(up|down|catalog|site|central)/#"
+                      r"|topic write gov/v1/up/[A-Z]{3}-[0-9]{6}-[0-9]{4}/#"
+                      r"|topic read gov/v1/down/[A-Z]{3}-[0-9]{6}-[0-9]{4}/#|topic read gov/v1/central/state/\+"
                       r"|topic read gov/v1/site/[A-Za-z0-9_.-]{1,64}/#|)$")
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -53,8 +56,9 @@ def test_random_devices_files_never_widen_the_acl(tmp_path: Path, doc: object) -
         BrokerSettings(port=1, ca_file=path, cert_file=path, key_file=path, devices=devices)
     except TrustError:
         return
-    for line in acl_text(devices).splitlines():
-        assert ACL_LINE.fullmatch(line), line
+    for per_device in (False, True):      # pattern rules, or one block per registered device
+        for line in acl_text(devices, per_device=per_device).splitlines():
+            assert ACL_LINE.fullmatch(line), line
 
 
 rows = st.lists(st.fixed_dictionaries({}, optional={
