@@ -82,6 +82,7 @@ class Downlink:
         self.on_notify: Callable[[dict[str, Any]], None] | None = None
         self.on_command: Callable[[dict[str, Any]], tuple[bool, Any]] | None = None
         self.on_catalog: Callable[[int, dict[str, Any]], None] | None = None
+        self.on_blob: Callable[[bytes, list[tuple[str, str]] | None], None] | None = None  # edge_sync.fetch
         self.dropped = 0
         self._mismatch_logged: set[int] = set()
 
@@ -118,10 +119,11 @@ class Downlink:
             self.handle("gov/v1/catalog/manifest", json.dumps(held, ensure_ascii=False).encode("utf-8"))
 
     # -- entry point --------------------------------------------------------------------------------
-    def handle(self, topic: str, payload: bytes, correlation: bytes | None = None) -> None:
+    def handle(self, topic: str, payload: bytes, correlation: bytes | None = None,
+               user: list[tuple[str, str]] | None = None) -> None:
         """Never raises: a bad message is logged once and dropped."""
         try:
-            self._route(topic, payload, correlation)
+            self._route(topic, payload, correlation, user)
         except Malformed as exc:
             self.dropped += 1
             log.warning("dropped downlink message on %s: %s", topic[:120], exc)
@@ -129,10 +131,14 @@ class Downlink:
             self.dropped += 1
             log.exception("dropped downlink message on %s after an internal error", topic[:120])
 
-    def _route(self, topic: str, payload: bytes, correlation: bytes | None) -> None:
+    def _route(self, topic: str, payload: bytes, correlation: bytes | None,
+               user: list[tuple[str, str]] | None = None) -> None:
         if topic.startswith(self.down):
             kind = topic[len(self.down):]
-            if kind == "ack":
+            if kind == "blob":      # a downlink blob's chunk (addendum "Updates"): binary, see edge_sync.fetch
+                if self.on_blob is not None:
+                    self.on_blob(payload, user)
+            elif kind == "ack":
                 self.put_ack(_model(Ack, parse_json(payload)))
             elif kind == "reply":
                 if not self.take_reply(correlation, parse_json(payload)):

@@ -19,11 +19,13 @@ from edge_sync.config import SyncConfig, SyncConfigError, check_key_table, read_
 from edge_sync.crypto import DeviceKey
 from edge_sync.downlink import Downlink
 from edge_sync.drain import Drain
+from edge_sync.fetch import BlobFetcher, DownBlob
 from edge_sync.outbox import applicant_lookup, enqueue_case, enqueue_event, now_iso, outbox_stats
 from edge_sync.requests import Requests
 from edge_sync.results import Attachment, Offline, Reply, StorageFull, Submitted
 from edge_sync.session import Limits, Session
 from edge_sync.store import CaseState, Store
+from edge_sync.upload import StoredBlob, enqueue_blob
 
 log = logging.getLogger("edge_sync")
 
@@ -60,6 +62,8 @@ class SyncEngine:
         self.downlink = Downlink(config.device_id, self.store, self.key, self.clock, config.command_keys,
                                  config.catalog_keys, put_ack=self.drain.put_ack,
                                  take_reply=self.requests.take_reply, send_event=self._send_event_forced)
+        self.fetcher = BlobFetcher(self.session, self.requests)
+        self.downlink.on_blob = self.fetcher.take_chunk
 
     # -- application callbacks (kept by the downlink; may be set before or after start) -------------
     @property
@@ -219,6 +223,17 @@ class SyncEngine:
         self.drain.wake.set()
         return msg_id
 
+    def send_blob(self, data: bytes, mime: str, prefix: str = "b") -> StoredBlob:
+        """A blob up on its own (e.g. logs), durable before return; name it in an event. Raises StorageFull."""
+        blob = enqueue_blob(self.store, self.key, self.config, data, mime, prefix)
+        self.drain.wake.set()
+        return blob
+
+    def fetch_blob(self, blob: DownBlob, dest: Path, progress: Callable[[int, int], None] | None = None,
+                   stop: threading.Event | None = None) -> Path:
+        """A downlink blob (e.g. an update bundle) into ``dest``, resumable; blocks. Raises FetchError."""
+        return self.fetcher.fetch(blob, dest, progress, stop)
+
     def alarm(self, reason: str, fields: Mapping[str, Any]) -> None:
         """Raises a staff alarm: log, ``help.requested`` event, listed in :meth:`status`."""
         log.error("ALARM %s %s", reason, dict(fields))
@@ -315,7 +330,8 @@ class SyncEngine:
 
     def _on_message(self, msg: mqtt.MQTTMessage) -> None:
         props = getattr(msg, "properties", None)
-        self.downlink.handle(msg.topic, msg.payload, getattr(props, "CorrelationData", None))
+        self.downlink.handle(msg.topic, msg.payload, getattr(props, "CorrelationData", None),
+                             getattr(props, "UserProperty", None))
 
     def _on_published(self, mid: int) -> None:
         self.drain.put_puback(mid)

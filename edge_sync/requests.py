@@ -17,7 +17,8 @@ from edge_sync.session import Session
 
 log = logging.getLogger("edge_sync.requests")
 
-REQUEST_TYPES = ("case.query", "case.list", "pickup.verify", "queue.take", "agent.login", "materials.shared")
+REQUEST_TYPES = ("case.query", "case.list", "pickup.verify", "queue.take", "agent.login", "materials.shared",
+                 "blob.fetch")
 
 
 class _Waiter:

@@ -194,6 +194,13 @@ class IoBoardAdapter:
         if self._board is not None and self._board.connected:
             self._board.heartbeat()
 
+    def board_info(self) -> dict[str, Any]:
+        """For the update health window: connected, and the firmware version from the last handshake."""
+        board = self._board
+        info = getattr(board, "info", None) if board is not None else None
+        return {"configured": True, "connected": bool(board is not None and board.connected),
+                "firmware": getattr(info, "firmware_version", None) if info is not None else None}
+
 
 class SyncAdapter:
     """`edge_sync.SyncEngine` as a SyncPort (result shapes converted to kiosk.ports types)."""

@@ -21,11 +21,13 @@ from typing import Any
 
 from aiohttp import web
 
+from kiosk import __version__
 from kiosk.audit import CARD_READ_SUBJECT, AuditAction
 from kiosk.catalog import Catalog
 from kiosk.catalog.store import CatalogStore, Prepared
 from kiosk.commands import CommandRunner
 from kiosk.config import KioskConfig, load_config
+from kiosk.diagnostics import LogUploader
 from kiosk.events import EventBus
 from kiosk.logbuffer import RecentLog
 from kiosk.ports import (
@@ -44,6 +46,7 @@ from kiosk.services import Context, Settings
 from kiosk.services.bundle import Services, build_services
 from kiosk.services.devices import Devices
 from kiosk.session import EndReason, SessionManager, Timeouts
+from kiosk.update.agent import UpdateAgent
 from kiosk.web.server import create_app, start_site
 
 log = logging.getLogger(__name__)
@@ -119,10 +122,14 @@ class Kiosk:
             ctx.wall_clock = wall_clock
         self.services: Services = build_services(ctx, ledger_path)
         self.app: web.Application = create_app(self.services, self.bus, tick_s=tick_s,
-                                               status_poll_s=config.get("printer", "status_poll_s"))
+                                               status_poll_s=config.get("printer", "status_poll_s"),
+                                               extra_status=self.extra_status)
         self._runner: web.AppRunner | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self.commands = CommandRunner(self)
+        # Signed updates and log upload (kiosk/update, kiosk/diagnostics): set by ``assemble`` with a sync engine.
+        self.update_agent: UpdateAgent | None = None
+        self.log_uploader: LogUploader | None = None
         self.url = ""
 
     # Audit trail ---------------------------------------------------------------------------------
@@ -207,7 +214,7 @@ class Kiosk:
     def on_command(self, name: str, args: dict[str, Any], cmd_id: str = "") -> tuple[bool, Any]:
         """A verified command from central (edge_sync checked signature, expiry and replay); returns
         (ok, detail) for its ``cmd.result``. Called on the sync engine's thread."""
-        ok, detail = self.commands.run(name, args)
+        ok, detail = self.commands.run(name, args, cmd_id)
         self.audit("central", AuditAction.COMMAND,
                    f"{cmd_id[:64] or '-'} {name[:32]}: {'ok' if ok else 'refused'}")
         return ok, detail
@@ -278,12 +285,21 @@ class Kiosk:
             p.scanner.start(self.services.on_scan, self.devices.set_scanner)
         if p.ioboard is not None:
             p.ioboard.start(self.on_io_event)
+        if self.update_agent is not None:
+            self.update_agent.start()
         self.devices.set_online(p.sync is not None and p.sync.connected())
         self._watchdog = asyncio.create_task(self._feed_watchdog())
         self.url = f"http://{host}:{port}/"
         notify("READY=1\nSTATUS=serving " + self.url)
         log.info("kiosk ready at %s", self.url)
         return self.url
+
+    def extra_status(self) -> dict[str, Any]:
+        """The running version and the update state, in ``/api/status`` (the installer's health window reads it)."""
+        out: dict[str, Any] = {"version": __version__}
+        if self.update_agent is not None:
+            out["update"] = self.update_agent.status()
+        return out
 
     def healthy(self) -> bool:
         """Fed to systemd's watchdog and the IO board: the loop runs (we are in it) and the web site is up."""
@@ -331,6 +347,8 @@ class Kiosk:
             await self._runner.cleanup()
             self._runner = None
         logging.getLogger().removeHandler(self.recent_log)
+        if self.update_agent is not None:
+            self.update_agent.stop()
         for close in self.closers:
             try:
                 close()
@@ -372,7 +390,7 @@ def build_ports(config: KioskConfig) -> tuple[Ports, Any]:
     if config.get("sync", "enabled"):
         from edge_sync import SyncConfig, SyncEngine
 
-        engine = SyncEngine(SyncConfig.from_toml(config.path or None))
+        engine = SyncEngine(SyncConfig.from_toml(config.path or None, sw_version=__version__))
         ports.sync = adapters.SyncAdapter(engine)
     return ports, engine
 
@@ -423,6 +441,22 @@ def _open_audit(path: Path) -> Any:
         return None
 
 
+def _update_agent(config: KioskConfig, engine: Any, ports: Ports) -> UpdateAgent | None:
+    """The service's side of signed updates, or None (logged) when the [update] settings are unusable."""
+    from kiosk.update.agent import UpdateAgent
+    from kiosk.update.errors import UpdateError
+    from kiosk.update.settings import UpdateSettings
+
+    try:
+        settings = UpdateSettings.from_config(config)
+    except UpdateError as exc:
+        log.error("updates disabled: %s", exc)
+        return None
+    board = getattr(ports.ioboard, "board_info", None)
+    return UpdateAgent(settings, engine, __version__,
+                       board=board if callable(board) else (lambda: {"configured": False}))
+
+
 def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kiosk, Any]:
     """The whole terminal from its configuration: (kiosk, sync engine or None), callbacks wired."""
     ports, engine = build_ports(config)
@@ -448,4 +482,6 @@ def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kios
             str(cmd.get("name", "")), cmd["args"] if isinstance(cmd.get("args"), dict) else {},
             str(cmd.get("cmd_id", "")))
         engine.on_alarm = lambda reason, fields: kiosk.bus.publish({"type": "alarm", "reason": reason})
+        kiosk.update_agent = _update_agent(config, engine, ports)
+        kiosk.log_uploader = LogUploader(config.get("diagnostics", "log_source"), engine.send_blob, engine.send_event)
     return kiosk, engine

@@ -17,7 +17,15 @@ from simulators.central.commands import build_command, known_name, publish_comma
 from simulators.central.context import Context, Controls, SimClock
 from simulators.central.requests import load_agents
 from simulators.central.service import CentralService, TlsFiles, parse_broker
-from simulators.central.signing import CATALOG_KEY, COMMAND_KEY, DEFAULT_KEYS_DIR, KeyRing
+from simulators.central.rollout_cli import (
+    DEFAULT_BUNDLES_DIR,
+    ROLLOUT_COMMANDS,
+    add_bundle_arguments,
+    rollout_command,
+    run_bundle,
+)
+from simulators.central.rollouts import Rollouts
+from simulators.central.signing import CATALOG_KEY, COMMAND_KEY, DEFAULT_KEYS_DIR, UPDATE_KEY, KeyRing
 from simulators.link import emit, print_ready, run_stdin_commands
 
 log = logging.getLogger("central")
@@ -34,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pace", type=float, default=None,
                         help="share of each step's limit every step takes (default: mixed 0.5/0.9/1.3 per case)")
     parser.add_argument("--client-id", help="MQTT client id; given, the session persists across restarts")
+    parser.add_argument("--bundles", help=f"folder of the downlink blobs central serves (default {DEFAULT_BUNDLES_DIR})")
     _add_tls_arguments(parser, None)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -47,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cmd.add_argument("--expires-in", type=float, default=300.0, help="seconds until it expires (negative: expired)")
     cmd.add_argument("--cmd-id", help="reuse a cmd_id (to play a replay)")
     cmd.add_argument("--sig", choices=("good", "none", "bad"), default="good", help="signature to send")
+    add_bundle_arguments(sub.add_parser("bundle", help="build a signed update bundle (docs/updates.md) and exit"))
 
 
 def _add_tls_arguments(parser: argparse.ArgumentParser, default: str | None) -> None:
@@ -64,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     keys_dir = Path(args.keys) if args.keys else DEFAULT_KEYS_DIR
     try:
-        keys = KeyRing(keys_dir).ensure(COMMAND_KEY, CATALOG_KEY)
+        keys = KeyRing(keys_dir).ensure(COMMAND_KEY, CATALOG_KEY, UPDATE_KEY)
         broker = parse_broker(args.broker)
         tls_files = TlsFiles(args.ca, args.cert, args.key)
         tls_files.check_for(broker[2])
@@ -73,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.action == "cmd":
         return run_cmd(args, keys, broker, tls_files)
+    if args.action == "bundle":
+        return run_bundle(args, keys)
     return run_central(args, keys, tls_files)
 
 
@@ -100,9 +112,11 @@ def run_central(args: argparse.Namespace, keys: KeyRing, tls_files: TlsFiles) ->
         os.close(fd)
         db = temp_db
     try:
+        bundles = Path(args.bundles) if args.bundles else DEFAULT_BUNDLES_DIR
         ctx = Context(catalog=Catalog.load(args.catalog), keys=keys, agents=load_agents(args.agents),
-                      clock=SimClock(args.speed), controls=Controls(), pace=args.pace)
+                      clock=SimClock(args.speed), controls=Controls(), pace=args.pace, bundles=bundles)
         service = CentralService(ctx, args.broker, db, args.client_id, tls_files)
+        service.rollouts = Rollouts(keys, bundles)
         service.start()
     except (OSError, ValueError, TimeoutError) as exc:
         print(f"error: central could not start: {exc}", file=sys.stderr)
@@ -162,6 +176,8 @@ def _apply(service: CentralService, keys: KeyRing, name: str, rest: str) -> str 
         service.publish_catalog(Catalog.load(parts[0]), wait=True)
     elif name == "stats":
         emit({"event": "stats", **service.stats, "paused": controls.paused, "held": service.held_count()})
+    elif name in ROLLOUT_COMMANDS:
+        return rollout_command(service, name, rest)
     elif name == "cmd":
         if len(parts) < 2:
             return "usage: cmd DEVICE NAME [ARGS_JSON]"
