@@ -452,9 +452,11 @@ def _update_agent(config: KioskConfig, engine: Any, ports: Ports) -> UpdateAgent
     except UpdateError as exc:
         log.error("updates disabled: %s", exc)
         return None
-    board = getattr(ports.ioboard, "board_info", None)
-    return UpdateAgent(settings, engine, __version__,
-                       board=board if callable(board) else (lambda: {"configured": False}))
+    from kiosk.update.firmware import running_slot, slot_firmware
+
+    board = ports.ioboard if hasattr(ports.ioboard, "board_info") else None
+    return UpdateAgent(settings, engine, __version__, board=board,  # type: ignore[arg-type]
+                       firmware=slot_firmware(running_slot()))
 
 
 def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kiosk, Any]:

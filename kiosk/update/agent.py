@@ -17,6 +17,7 @@ from edge_sync.fetch import DownBlob, FetchError
 from kiosk.update import state as journal
 from kiosk.update.bundle import check_signature, check_versions, read_manifest
 from kiosk.update.errors import BundleRefused, UpdateError
+from kiosk.update.firmware import FirmwareFollower, SlotFirmware
 from kiosk.update.request import Request, read_request, write_request
 from kiosk.update.settings import UpdateSettings
 from kiosk.update.state import Action, Event, Phase, write_atomic
@@ -27,6 +28,14 @@ log = logging.getLogger(__name__)
 
 REPORT_S = 1.0
 Outcome = tuple[bool, Any]
+
+
+class IoBoardFirmware(Protocol):
+    """What the agent uses of the IO board (kiosk.adapters.IoBoardAdapter)."""
+
+    def board_info(self) -> Mapping[str, Any]: ...
+
+    def update_firmware(self, files: Mapping[str, bytes], version: str) -> str: ...
 
 
 class UpdateEngine(Protocol):
@@ -64,11 +73,15 @@ class UpdateAgent:
     on in the agent's threads); ``status()`` is the ``update`` part of ``/api/status``."""
 
     def __init__(self, settings: UpdateSettings, engine: UpdateEngine, running: str,
-                 board: Callable[[], Mapping[str, Any]] | None = None) -> None:
+                 board: IoBoardFirmware | None = None, firmware: SlotFirmware | None = None) -> None:
+        """``board`` is the IO board as far as updates care (None: no board configured); ``firmware`` what
+        the running slot brings for it (None: nothing, or not run from a slot)."""
         self.s = settings
         self.engine = engine
         self.running = running
         self.board = board
+        self.follower = None if board is None or firmware is None else \
+            FirmwareFollower(firmware, board.board_info, board.update_firmware)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._download: threading.Thread | None = None
@@ -93,9 +106,13 @@ class UpdateAgent:
         if pending is not None:
             log.info("resuming the download of %s for rollout %s", pending[1].version, pending[1].rollout_id)
             self._start_download(*pending)
+        if self.follower is not None:
+            self.follower.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self.follower is not None:
+            self.follower.stop()
         for thread in (self._download, self._reporter):
             if thread is not None:
                 thread.join(5)
@@ -237,8 +254,10 @@ class UpdateAgent:
             out["request_pending"] = pending is not None
         except ValueError:
             pass
-        if self.board is not None:
-            out["ioboard"] = dict(self.board())
+        board: dict[str, Any] = {"configured": False} if self.board is None else dict(self.board.board_info())
+        if self.follower is not None:
+            board.update(self.follower.status())
+        out["ioboard"] = board
         return out
 
 

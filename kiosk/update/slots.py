@@ -82,8 +82,9 @@ class Layout:
         raw = self.slot_record(name)
         if raw is None:
             return None
+        firmware = raw.get("firmware_version")
         try:
-            return SlotRef(str(raw["name"]), str(raw["version"]), raw.get("firmware_version"))
+            return SlotRef(str(raw["name"]), str(raw["version"]), firmware if isinstance(firmware, str) else None)
         except (KeyError, TypeError):
             return None
 
