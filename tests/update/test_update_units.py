@@ -170,3 +170,27 @@ def test_the_agent_refuses_what_it_cannot_do(agent):
     assert sink.events == [] and not settings.request.exists()
     write_request(settings.request, Request("c-5", Action.ROLLBACK, None, None))
     assert read_request(settings.request) == Request("c-5", Action.ROLLBACK, None, None)
+
+
+def test_the_units_run_commands_that_exist(capsys):
+    """kiosk.service runs the current slot, kiosk-update.service the good one with ``update resume``, and
+    the path unit watches the request the service writes."""
+    from kiosk.cli.main import main
+    from kiosk.update.settings import UpdateSettings as Settings
+
+    units = Path(__file__).resolve().parents[2] / "kiosk" / "systemd"
+    lines = {name: (units / name).read_text("utf-8").splitlines()
+             for name in ("kiosk.service", "kiosk-update.service", "kiosk-update.path")}
+
+    def value(unit: str, key: str) -> str:
+        (found,) = [line.split("=", 1)[1] for line in lines[unit] if line.startswith(key + "=")]
+        return found
+    service, updater = value("kiosk.service", "ExecStart").split(), value("kiosk-update.service", "ExecStart").split()
+    assert service[0] == "/opt/kiosk/current/venv/bin/kiosk" and service[1] == "run"
+    assert updater[0] == "/opt/kiosk/good/venv/bin/kiosk" and updater[1:3] == ["update", "resume"]
+    with pytest.raises(SystemExit) as shown:
+        main([*updater[1:], "--help"])
+    assert shown.value.code == 0 and "resume" in capsys.readouterr().out
+    defaults = Settings.from_config(load_config(None, env={}), env={})
+    assert value("kiosk-update.path", "PathExists") == str(defaults.request)
+    assert str(defaults.layout.root) == "/opt/kiosk" and defaults.restart == ("systemctl", "restart", "kiosk.service")
