@@ -33,7 +33,8 @@ def central_events(db, device: str, types: tuple[str, ...]) -> list[dict]:
 def start_rollout(hall, line: str) -> dict:
     """Sends a ``rollout`` stdin command; the JSON line central prints about the rollout it started."""
     hall.central.send(line)
-    started = hall.central.wait_json(lambda o: o.get("event") in ("rollout", "command"), timeout=30)
+    started = hall.central.wait_json(lambda o: o.get("event") == "rollout" or (o.get("event") == "command" and
+                                                                               o.get("name") == "rollout"), 30)
     assert started.get("event") == "rollout", started
     return started
 
