@@ -14,20 +14,23 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from drivers.ioboard.firmware import PROTECTED
 from kiosk.update.errors import UpdateError
 from kiosk.update.slots import SLOT_FILE
+
+if TYPE_CHECKING:
+    from drivers.ioboard import IoBoard
 
 log = logging.getLogger(__name__)
 
 CONNECT_WAIT_S = 60.0
-# Files the board never takes from an update: its boot guard and entry points (docs/ioboard-protocol.md).
-BOARD_KEEPS = frozenset({"main.py", "boot.py", "fwboot.py"})
+RESTART_TIMEOUT_S = 90.0   # covers the board's trial time when a new firmware fails (the driver's advice)
 
 
 class FirmwareUnavailable(UpdateError):
-    """The IO board driver cannot update firmware (no such function), or the board is not there."""
+    """There is no IO board to update."""
 
     code = "firmware_unavailable"
 
@@ -57,20 +60,19 @@ def slot_firmware(slot: Path | None) -> SlotFirmware | None:
     folder = slot / "firmware"
     if not isinstance(version, str) or not folder.is_dir():
         return None
-    files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and p.name not in BOARD_KEEPS}
+    # The board's boot guard and entry points never come from an update (docs/ioboard-protocol.md).
+    files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and p.name not in PROTECTED}
     return SlotFirmware(version, files) if files else None
 
 
-def flash_board(board: Any, files: Mapping[str, bytes], expect_version: str) -> str:
-    """The one call into the IO board driver's firmware update (``IoBoard.update_firmware``, written by
-    the firmware work of issue 14): writes ``files``, restarts the board, checks its handshake reports
-    ``expect_version``; returns the version it runs. Raises FirmwareUnavailable when the driver has no
-    such function, and whatever the driver raises (its FirmwareError family) when the board refused."""
-    update = getattr(board, "update_firmware", None)
-    if board is None or not callable(update):
-        raise FirmwareUnavailable("this IO board driver cannot update firmware")
-    result = update(files, expect_version)
-    return str(getattr(result, "version", expect_version))
+def flash_board(board: IoBoard | None, files: Mapping[str, bytes], expect_version: str) -> str:
+    """The one call into the IO board driver's firmware update (``IoBoard.update_firmware``): files
+    written with verification, the board restarted, its version handshake checked, the previous files
+    restored by the board on failure. Returns the version the board runs. Raises FirmwareUnavailable
+    without a board, and the driver's FirmwareError family when the board did not take the update."""
+    if board is None:
+        raise FirmwareUnavailable("no IO board")
+    return board.update_firmware(files, expect_version, restart_timeout=RESTART_TIMEOUT_S).version
 
 
 class FirmwareFollower:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from drivers.ioboard.errors import FirmwareInputError
+from drivers.ioboard.firmware import PROTECTED, check_name, check_version
 from kiosk.update.errors import BundleMalformed
 from kiosk.update.versions import BadVersion, Version
 
@@ -126,9 +128,12 @@ def parse_manifest(obj: Mapping[str, Any]) -> Manifest:
     created_at = _text(obj, "created_at", 64)
     key_id = _text(obj, "key_id", 64)
     firmware_version = obj.get("firmware_version")
-    if firmware_version is not None and (not isinstance(firmware_version, str)
-                                         or not _PART_RE.fullmatch(firmware_version)):
-        raise BundleMalformed("firmware_version: expected null or a short version text")
+    if firmware_version is not None:
+        try:
+            check_version(firmware_version if isinstance(firmware_version, str) else "")
+        except FirmwareInputError:
+            raise BundleMalformed("firmware_version: expected null or MAJOR.MINOR.PATCH, each 0-255 "
+                                  "(what the IO board reports)") from None
     files = _files(obj.get("files"))
     manifest = Manifest(version, min_version, created_at, files, firmware_version, key_id, dict(obj))
     _check_wheels(manifest)
@@ -169,14 +174,22 @@ def _files(raw: Any) -> tuple[BundleFile, ...]:
 
 
 def safe_path(path: str, kind: FileKind) -> bool:
-    """A relative path under ``wheels/`` (one level, a .whl) or ``firmware/`` (up to 3 levels), made of
-    plain names only: nothing that could point outside the folder it is extracted to."""
+    """``wheels/<a .whl>``, or ``firmware/<a name the IO board takes>`` (its boot files included: they
+    are kept, never sent): plain names only, nothing that could point outside the folder they go to."""
     parts = path.split("/")
-    if not all(_PART_RE.fullmatch(p) and p not in (".", "..") for p in parts):
+    if len(parts) != 2 or not all(_PART_RE.fullmatch(p) and p not in (".", "..") for p in parts):
         return False
     if kind is FileKind.WHEEL:
-        return len(parts) == 2 and parts[0] == "wheels" and parts[1].endswith(".whl")
-    return 2 <= len(parts) <= 4 and parts[0] == "firmware"
+        return parts[0] == "wheels" and parts[1].endswith(".whl")
+    if parts[0] != "firmware":
+        return False
+    if parts[1] in PROTECTED:
+        return True
+    try:
+        check_name(parts[1])
+    except FirmwareInputError:
+        return False
+    return True
 
 
 def _check_wheels(manifest: Manifest) -> None:

@@ -16,7 +16,6 @@ from simulators.central.catalog import Catalog
 from simulators.central.commands import build_command, known_name, publish_command, send_once
 from simulators.central.context import Context, Controls, SimClock
 from simulators.central.requests import load_agents
-from simulators.central.service import CentralService, TlsFiles, parse_broker
 from simulators.central.rollout_cli import (
     DEFAULT_BUNDLES_DIR,
     ROLLOUT_COMMANDS,
@@ -25,6 +24,7 @@ from simulators.central.rollout_cli import (
     run_bundle,
 )
 from simulators.central.rollouts import Rollouts
+from simulators.central.service import CentralService, TlsFiles, parse_broker
 from simulators.central.signing import CATALOG_KEY, COMMAND_KEY, DEFAULT_KEYS_DIR, UPDATE_KEY, KeyRing
 from simulators.link import emit, print_ready, run_stdin_commands
 
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pace", type=float, default=None,
                         help="share of each step's limit every step takes (default: mixed 0.5/0.9/1.3 per case)")
     parser.add_argument("--client-id", help="MQTT client id; given, the session persists across restarts")
-    parser.add_argument("--bundles", help=f"folder of the downlink blobs central serves (default {DEFAULT_BUNDLES_DIR})")
+    parser.add_argument("--bundles", help=f"folder of the downlink blobs it serves (default {DEFAULT_BUNDLES_DIR})")
     _add_tls_arguments(parser, None)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")

@@ -60,12 +60,20 @@ def _check_wheels(wheels: list[Path], version: str) -> None:
             raise ReleaseError(f"{terminal[0].name} contains the simulators package")
 
 
+_FIRMWARE_NAME = re.compile(r"^[a-z0-9_]{1,21}\.(py|mpy)$")
+_FIRMWARE_VERSION = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+
+
 def firmware_files(folder: Path) -> list[tuple[str, bytes]]:
-    """(path inside the bundle, bytes) of every firmware file under ``folder`` (no caches)."""
+    """(path inside the bundle, bytes) of every firmware file in ``folder`` (flat, as the board keeps
+    them). Raises ReleaseError on a name the board would not take, or no files."""
     found = []
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".mpy"):
-            found.append(("firmware/" + path.relative_to(folder).as_posix(), path.read_bytes()))
+    for path in sorted(folder.iterdir()):
+        if not path.is_file():
+            continue
+        if not _FIRMWARE_NAME.match(path.name) or len(path.name) > 24:
+            raise ReleaseError(f"{path.name}: a firmware file is 1-24 characters of a-z, 0-9 and _, .py or .mpy")
+        found.append((f"firmware/{path.name}", path.read_bytes()))
     if not found:
         raise ReleaseError(f"no firmware files in {folder}")
     return found
@@ -108,8 +116,9 @@ def build_bundle(keys: KeyRing, out: Path, version: str, wheels: list[Path], min
     _check_wheels(wheels, version)
     contents = [(f"wheels/{w.name}", w.read_bytes()) for w in wheels]
     if firmware is not None:
-        if not firmware_version:
-            raise ReleaseError("firmware files need --firmware-version")
+        match = _FIRMWARE_VERSION.match(firmware_version or "")
+        if match is None or any(int(part) > 255 for part in match.groups()):
+            raise ReleaseError("firmware files need --firmware-version MAJOR.MINOR.PATCH (each 0-255)")
         contents += firmware_files(firmware)
     entries = [_file_entry(path, "firmware" if path.startswith("firmware/") else "wheel", data)
                for path, data in contents]

@@ -68,6 +68,11 @@ class ServiceHost:
         for thread in self._threads:
             thread.join(15)
 
+    def restart_service(self) -> None:
+        """What ``systemctl restart kiosk.service`` does here: the running process is stopped (SIGTERM)
+        and Restart=always starts it again, with whatever configuration and ``current`` there are now."""
+        _terminate(self._service)
+
     # -- kiosk.service --------------------------------------------------------------------------------
     def _run_service(self) -> None:
         while not self._stop.is_set():
