@@ -25,8 +25,7 @@ from kiosk.update.versions import BadVersion, Version
 
 log = logging.getLogger(__name__)
 
-POLL_S = 1.0
-CONFIRM_POLLS = 3        # consecutive healthy answers before a version is confirmed
+POLL_S = 0.5
 MAX_TRIAL_RESUMES = 3    # an interrupted health window is taken up again at most this often
 REQUESTS_KEPT = 20
 RESTART_TIMEOUT_S = 120.0
@@ -192,18 +191,18 @@ class Installer:
 
     def _watch(self, slot: SlotRef, baseline: Snapshot, window_s: float) -> list[str]:
         deadline = time.monotonic() + window_s
-        healthy = 0
+        healthy_since: float | None = None
         last = ["not checked"]
         restarted = False
         while time.monotonic() < deadline:
             now = probe(self.s.status_url)
             found = problems(baseline, now, slot.version, slot.firmware_version)
             if not found:
-                healthy += 1
-                if healthy >= CONFIRM_POLLS:
+                healthy_since = time.monotonic() if healthy_since is None else healthy_since
+                if time.monotonic() - healthy_since >= self.s.confirm_s:
                     return []
             else:
-                healthy = 0
+                healthy_since = None
                 last = found
                 # A resumed window may find the old process still serving (killed before the restart).
                 if now.answered and now.version != slot.version and not restarted:

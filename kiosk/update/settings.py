@@ -34,6 +34,7 @@ class UpdateSettings:
     layout: Layout
     spool: Path                      # written by the service: bundles/, request.json (read by the installer)
     window_s: float                  # how long a new version has to prove itself
+    confirm_s: float                 # how long it must stay healthy, without a break, to be confirmed
     restart: tuple[str, ...]         # the command that restarts the service
     status_url: str                  # the service's /api/status on loopback
     keys: Mapping[str, str]          # accepted update keys: key_id → base64 of the raw Ed25519 key
@@ -53,7 +54,7 @@ class UpdateSettings:
             raise UpdateConfigError("update.restart_command is empty")
         host = web["host"] if ":" not in web["host"] else f"[{web['host']}]"
         return cls(layout=Layout(Path(update["root"])), spool=config.data_dir / "update",
-                   window_s=float(update["health_window_s"]), restart=restart,
+                   window_s=float(update["health_window_s"]), confirm_s=float(update["confirm_s"]), restart=restart,
                    status_url=f"http://{host}:{web['port']}/api/status", keys=update_keys(config, env),
                    python=base_python(update["python"]))
 

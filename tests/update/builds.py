@@ -4,6 +4,7 @@ the central simulator's release step. Built once per session and per variant."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from simulators.central.signing import KeyRing
 REPO = Path(__file__).resolve().parents[2]
 WHEELHOUSE = REPO / ".venv" / "wheelhouse"
 FIRMWARE = REPO / "firmware" / "io_board"
+# The version the repository's firmware reports (firmware/io_board/version.py: FIRMWARE_VERSION = (1, 0, 0)).
+FIRMWARE_VERSION = ".".join(re.findall(r"\d+", (FIRMWARE / "version.py").read_text().split("=", 1)[1]))
 SOURCES = ("setup.py", "pyproject.toml", "kiosk", "drivers", "edge_sync")
 
 # Defects planted in a copy of the source, each a (file, text, replacement): the text must be there, so
@@ -90,8 +93,10 @@ class BundleFactory:
         return self._wheels[key]
 
     def bundle(self, version: str, variant: str = "good", min_version: str | None = None,
-               firmware: Path | None = None, firmware_version: str | None = None,
+               firmware: Path | None = FIRMWARE, firmware_version: str | None = FIRMWARE_VERSION,
                key_id: str = "upd-2026") -> Path:
+        """A bundle of this repository at ``version``; like a real one it brings the IO board firmware (the
+        repository's, unless ``firmware`` names another folder or None)."""
         key = (version, variant, min_version, str(firmware), firmware_version, key_id)
         if key not in self._bundles:
             out = self.work / f"gov-kiosk-{version}-{variant}-{len(self._bundles)}.bundle"

@@ -17,6 +17,7 @@ import pytest
 
 from edge_sync.crypto import load_public_keys
 from simulators.central.signing import COMMAND_KEY, UPDATE_KEY, KeyRing
+from tests.ioboard.conftest import start_sim
 from tests.support.broker import Broker
 from tests.support.simproc import SimProcess
 from tests.update.builds import BundleFactory
@@ -118,12 +119,19 @@ def make_terminal(hall, release_keys, tmp_path) -> Iterator[Callable[..., Termin
 
 @pytest.fixture(scope="session")
 def terminal_once(hall, release_keys, bundles, tmp_path_factory) -> Iterator[Terminal]:
-    """One terminal for the session (building its first version and dependency layer takes a while)."""
-    with terminals(hall, release_keys, tmp_path_factory.mktemp("running")) as make:
-        terminal = make()
-        terminal.install_first(bundles.bundle("0.1.0"))
-        terminal.start().wait_version("0.1.0", 60)
-        yield terminal
+    """One terminal for the session (building its first version and dependency layer takes a while), with
+    its IO board: the real firmware under the MicroPython unix port, on a flash folder of its own."""
+    flash = tmp_path_factory.mktemp("ioboard") / "flash"
+    board = start_sim("micropython", "--flash", str(flash), "--trial", "10")
+    try:
+        with terminals(hall, release_keys, tmp_path_factory.mktemp("running")) as make:
+            terminal = make(ioboard=board.port)
+            terminal.board_flash = flash
+            terminal.install_first(bundles.bundle("0.1.0"))
+            terminal.start().wait_version("0.1.0", 60)
+            yield terminal
+    finally:
+        board.stop()
 
 
 @pytest.fixture

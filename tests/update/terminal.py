@@ -39,6 +39,7 @@ class Terminal:
     ioboard: str = ""
     host: ServiceHost | None = None
     versions_given: int = 1
+    board_flash: Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("data", "logs"):
@@ -73,7 +74,7 @@ class Terminal:
             "devices": {"ioboard": self.ioboard},
             "catalog": {"file": str(self.catalog)},
             "web": {"port": self.port},
-            "update": {"root": str(self.root), "health_window_s": window,
+            "update": {"root": str(self.root), "health_window_s": window, "confirm_s": 1.5,
                        "restart_command": restart_command(self.home / "logs" / "kiosk.pid")},
             "diagnostics": {"log_source": f"file:{self.home / 'logs' / 'kiosk.log'}"},
             "sync": {"mqtt_url": self.broker_url, "min_free_mb": 1, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0},

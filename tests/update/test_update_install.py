@@ -41,7 +41,7 @@ def test_refused_bundles_change_nothing(running, bundles, tmp_path):
 @pytest.mark.parametrize("variant, symptom", [("offline", "sync is not connected"),
                                               ("crash", "the UI does not answer")])
 def test_a_bundle_whose_service_is_not_healthy_is_switched_back(running, bundles, variant, symptom):
-    running.write_config(health_window_s=10)
+    running.write_config(health_window_s=6)
     first = running.state().current
     kept = set(running.layout.slot_names())
     bad = bundles.bundle(running.next_version(), variant)
