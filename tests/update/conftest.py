@@ -19,7 +19,7 @@ from edge_sync.crypto import load_public_keys
 from simulators.central.signing import COMMAND_KEY, UPDATE_KEY, KeyRing
 from tests.ioboard.conftest import start_sim
 from tests.support.broker import Broker
-from tests.support.simproc import SimProcess
+from tests.support.simproc import ManagedProcess, SimProcess
 from tests.update.builds import BundleFactory
 from tests.update.terminal import Terminal
 
@@ -66,7 +66,7 @@ class Hall:
     """A real mosquitto and central simulator for one test module, central signing with the release keys."""
 
     broker: Broker
-    central: SimProcess
+    central: ManagedProcess
     keys: Path
     bundles: Path
     db: Path

@@ -24,7 +24,7 @@ from kiosk.update.manifest import parse_manifest
 from kiosk.update.state import Event, Result
 from kiosk.update.status import UpdateStatus
 from simulators.central import signing
-from simulators.central.context import Incoming
+from simulators.central.context import Incoming, Outgoing
 from simulators.central.contract import COMMAND_NAMES, check_envelope, check_event
 from simulators.central.downblobs import handle_blob_fetch, publish_blob
 from simulators.central.rollouts import Rollouts
@@ -85,7 +85,7 @@ def test_command_examples(examples, ring, name):
 
 
 def test_central_builds_install_commands_of_the_example_shape(examples, ring, bundles, tmp_path):
-    sent = []
+    sent: list[Outgoing] = []
     rollout = Rollouts(ring, tmp_path / "blobs").start(sent.append, bundles.bundle("0.2.0"), [DEVICE], "r-shape-1")
     (out,) = sent
     example = examples["update_install"]
