@@ -15,7 +15,7 @@ from pathlib import Path
 from kiosk.update import state as journal
 from kiosk.update.build import build_slot, remove_unused_deps
 from kiosk.update.bundle import check_signature, check_versions, read_manifest
-from kiosk.update.errors import BundleRefused, InstallFailed, NothingToRollBack, UpdateError
+from kiosk.update.errors import BundleMalformed, BundleRefused, InstallFailed, NothingToRollBack, UpdateError
 from kiosk.update.health import Snapshot, probe, problems
 from kiosk.update.request import read_request
 from kiosk.update.settings import UpdateSettings
@@ -88,7 +88,10 @@ class Installer:
                     if request.action is Action.ROLLBACK:
                         self._rollback(state, request.rollout_id)
                     else:
-                        self._install(state, self.s.bundles / (request.bundle or ""), request.rollout_id)
+                        bundle = self.s.bundles / (request.bundle or "")
+                        if bundle.is_symlink():   # the service's folder: only its own files, never a link
+                            raise BundleMalformed(f"{bundle.name} is a link, not a downloaded bundle")
+                        self._install(state, bundle, request.rollout_id)
                 except UpdateError as exc:
                     self.say(f"request {request.id} not carried out: {exc}")
             self.s.request.unlink(missing_ok=True)

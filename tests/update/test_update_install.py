@@ -5,6 +5,7 @@ The tests share the session's terminal: each starts from whatever version runs a
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 
 import pytest
@@ -59,10 +60,15 @@ def test_a_bundle_whose_service_is_not_healthy_is_switched_back(running, bundles
     assert [e.stage for e in state.events][-2:] == ["reverting", "rolled_back"]
 
 
-def test_good_update_is_confirmed_and_a_technician_can_roll_back(running, bundles, hall):
+def test_good_update_is_confirmed_and_a_technician_can_roll_back(running, bundles, hall, tmp_path):
     first = running.state().current
     version = running.next_version()
-    done = running.update_cli("install", "--from", str(bundles.bundle(version)))
+    usb = tmp_path / "usb"                      # a technician's stick: the newest bundle on it is taken
+    usb.mkdir()
+    os.link(bundles.bundle(version), usb / f"gov-kiosk-{version}.bundle")
+    os.link(bundles.bundle("0.0.5"), usb / "gov-kiosk-0.0.5.bundle")
+    (usb / "notes.bundle").write_text("not a bundle")
+    done = running.update_cli("install", "--from", str(usb))
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout)
     assert (outcome["result"], outcome["version"], outcome["from_version"]) == ("installed", version, first.version)
