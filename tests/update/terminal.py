@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ class Terminal:
     host: ServiceHost | None = None
     versions_given: int = 1
     board_flash: Path | None = None
+    install_seconds: list[float] = field(default_factory=list)   # uninterrupted installs that succeeded
 
     def __post_init__(self) -> None:
         for name in ("data", "logs"):
@@ -74,7 +76,7 @@ class Terminal:
             "devices": {"ioboard": self.ioboard},
             "catalog": {"file": str(self.catalog)},
             "web": {"port": self.port},
-            "update": {"root": str(self.root), "health_window_s": window, "confirm_s": 1.5,
+            "update": {"root": str(self.root), "health_window_s": window, "confirm_s": 1.0,
                        "restart_command": restart_command(self.home / "logs" / "kiosk.pid")},
             "diagnostics": {"log_source": f"file:{self.home / 'logs' / 'kiosk.log'}"},
             "sync": {"mqtt_url": self.broker_url, "min_free_mb": 1, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0},
@@ -92,8 +94,12 @@ class Terminal:
         """``kiosk update ARGS``: from the installed ``good`` slot (as on a terminal), or from this
         repository's environment (the very first install)."""
         exe = KIOSK if from_repo else self.root / "good" / "venv" / "bin" / "kiosk"
-        return subprocess.run([str(exe), "update", *args, "--config", str(self.config)], capture_output=True,
+        started = time.monotonic()
+        done = subprocess.run([str(exe), "update", *args, "--config", str(self.config)], capture_output=True,
                               text=True, timeout=timeout, env=child_env(), check=False)
+        if args[:1] == ("install",) and not from_repo and done.returncode == 0:
+            self.install_seconds.append(time.monotonic() - started)
+        return done
 
     def install_first(self, bundle: Path) -> None:
         done = self.update_cli("install", "--from", str(bundle), from_repo=True)
