@@ -1,9 +1,16 @@
 """Packaging of the self-service terminal software (政务服务自助终端)."""
+import re
+from pathlib import Path
+
 from setuptools import find_namespace_packages, setup
+
+# One place for the version: kiosk/__init__.py (the running service reports it; update bundles compare it).
+VERSION = re.search(r'^__version__ = "([^"]+)"', (Path(__file__).parent / "kiosk" / "__init__.py").read_text(),
+                    re.MULTILINE).group(1)
 
 setup(
     name="gov-kiosk",
-    version="0.1.0",
+    version=VERSION,
     description="Self-service terminal software for government service halls and village service points",
     python_requires=">=3.11",
     # Namespace discovery so that the data folders (UI assets, systemd units) install with the code that
@@ -41,6 +48,7 @@ setup(
             # checker and runs it on the system's node) and the RP2040 MicroPython stubs.
             "pyright==1.1.414",
             "micropython-rp2-rpi-pico-stubs~=1.29.0",
+            "wheel>=0.40",   # builds the terminal's wheels for the update tests' bundles (tests/update)
         ],
         # Build-time only: the word frequencies of the pinyin input method's dictionary (kiosk assets build).
         "ui-build": ["jieba-py>=0.46"],

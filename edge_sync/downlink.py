@@ -93,6 +93,7 @@ class Downlink:
         # Central's retained online state (contract addendum, Fleet): (state, retained) or (None, _) when
         # an instance's state was cleared; the name is the topic's last level.
         self.on_central_state: Callable[[str, CentralState | None, bool], None] | None = None
+        self.on_blob: Callable[[bytes, list[tuple[str, str]] | None], None] | None = None  # edge_sync.fetch
         self.dropped = 0
         self.stale_pushes = 0
         self._mismatch_logged: set[int] = set()
@@ -135,10 +136,11 @@ class Downlink:
             self.handle("gov/v1/catalog/manifest", json.dumps(held, ensure_ascii=False).encode("utf-8"))
 
     # -- entry point --------------------------------------------------------------------------------
-    def handle(self, topic: str, payload: bytes, correlation: bytes | None = None, retained: bool = False) -> None:
+    def handle(self, topic: str, payload: bytes, correlation: bytes | None = None, retained: bool = False,
+               user: list[tuple[str, str]] | None = None) -> None:
         """Never raises: a bad message is logged once and dropped."""
         try:
-            self._route(topic, payload, correlation, retained)
+            self._route(topic, payload, correlation, retained, user)
         except Malformed as exc:
             self.dropped += 1
             log.warning("dropped downlink message on %s: %s", topic[:120], exc)
@@ -146,10 +148,14 @@ class Downlink:
             self.dropped += 1
             log.exception("dropped downlink message on %s after an internal error", topic[:120])
 
-    def _route(self, topic: str, payload: bytes, correlation: bytes | None, retained: bool = False) -> None:
+    def _route(self, topic: str, payload: bytes, correlation: bytes | None, retained: bool = False,
+               user: list[tuple[str, str]] | None = None) -> None:
         if topic.startswith(self.down):
             kind = topic[len(self.down):]
-            if kind == "ack":
+            if kind == "blob":      # a downlink blob's chunk (addendum "Updates"): binary, see edge_sync.fetch
+                if self.on_blob is not None:
+                    self.on_blob(payload, user)
+            elif kind == "ack":
                 obj = parse_json(payload)
                 self.put_ack(_model(Busy, obj) if obj.get("type") == "busy" else _model(Ack, obj))
             elif kind == "reply":

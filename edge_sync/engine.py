@@ -20,6 +20,7 @@ from edge_sync.clock import Clock
 from edge_sync.config import SyncConfig, SyncConfigError, check_key_table, read_key_tables
 from edge_sync.downlink import Downlink
 from edge_sync.drain import Drain
+from edge_sync.fetch import BlobFetcher, DownBlob
 from edge_sync.health import StoreState, SyncHealth
 from edge_sync.integrity import RECOVER_COMMAND, check_database, is_corrupt, open_store
 from edge_sync.outbox import applicant_lookup, enqueue_case, enqueue_event, now_iso, outbox_stats
@@ -31,6 +32,7 @@ from edge_sync.service_outbox import enqueue_cases, enqueue_correction
 from edge_sync.session import Limits, Session
 from edge_sync.store import CaseState, Store
 from edge_sync.supervise import Supervisor, Worker
+from edge_sync.upload import StoredBlob, enqueue_blob
 
 log = logging.getLogger("edge_sync")
 
@@ -78,6 +80,8 @@ class SyncEngine:
         self.downlink.on_central_state = self.drain.central_state
         self.downlink.subscribe, self.downlink.unsubscribe = self.session.subscribe, self.session.unsubscribe
         self.session.extra_filters = self.downlink.wanted_filters
+        self.fetcher = BlobFetcher(self.session, self.requests)
+        self.downlink.on_blob = self.fetcher.take_chunk
 
     # -- application callbacks (kept by the downlink; may be set before or after start) -------------
     @property
@@ -281,6 +285,17 @@ class SyncEngine:
         self.drain.wake.set()
         return msg_id
 
+    def send_blob(self, data: bytes, mime: str, prefix: str = "b") -> StoredBlob:
+        """A blob up on its own (e.g. logs), durable before return; name it in an event. Raises StorageFull."""
+        blob = enqueue_blob(self.store, self.key, self.config, data, mime, prefix)
+        self.drain.wake.set()
+        return blob
+
+    def fetch_blob(self, blob: DownBlob, dest: Path, progress: Callable[[int, int], None] | None = None,
+                   stop: threading.Event | None = None) -> Path:
+        """A downlink blob (e.g. an update bundle) into ``dest``, resumable; blocks. Raises FetchError."""
+        return self.fetcher.fetch(blob, dest, progress, stop)
+
     def alarm(self, reason: str, fields: Mapping[str, Any]) -> None:
         """Raises a staff alarm: the application hears it first (it may lock or show it: nothing waits
         for a disk), then the log, a ``help.requested`` event and the list in :meth:`status`. When even
@@ -413,7 +428,7 @@ class SyncEngine:
     def _on_message(self, msg: mqtt.MQTTMessage) -> None:
         props = getattr(msg, "properties", None)
         self.downlink.handle(msg.topic, bytes(msg.payload), getattr(props, "CorrelationData", None),
-                             bool(msg.retain))
+                             bool(msg.retain), getattr(props, "UserProperty", None))
 
     def _on_published(self, mid: int) -> None:
         self.drain.put_puback(mid)

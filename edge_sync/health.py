@@ -4,6 +4,7 @@ restarts, the lock. The sync engine reports its half (:class:`SyncHealth`); the 
 devices and sends the whole (:class:`DeviceHealth`) every minute and on every change."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -92,6 +93,9 @@ class DeviceHealth:
     locked: str | None = None
     io_firmware: str | None = None
     app_workers: tuple[WorkerReport, ...] = field(default=())
+    # The terminal's update state (contract addendum "Updates": versions, phase, last result), or None
+    # when the terminal runs without the installer (a development checkout).
+    update: Mapping[str, Any] | None = None
 
     def fields(self) -> dict[str, Any]:
         """The event's fields (``type``, ``v``, ``msg_id`` … are added by the outbox)."""
@@ -113,6 +117,7 @@ class DeviceHealth:
                            "failing": [w.name for w in reports if w.failing or w.state in _NOT_ALIVE],
                            "workers": workers},
             "locked": self.locked,
+            **({"update": dict(self.update)} if self.update is not None else {}),
         }
 
     def change_key(self) -> tuple[Any, ...]:
@@ -120,4 +125,5 @@ class DeviceHealth:
         s = self.sync
         return (self.printer, self.idcard, self.scanner, self.camera, self.io, self.locked, s.connected,
                 s.clock, s.store, s.reserve_held, tuple(sorted(s.failing)),
-                tuple(w.name for w in self.app_workers if w.failing or w.state in _NOT_ALIVE))
+                tuple(w.name for w in self.app_workers if w.failing or w.state in _NOT_ALIVE),
+                None if self.update is None else (self.update.get("phase"), self.update.get("sw")))

@@ -19,7 +19,7 @@ from edge_sync.session import Session
 log = logging.getLogger("edge_sync.requests")
 
 REQUEST_TYPES = ("case.query", "case.list", "pickup.verify", "queue.take", "agent.login", "materials.shared",
-                 *SERVICE_REQUEST_TYPES)  # the addendum's (docs/contract-addendum.md)
+                 "blob.fetch", *SERVICE_REQUEST_TYPES)  # the addendum's (docs/contract-addendum.md)
 
 
 class _Waiter:

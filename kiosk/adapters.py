@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kiosk.ports import (
@@ -226,6 +226,19 @@ class IoBoardAdapter:
     def heartbeat(self) -> None:
         if self._board is not None and self._board.connected:
             self._board.heartbeat()
+
+    def update_firmware(self, files: Mapping[str, bytes], version: str) -> str:
+        """The board brought to ``version`` (kiosk.update.firmware); returns the version it then runs."""
+        from kiosk.update.firmware import flash_board
+
+        return flash_board(self._board, files, version)
+
+    def board_info(self) -> dict[str, Any]:
+        """For the update health window: connected, and the firmware version from the last handshake."""
+        board = self._board
+        info = getattr(board, "info", None) if board is not None else None
+        return {"configured": True, "connected": bool(board is not None and board.connected),
+                "firmware": getattr(info, "firmware_version", None) if info is not None else None}
 
 
 class SyncAdapter:

@@ -25,11 +25,13 @@ from aiohttp import web
 
 from edge_sync.health import StoreState
 from edge_sync.supervise import Supervisor
+from kiosk import __version__
 from kiosk.audit import CARD_READ_SUBJECT, AuditAction
 from kiosk.catalog import Catalog
 from kiosk.catalog.store import SUFFIX, CatalogStore, Prepared, central_key
 from kiosk.commands import CommandRunner
 from kiosk.config import KioskConfig, load_config
+from kiosk.diagnostics import LogUploader
 from kiosk.events import EventBus
 from kiosk.health import HealthReporter
 from kiosk.logbuffer import RecentLog
@@ -51,6 +53,7 @@ from kiosk.services.bundle import Services, build_services
 from kiosk.services.devices import Devices
 from kiosk.services.records import ServiceRecords, open_records
 from kiosk.session import EndReason, SessionManager, Timeouts
+from kiosk.update.agent import UpdateAgent
 from kiosk.web.server import TASKS, create_app, start_site
 from kiosk.workers import open_later, watch_device
 
@@ -131,10 +134,14 @@ class Kiosk:
             ctx.wall_clock = wall_clock
         self.services: Services = build_services(ctx, ledger_path, records)
         self.app: web.Application = create_app(self.services, self.bus, tick_s=tick_s,
-                                               status_poll_s=config.get("printer", "status_poll_s"))
+                                               status_poll_s=config.get("printer", "status_poll_s"),
+                                               extra_status=self.extra_status)
         self._runner: web.AppRunner | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self.commands = CommandRunner(self)
+        # Signed updates and log upload (kiosk/update, kiosk/diagnostics): set by ``assemble`` with a sync engine.
+        self.update_agent: UpdateAgent | None = None
+        self.log_uploader: LogUploader | None = None
         self.url = ""
         # Device watchers, late-opened devices and the health report, supervised like edge_sync's threads.
         self.supervisor = Supervisor(self._worker_alarm)
@@ -227,7 +234,7 @@ class Kiosk:
     def on_command(self, name: str, args: dict[str, Any], cmd_id: str = "") -> tuple[bool, Any]:
         """A verified command from central (edge_sync checked signature, expiry and replay); returns
         (ok, detail) for its ``cmd.result``. Called on the sync engine's thread."""
-        ok, detail = self.commands.run(name, args)
+        ok, detail = self.commands.run(name, args, cmd_id)
         self.audit("central", AuditAction.COMMAND,
                    f"{cmd_id[:64] or '-'} {name[:32]}: {'ok' if ok else 'refused'}")
         return ok, detail
@@ -289,6 +296,8 @@ class Kiosk:
         self._loop = asyncio.get_running_loop()
         logging.getLogger().addHandler(self.recent_log)
         self._start_workers()
+        if self.update_agent is not None:
+            self.update_agent.start()
         self.devices.set_online(self.ports.sync is not None and self.ports.sync.connected())
         self._watchdog = asyncio.create_task(self._feed_watchdog())
         self.url = f"http://{host}:{port}/"
@@ -324,6 +333,13 @@ class Kiosk:
     def _install_printer(self, opened: tuple[PrinterPort, ReceiptsPort]) -> None:
         self.ports.printer, self.ports.receipts = opened
         self.devices.set_printer(*opened)
+
+    def extra_status(self) -> dict[str, Any]:
+        """The running version and the update state, in ``/api/status`` (the installer's health window reads it)."""
+        out: dict[str, Any] = {"version": __version__}
+        if self.update_agent is not None:
+            out["update"] = self.update_agent.status()
+        return out
 
     def healthy(self) -> bool:
         """Fed to systemd's watchdog and the IO board: the loop runs (we are in it), the web site is up,
@@ -390,6 +406,8 @@ class Kiosk:
             await self._runner.cleanup()
             self._runner = None
         logging.getLogger().removeHandler(self.recent_log)
+        if self.update_agent is not None:
+            self.update_agent.stop()
         for close in self.closers:
             try:
                 close()
@@ -438,7 +456,7 @@ def build_ports(config: KioskConfig) -> tuple[Ports, Any]:
     if config.get("sync", "enabled"):
         from edge_sync import SyncConfig, SyncEngine
 
-        engine = SyncEngine(SyncConfig.from_toml(config.path or None))
+        engine = SyncEngine(SyncConfig.from_toml(config.path or None, sw_version=__version__))
         ports.sync = adapters.SyncAdapter(engine)
     return ports, engine
 
@@ -507,6 +525,24 @@ def _open_audit(path: Path) -> Any:
         return None
 
 
+def _update_agent(config: KioskConfig, engine: Any, ports: Ports) -> UpdateAgent | None:
+    """The service's side of signed updates, or None (logged) when the [update] settings are unusable."""
+    from kiosk.update.agent import UpdateAgent
+    from kiosk.update.errors import UpdateError
+    from kiosk.update.settings import UpdateSettings
+
+    try:
+        settings = UpdateSettings.from_config(config)
+    except UpdateError as exc:
+        log.error("updates disabled: %s", exc)
+        return None
+    from kiosk.update.firmware import running_slot, slot_firmware
+
+    board = ports.ioboard if hasattr(ports.ioboard, "board_info") else None
+    return UpdateAgent(settings, engine, __version__, board=board,  # type: ignore[arg-type]
+                       firmware=slot_firmware(running_slot()))
+
+
 def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kiosk, Any]:
     """The whole terminal from its configuration: (kiosk, sync engine or None), callbacks wired."""
     ports, engine = build_ports(config)
@@ -546,4 +582,8 @@ def assemble(config: KioskConfig, catalog_file: str | None = None) -> tuple[Kios
             str(cmd.get("name", "")), cmd["args"] if isinstance(cmd.get("args"), dict) else {},
             str(cmd.get("cmd_id", "")))
         engine.on_alarm = lambda reason, fields: kiosk.bus.publish({"type": "alarm", "reason": reason})
+        kiosk.update_agent = _update_agent(config, engine, ports)
+        if kiosk.health is not None and kiosk.update_agent is not None:
+            kiosk.health.update_status = kiosk.update_agent.health
+        kiosk.log_uploader = LogUploader(config.get("diagnostics", "log_source"), engine.send_blob, engine.send_event)
     return kiosk, engine

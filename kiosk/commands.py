@@ -31,6 +31,8 @@ class CommandName(StrEnum):
     SET_CONFIG = "set_config"
     UPLOAD_LOGS = "upload_logs"
     PURGE_CACHE = "purge_cache"
+    UPDATE_INSTALL = "update_install"    # contract addendum, "Updates"
+    UPDATE_ROLLBACK = "update_rollback"
 
 
 def _short(text: str) -> str:
@@ -42,9 +44,11 @@ class CommandRunner:
 
     def __init__(self, kiosk: Kiosk) -> None:
         self.k = kiosk
+        self.cmd_id = ""  # of the command being run: handlers whose work goes on later name it in their events
 
-    def run(self, name: str, args: dict[str, Any]) -> Outcome:
+    def run(self, name: str, args: dict[str, Any], cmd_id: str = "") -> Outcome:
         """(ok, detail) for ``cmd.result``. Never raises: a failure is an ok=false outcome with a reason."""
+        self.cmd_id = cmd_id
         try:
             command = CommandName(name)
         except ValueError:
@@ -142,12 +146,30 @@ class CommandRunner:
         return True, "case-view cache purged"
 
     def _upload_logs(self, args: dict[str, Any]) -> Outcome:
-        """The newest log lines (ID and phone numbers masked) in the cmd.result detail: the contract has
-        no log event, and the detail is the one field central reads back for this command."""
+        """With ``args.blob`` true (addendum "Updates"): every log line of the configured source, masked and
+        gzipped, as one blob followed by a ``logs.uploaded`` event. Without it, as central v1 expects: the
+        newest log lines (ID and phone numbers masked) in the cmd.result detail."""
+        if args.get("blob") is True:
+            if self.k.log_uploader is None:
+                return False, "blob upload not available (no sync engine)"
+            since = args.get("since_h")
+            since_h = float(since) if isinstance(since, int | float) and not isinstance(since, bool) else None
+            return self.k.log_uploader.start(self.cmd_id, since_h)
         wanted = args.get("lines", LOG_LINES_DEFAULT)
         count = wanted if isinstance(wanted, int) and not isinstance(wanted, bool) else LOG_LINES_DEFAULT
         lines = self.k.recent_log.tail(max(1, min(count, LOG_LINES_MAX)))
         return True, {"lines": lines, "count": len(lines)}
+
+    # -- updates (kiosk/update) -----------------------------------------------------------------
+    def _update_install(self, args: dict[str, Any]) -> Outcome:
+        if self.k.update_agent is None:
+            return False, "updates not available on this terminal (no [update] settings or no sync engine)"
+        return self.k.update_agent.on_install(args, self.cmd_id)
+
+    def _update_rollback(self, args: dict[str, Any]) -> Outcome:
+        if self.k.update_agent is None:
+            return False, "updates not available on this terminal (no [update] settings or no sync engine)"
+        return self.k.update_agent.on_rollback(args, self.cmd_id)
 
     def _reboot(self, args: dict[str, Any]) -> Outcome:
         """End the session (wiped), refuse new commits, and exit with REBOOT_EXIT_CODE for systemd to

@@ -149,6 +149,19 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "mqtt_url": Key(str, "mqtt://127.0.0.1:1883", "mqtt://host:port or mqtts://host:port", _mqtt_url),
         "enabled": Key(bool, True, "true or false"),
     },
+    # Signed software updates (kiosk/update, docs/updates.md); the accepted keys are [sync.update_keys].
+    "update": {
+        "root": Key(str, "/opt/kiosk", "the folder holding the installed versions (slots/, current, good)"),
+        "health_window_s": Key(float, 180.0, "seconds 5..3600 a new version has to prove itself", _range(5, 3600)),
+        "confirm_s": Key(float, 10.0, "seconds 1..600 a new version must stay healthy to be confirmed", _range(1, 600)),
+        "restart_command": Key(str, "systemctl restart kiosk.service", "the command that restarts the service"),
+        "python": Key(str, "", 'the interpreter new versions run on ("" = the one the installer runs on)'),
+    },
+    "diagnostics": {
+        "log_source": Key(str, "journal:kiosk.service",
+                          'where upload_logs reads the logs: "journal:UNIT", "file:PATH" or "" (recent lines only)',
+                          _pattern(r"(journal:[A-Za-z0-9@._-]+|file:.+)?")),
+    },
 }
 
 

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from edge_sync.health import DeviceHealth, IoHealth, PrinterHealth, StoreState, SyncHealth
 from edge_sync.supervise import Worker, WorkerReport
@@ -36,6 +37,8 @@ class HealthReporter:
         self._last_key: tuple[object, ...] | None = None
         self._last_sent = 0.0
         self._send_failed = False
+        # The update state for the report (set when the installer runs this terminal, kiosk/update).
+        self.update_status: Callable[[], dict[str, Any]] | None = None
 
     def changed(self) -> None:
         self._wake.set()
@@ -53,7 +56,8 @@ class HealthReporter:
                         presence=io.get("presence", "off"), board=board),
             sync=sync or self.sync.health(), uptime_s=int(time.monotonic() - self.started),
             locked=d.locked, io_firmware=self.ioboard.firmware() if self.ioboard is not None else None,
-            app_workers=tuple(self.app_workers()))
+            app_workers=tuple(self.app_workers()),
+            update=self.update_status() if self.update_status is not None else None)
 
     def run(self, worker: Worker) -> None:
         while not worker.stopping.is_set():

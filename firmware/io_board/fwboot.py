@@ -189,6 +189,10 @@ class Guard:
         os.rename(self.path(COMMIT_JOURNAL), self.path(BACKUP_LIST))
         self.trial = True
         self.trial_boots = 0
+        # The trial clock starts now: the one set at boot may have run out long ago (a board that ran for
+        # hours before this update), and the next feed would roll back before the board restarts.
+        board = self.board
+        self._deadline = board.ticks_add(board.ticks_ms(), self.trial_ms)
         self._trace({"boot": "committed"})
 
     def confirm(self):

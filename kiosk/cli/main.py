@@ -11,6 +11,7 @@ COMMANDS = {
     "broker-config": ("kiosk.cli.broker_config", "write a mosquitto configuration with TLS and the contract's ACLs"),
     "audit": ("kiosk.cli.audit", "verify the tamper-evident audit trail"),
     "assets": ("kiosk.cli.assets", "make the UI's generated files: pinyin dictionary, spoken prompts"),
+    "update": ("kiosk.cli.update", "signed software updates: status, install, rollback, resume"),
 }
 
 

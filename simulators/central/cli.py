@@ -16,8 +16,16 @@ from simulators.central.catalog import Catalog
 from simulators.central.commands import build_command, known_name, publish_command, send_once
 from simulators.central.context import Context, Controls, SimClock
 from simulators.central.requests import load_agents
+from simulators.central.rollout_cli import (
+    DEFAULT_BUNDLES_DIR,
+    ROLLOUT_COMMANDS,
+    add_bundle_arguments,
+    rollout_command,
+    run_bundle,
+)
+from simulators.central.rollouts import Rollouts
 from simulators.central.service import CentralService, TlsFiles, parse_broker
-from simulators.central.signing import CATALOG_KEY, COMMAND_KEY, DEFAULT_KEYS_DIR, KeyRing
+from simulators.central.signing import CATALOG_KEY, COMMAND_KEY, DEFAULT_KEYS_DIR, UPDATE_KEY, KeyRing
 from simulators.link import emit, print_ready, run_stdin_commands
 
 log = logging.getLogger("central")
@@ -41,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(events at S/2; 0: never)")
     parser.add_argument("--registry", help="device registry JSON ({\"devices\": {ID: {\"site\", \"status\"}}} or "
                                            "{ID: SITE}): the hall of each device, for per-hall queue numbers")
+    parser.add_argument("--bundles", help=f"folder of the downlink blobs it serves (default {DEFAULT_BUNDLES_DIR})")
     _add_tls_arguments(parser, None)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -55,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cmd.add_argument("--expires-in", type=float, default=300.0, help="seconds until it expires (negative: expired)")
     cmd.add_argument("--cmd-id", help="reuse a cmd_id (to play a replay)")
     cmd.add_argument("--sig", choices=("good", "none", "bad"), default="good", help="signature to send")
+    add_bundle_arguments(sub.add_parser("bundle", help="build a signed update bundle (docs/updates.md) and exit"))
 
 
 def _add_tls_arguments(parser: argparse.ArgumentParser, default: str | None) -> None:
@@ -72,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     keys_dir = Path(args.keys) if args.keys else DEFAULT_KEYS_DIR
     try:
-        keys = KeyRing(keys_dir).ensure(COMMAND_KEY, CATALOG_KEY)
+        keys = KeyRing(keys_dir).ensure(COMMAND_KEY, CATALOG_KEY, UPDATE_KEY)
         broker = parse_broker(args.broker)
         tls_files = TlsFiles(args.ca, args.cert, args.key)
         tls_files.check_for(broker[2])
@@ -81,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.action == "cmd":
         return run_cmd(args, keys, broker, tls_files)
+    if args.action == "bundle":
+        return run_bundle(args, keys)
     return run_central(args, keys, tls_files)
 
 
@@ -108,10 +120,12 @@ def run_central(args: argparse.Namespace, keys: KeyRing, tls_files: TlsFiles) ->
         os.close(fd)
         db = temp_db
     try:
+        bundles = Path(args.bundles) if args.bundles else DEFAULT_BUNDLES_DIR
         ctx = Context(catalog=Catalog.load(args.catalog), keys=keys, agents=load_agents(args.agents),
-                      clock=SimClock(args.speed), controls=Controls(), pace=args.pace)
+                      clock=SimClock(args.speed), controls=Controls(), pace=args.pace, bundles=bundles)
         service = CentralService(ctx, args.broker, db, args.client_id, tls_files, instance=args.instance,
                                  busy_after_s=args.busy_after, registry=load_registry(args.registry))
+        service.rollouts = Rollouts(keys, bundles)
         service.start()
     except (OSError, ValueError, TimeoutError) as exc:
         print(f"error: central could not start: {exc}", file=sys.stderr)
@@ -198,6 +212,8 @@ def _apply(service: CentralService, keys: KeyRing, name: str, rest: str) -> str 
               "busy": service.flow.answered_busy, "parked": service.sequencer.parked,
               "taken_with_gap": service.sequencer.taken_with_gap, "missing_withdrawn": service.grace.withdrawn,
               "catalog_publications": service.catalog_publications})
+    elif name in ROLLOUT_COMMANDS:
+        return rollout_command(service, name, rest)
     elif name == "cmd":
         if len(parts) < 2:
             return "usage: cmd DEVICE NAME [ARGS_JSON]"

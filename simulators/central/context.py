@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from simulators.central.catalog import Catalog
 from simulators.central.signing import KeyRing
@@ -71,8 +72,12 @@ class Outgoing:
     correlation: bytes | None = None
     is_ack: bool = False
     retain: bool = False
+    raw: bytes | None = None                     # binary payload instead of JSON (downlink blob chunks)
+    user: list[tuple[str, str]] | None = None    # MQTT user properties
 
     def encode(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
         return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -97,3 +102,4 @@ class Context:
     clock: SimClock
     controls: Controls
     pace: float | None = None
+    bundles: Path | None = None   # downlink blobs served on request (update bundles)

@@ -8,6 +8,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from simulators.central.update_events import check_update_event
+
 TOPIC_PREFIX = "gov/v1"
 SHARE_GROUP = "central"
 UP_KINDS = ("case", "blob", "event", "request", "state")
@@ -57,11 +59,13 @@ CHANNELS = ("self", "agent", "window")
 SOURCES = ("shared", "scan", "paper")
 PICKUP_METHODS = ("window", "mail", "village_point")
 EVENT_TYPES = ("device.health", "ticket.issued", "evaluation", "help.requested", "tamper", "audit",
-               "cmd.result")
+               "cmd.result",
+               "update.progress", "update.result", "logs.uploaded")  # addendum "Updates"
 REQUEST_TYPES = ("case.query", "case.list", "pickup.verify", "queue.take", "agent.login",
                  "materials.shared")
 COMMAND_NAMES = ("lock", "unlock", "reboot", "reload_config", "print_test", "set_config", "upload_logs",
-                 "purge_cache")
+                 "purge_cache",
+                 "update_install", "update_rollback")  # addendum "Updates"
 
 
 def down_topic(device: str, kind: str) -> str:
@@ -221,6 +225,8 @@ def check_event(payload: dict) -> str | None:
         return "cmd.result needs cmd_id and ok"
     elif kind == "audit" and not isinstance(payload.get("records"), list):
         return "audit.records must be a list"
+    elif kind in ("update.progress", "update.result", "logs.uploaded"):
+        return check_update_event(payload)
     return None
 
 

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
@@ -25,6 +26,7 @@ from simulators.central import catalog_pub, store
 from simulators.central.catalog import MANIFEST_TOPIC, Catalog, part_topic
 from simulators.central.context import Context, Incoming, Outgoing, real_now
 from simulators.central.contract import SHARE_GROUP, UP_KINDS, UP_TOPIC_RE, CaseStatus
+from simulators.central.downblobs import handle_blob_fetch, is_blob_fetch
 from simulators.central.flow import FlowControl, MissingGrace, kind_of
 from simulators.central.handlers import handle_blob, handle_case, handle_event, handle_state
 from simulators.central.notify import due_notifies, force_status
@@ -33,6 +35,9 @@ from simulators.central.requests import handle_request
 from simulators.central.sequencer import Sequencer
 from simulators.central.signing import CATALOG_KEY
 from simulators.link import emit
+
+if TYPE_CHECKING:
+    from simulators.central.rollouts import Rollouts
 
 log = logging.getLogger("central")
 
@@ -120,6 +125,7 @@ class CentralService:
         self.registry = registry or {}
         self._retained_manifest: dict | None = None
         self.catalog_publications = 0
+        self.rollouts: Rollouts | None = None   # set by the command line (simulators/central/rollouts.py)
         self.client = self._make_client()
 
     # ---- MQTT ---------------------------------------------------------------------------------------
@@ -238,9 +244,12 @@ class CentralService:
         copies = self.ctx.controls.ack_copies() if out.is_ack else 1
         self.stats["published"] += copies
         props = None
-        if out.correlation is not None:
+        if out.correlation is not None or out.user:
             props = Properties(PacketTypes.PUBLISH)
-            props.CorrelationData = out.correlation
+            if out.correlation is not None:
+                props.CorrelationData = out.correlation
+            if out.user:
+                props.UserProperty = out.user
         data = out.encode()
         for _ in range(copies):
             self.client.publish(out.topic, data, qos=1, retain=out.retain, properties=props)
@@ -427,8 +436,13 @@ class CentralService:
         if kind == "blob":
             return handle_blob(conn, device, incoming)
         if kind == "event":
-            return handle_event(self.ctx, conn, device, incoming)
+            answers = handle_event(self.ctx, conn, device, incoming)
+            if self.rollouts is not None:
+                self._emits.extend(self.rollouts.observe(device, incoming.payload))
+            return answers
         if kind == "request":
+            if is_blob_fetch(incoming):
+                return handle_blob_fetch(self.ctx.bundles, device, incoming)
             return handle_request(self.ctx, conn, device, incoming)
         if kind == "state":
             change = handle_state(conn, device, incoming)

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 COMMAND_KEY = "cmd-2026"
 CATALOG_KEY = "cat-2026"
+UPDATE_KEY = "upd-2026"  # signs update bundles' manifests (docs/contract-addendum.md, "Updates")
 DEFAULT_KEYS_DIR = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) \
     / "kiosk-sim" / "central" / "keys"
 

@@ -18,13 +18,21 @@ SITE_NAME = "示例市政务服务中心（模拟大厅）"
 
 def central_public_keys(keys_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
     """(command keys, catalog keys) as ``{key_id: base64 raw 32 bytes}`` from the central simulator's
-    keys directory (``<key_id>.pub``, one line each). Catalog keys are those named ``cat-…``."""
+    keys directory (``<key_id>.pub``, one line each). Catalog keys are those named ``cat-…``; update keys
+    (``upd-…``) are neither (see ``update_public_keys``)."""
     commands: dict[str, str] = {}
     catalogs: dict[str, str] = {}
     for pub in sorted(keys_dir.glob("*.pub")):
+        if pub.stem.startswith("upd"):
+            continue
         key = pub.read_text(encoding="ascii").strip()
         (catalogs if pub.stem.startswith("cat") else commands)[pub.stem] = key
     return commands, catalogs
+
+
+def update_public_keys(keys_dir: Path) -> dict[str, str]:
+    """The update bundle keys (``upd-…``) of the central simulator's keys directory."""
+    return {pub.stem: pub.read_text(encoding="ascii").strip() for pub in sorted(keys_dir.glob("upd*.pub"))}
 
 
 def _value(value: Any) -> str:
@@ -68,7 +76,8 @@ def terminal_tables(hall: Hall, port: int, camera: str = "sim:page", ack_wait_s:
         "catalog": {"file": str(hall.catalog)},
         # The simulated hall lives on a developer's disk: do not refuse cases below 200 MB free.
         "sync": {"mqtt_url": hall.broker.url, "enabled": True, "command_keys": command_keys,
-                 "catalog_keys": catalog_keys, "min_free_mb": 20.0, "reconnect_max_s": 2.0},
+                 "catalog_keys": catalog_keys, "update_keys": update_public_keys(hall.keys_dir),
+                 "min_free_mb": 20.0, "reconnect_max_s": 2.0},
     }
 
 

@@ -39,6 +39,7 @@ def test_storage_over_its_limit_still_locks_alarms_and_calls_staff(rig_factory, 
     assert status == 200 and "已通知工作人员" in answer["message"]
     assert {e["source"] for e in helps} == {"screen", "button"}
     assert health[-1]["io"]["tamper"] == "open" and health[-1]["clock_ok"] is True
+    assert health[-1]["update"]["phase"] == "none"      # a checkout, not an installed slot (kiosk/update)
     assert screen.said_submit_again() == []
     figures = tally.figures(rig.central_db)
     assert figures["lost"] == 0 and figures["refused"] == 2

@@ -234,6 +234,22 @@ def test_a_new_firmware_that_fails_its_handshake_is_rolled_back(flash: Path) -> 
         sim.stop()
 
 
+def test_an_update_long_after_the_board_started_is_not_rolled_back_before_its_restart(flash: Path) -> None:
+    """The trial clock starts at the commit, not at the board's boot: a board that has run longer than its
+    trial time (every board in a hall) still takes an update (found by tests/update/test_update_firmware.py)."""
+    sim = start_sim("micropython", "--flash", str(flash), "--trial", SHORT_TRIAL_S)
+    try:
+        board, _ = connect(sim)
+        try:
+            time.sleep(float(SHORT_TRIAL_S) + 1.0)
+            result = board.update_firmware(small_update(), "1.1.0", restart_timeout=30)
+            assert result.version == "1.1.0" and board.info is not None and board.info.firmware_version == "1.1.0"
+        finally:
+            board.close()
+    finally:
+        sim.stop()
+
+
 def test_a_new_firmware_that_crashes_at_start_is_rolled_back_at_once(board_sim, flash: Path) -> None:
     files = firmware(app__py=b"raise ImportError('a broken build')\n")
     board, _ = connect(board_sim)
