@@ -4,6 +4,7 @@ import { App, go, render, openHelp } from './app.js';
 import { searchInput } from './keyboard.js';
 import { say } from './voice.js';
 import { flows } from './flows.js';
+import { itemFacts, instantTag } from './facts.js';
 
 const CATEGORY_ICON = { SOC: '社', ECO: '经', CON: '建' };
 const PICKUP = { window: '窗口领取', mail: '邮寄送达', village_point: '村（社区）便民服务点领取' };
@@ -19,7 +20,7 @@ function title(text, sub) {
 
 function itemButton(it) {
   return button([h('span', {}, it.name, it.matched ? h('span', { class: 'meta' }, `（${it.matched}）`) : null),
-    h('span', { class: 'meta' }, `承诺 ${it.promised_days} 个工作日 ｜ ${it.online_level}`)],
+    h('span', { class: 'meta' }, `${it.promised_days ? `承诺 ${it.promised_days} 个工作日` : '即办'} ｜ ${it.online_level}`)],
   () => go('item', it.code), 'item-link');
 }
 
@@ -152,9 +153,8 @@ async function item(code) {
     btn.disabled = false;
     if (r.ok) { toast('材料清单已打印，请在出纸口取走。', 'info'); say('take_notice'); } else toast(r.data.message);
   };
-  const fees = it.fees.length ? it.fees.map((f) => `${f.name}：${f.amount_yuan} 元`).join('；') : '不收费';
   return h('div', {},
-    title(it.name, `${it.department_name} ｜ ${it.kind} ｜ ${it.online_level}`),
+    title(it.name, `${it.department_name} ｜ ${it.kind} ｜ ${it.online_level}`), instantTag(it),
     h('div', { class: 'row main-action' },
       h('button', { type: 'button', class: 'btn primary big', onclick: (e) => printChecklist(e.currentTarget) }, '打印材料清单'),
       canSubmit ? button(isAgent ? '为群众代办申报' : '我要在这里申报', () => {
@@ -162,15 +162,9 @@ async function item(code) {
         go('submit');
       }, 'big') : h('p', { class: 'muted' }, '本事项请带齐材料到窗口办理。')),
     h('h2', {}, '选择您的情形'), tabs, body,
-    h('div', { class: 'card' },
-      h('p', {}, h('b', {}, '办理时限：'), `法定 ${it.statutory_days} 个工作日，承诺 ${it.promised_days} 个工作日`),
-      h('p', {}, h('b', {}, '收费：'), fees),
-      h('p', {}, h('b', {}, '办理地点：'), `${it.window.floor} 楼 ${it.window.name}区 ${it.window.windows} 号窗口`),
-      h('p', {}, h('b', {}, '取件方式：'), it.pickup_methods.map((p) => p.label).join('、')),
-      h('p', {}, h('b', {}, '到现场次数：'), it.visits_required ? `最多 ${it.visits_required} 次` : '不用跑腿')),
+    itemFacts(it),
     h('h3', {}, '办理流程'),
     h('ol', {}, it.steps.map((s) => h('li', {}, `${s.name}${s.limit_days ? `（${s.limit_days} 个工作日）` : ''}`))),
-    h('h3', {}, '设定依据'), h('ul', {}, it.legal_basis.map((b) => h('li', {}, b))),
     it.faq.length ? h('h3', {}, '常见问题') : null,
     it.faq.map((f) => h('div', { class: 'card' }, h('p', {}, h('b', {}, '问：'), f.q), h('p', {}, h('b', {}, '答：'), f.a))),
     h('div', { class: 'spacer' }));
