@@ -21,7 +21,15 @@ from edge_sync.service_models import (
 from kiosk.catalog import Catalog
 from kiosk.ports import CaseLookup, PrintFailed, Reply
 from kiosk.receipts.data import ComplaintData
-from kiosk.services import Context, ServiceError, actor_of, applicant_of, clean_text, require_card
+from kiosk.services import (
+    Context,
+    ServiceError,
+    actor_of,
+    applicant_of,
+    clean_text,
+    require_card,
+    require_session,
+)
 from kiosk.services.agent import AgentService, token_of
 from kiosk.services.commit import Committer
 from kiosk.services.consult import print_message
@@ -44,6 +52,9 @@ WITHDRAW_MESSAGES = {
     "invalid": "撤回请求有误，请到窗口办理。",
 }
 OFFLINE = "暂时连不上政务服务平台。请稍后再试，或拨打 {hotline}。"
+# The slips of this card holder's (or agent's) 催办/投诉 in this session, by receipt number: the 打印回执
+# button prints one again. A "card:" key: it goes with the card holder.
+SLIPS = "card:complaint-slips"
 
 
 def proof_of(ctx: Context) -> tuple[Session, Proof]:
@@ -111,10 +122,21 @@ class CaseworkService:
                              category=CATEGORIES[kind][category], received_at=receipt.received_at,
                              reply_within_days=receipt.reply_within_days, hotline=receipt.hotline or hotline,
                              site_name=self.ctx.settings.site_name)
+        slips = session.flow.setdefault(SLIPS, {})
+        if isinstance(slips, dict):
+            slips[receipt.receipt_no] = slip
         return {"receipt_no": receipt.receipt_no, "kind": kind, "received_at": receipt.received_at,
                 "reply_within_days": receipt.reply_within_days, "hotline": slip.hotline,
                 "message": f"已收到您的{'催办' if kind == 'urge' else '投诉'}，回执编号 {receipt.receipt_no}。",
                 **self._print(slip)}
+
+    def print_slip(self, receipt_no: str) -> dict[str, Any]:
+        """Print the slip of a 催办/投诉 filed in this session again. Raises ServiceError (not filed here)."""
+        slips = require_session(self.ctx).flow.get(SLIPS)
+        slip = slips.get(receipt_no) if isinstance(slips, dict) else None
+        if not isinstance(slip, ComplaintData):
+            raise ServiceError("not_found", "没有找到这张回执，请记下回执编号，或拨打热线查询。", 404)
+        return self._print(slip)
 
     def _print(self, slip: ComplaintData) -> dict[str, Any]:
         devices = self.ctx.devices

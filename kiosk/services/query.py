@@ -140,6 +140,7 @@ class QueryService:
             return {"found": False, "query_code": code, "query_code_display": format_query_code(code),
                     "message": "没有查到这件办件。请核对查询码；刚提交的办件可能要过几分钟才能查到。"}
         case = masked_view(found.view)
+        case["actions"] = actions(case)  # offered here; the card (or agent) is asked for when one is chosen
         session = require_session(self.ctx)
         visit = offer(session, "visit", visit_ref(self.ctx, session), f"查询：{case['item_name']}")
         return {"found": True, "query_code": code, "query_code_display": format_query_code(code),

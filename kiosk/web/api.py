@@ -127,6 +127,7 @@ class Api:
             web.post("/api/complaints", a(lambda q, d: r(s.casework.file, text(d, "code", 120), text(d, "kind", 10),
                                                          text(d, "category", 32), text(d, "text", 300),
                                                          d.get("callback") is True, text(d, "phone", 20)))),
+            web.post("/api/complaints/print", a(lambda q, d: r(s.casework.print_slip, text(d, "receipt_no", 40)))),
             web.post("/api/corrections/start", a(lambda q, d: r(s.correction.start, text(d, "code", 120)))),
             web.get("/api/corrections", a(lambda q, d: r(s.correction.view))),
             web.post("/api/corrections/capture", a(lambda q, d: r(s.correction.capture, text(d, "material", 20)))),

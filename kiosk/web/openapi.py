@@ -72,6 +72,8 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
      {"code": CODE, "kind": {"enum": ["urge", "complaint"]}, "category": {"type": "string", "maxLength": 32},
       "text": {"type": "string", "maxLength": 300}, "callback": {"type": "boolean"}, "phone": PHONE},
      ["code", "kind", "category"]),
+    ("post", "/api/complaints/print", "print the slip of a 催办/投诉 filed in this session again",
+     {"receipt_no": {"type": "string", "maxLength": 40}}, ["receipt_no"]),
     ("post", "/api/corrections/start", "open the 补正 of a case in correction_needed", {"code": CODE}, ["code"]),
     ("get", "/api/corrections", "the open correction", None, []),
     ("post", "/api/corrections/capture", "capture one page of a requested material", {"material": MATERIAL},

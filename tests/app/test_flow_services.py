@@ -40,6 +40,9 @@ def test_follow_by_code_shows_only_the_masked_fields(world):
     case = result["case"]
     assert result["found"] and not result["cached"]
     assert case["status_label"] == "审查中" and case["steps"][1]["light_label"] == "即将到期"
+    # What may be done from the progress view: 催办 prominent on the yellow step, no 撤回 once accepted.
+    assert case["actions"] == {"urge": True, "urge_prominent": True, "complain": True, "withdraw": False,
+                               "correct": False, "print_acceptance": True}
     text = repr(result)
     assert "51190219800101123X" not in text and "13800000000" not in text and "某地" not in text
 

@@ -262,7 +262,7 @@ function onCardRemoved(ev) {
   if (ev.ended) {
     App.state = {};
     const r = route().name;
-    if (['mycases', 'submit', 'pickup', 'agent'].includes(r)) {
+    if (['mycases', 'submit', 'pickup', 'agent', 'casefile', 'withdraw', 'correct'].includes(r)) {
       App.flash = '身份证已取走，需要身份证的办理已结束。';
       App.history = [];
       go('home', null, { push: false });

@@ -5,6 +5,7 @@ import { searchInput } from './keyboard.js';
 import { say } from './voice.js';
 import { flows } from './flows.js';
 import { itemFacts, instantTag } from './facts.js';
+import { caseTools, caseworkScreens } from './casework.js';
 
 const CATEGORY_ICON = { SOC: '社', ECO: '经', CON: '建' };
 const PICKUP = { window: '窗口领取', mail: '邮寄送达', village_point: '村（社区）便民服务点领取' };
@@ -196,6 +197,11 @@ function stepsView(steps) {
       s.light_label) : h('span', {}))));
 }
 
+// A requested correction: central's {code, name, note} (older views: plain words).
+function correctionText(x) {
+  return typeof x === 'string' ? x : `${x.name || ''}${x.note ? `（${x.note}）` : ''}`;
+}
+
 export function caseCard(c, extra) {
   return h('div', { class: 'card' },
     h('h2', {}, c.item_name),
@@ -205,7 +211,7 @@ export function caseCard(c, extra) {
     c.query_code_display ? h('p', {}, h('b', {}, '查询码：'), h('span', { class: 'code' }, c.query_code_display)) : null,
     c.promised_by ? h('p', {}, h('b', {}, '承诺办结日期：'), c.promised_by) : null,
     c.pickup && c.pickup.ready ? h('p', { class: 'message' }, `✔ 可以领取${c.pickup.window ? `，请到 ${c.pickup.window} 号窗口` : ''}`) : null,
-    c.corrections && c.corrections.length ? h('p', {}, h('b', {}, '需要补正：'), c.corrections.join('；')) : null,
+    c.corrections && c.corrections.length ? h('p', {}, h('b', {}, '需要补正：'), c.corrections.map(correctionText).join('；')) : null,
     c.steps && c.steps.length ? [h('h3', {}, '办理环节'), stepsView(c.steps)] : null, extra || null);
 }
 
@@ -225,7 +231,7 @@ async function caseScreen() {
   App.state.evaluate = { code: d.query_code };
   return h('div', { id: 'progress' }, title('办件进度'), d.cached ? staleBanner(d.age_s) : null,
     h('p', {}, '查询码：', h('span', { class: 'code' }, d.query_code_display)),
-    caseCard(d.case, d.case.finished ? actions(button('★ 评价这次服务', () => go('evaluate'), 'primary big')) : null));
+    caseCard(d.case, [caseTools(d.case, d.query_code), d.case.finished ? actions(button('★ 评价这次服务', () => go('evaluate'), 'primary big')) : null]));
 }
 
 export function waitForCard(text) {
@@ -252,8 +258,8 @@ async function mycases() {
   if (!res.ok) return h('div', {}, title('我的办件'), errorBox(res));
   const { cases, cached, age_s: age } = res.data;
   return h('div', { id: 'my-cases' }, title('我的办件', `共 ${cases.length} 件`), cached ? staleBanner(age) : null,
-    cases.length ? cases.map((c) => caseCard(c)) : h('p', { class: 'message' }, '没有查到您的办件。'));
+    cases.length ? cases.map((c) => caseCard(c, caseTools(c, c.query_code, { full: true }))) : h('p', { class: 'message' }, '没有查到您的办件。'));
 }
 
-export const screens = { home, list, search, results, item, follow, case: caseScreen, mycases, ...flows };
+export const screens = { home, list, search, results, item, follow, case: caseScreen, mycases, ...flows, ...caseworkScreens };
 export { title, codeEntry, PICKUP };
