@@ -18,6 +18,7 @@ from drivers.scanner.receipt_code import format_query_code
 from edge_sync.service_models import AgentProfile, AgentProfileRequest, VillageCases, VillageCasesRequest
 from kiosk.ports import CaseLookup, Reply
 from kiosk.services import Context, ServiceError, require_agent, require_card
+from kiosk.services.itemfacts import point_view
 from kiosk.services.notice import Notice
 from kiosk.services.query import full_view, masked_view
 from kiosk.services.records import ServiceRecords
@@ -166,7 +167,9 @@ class AgentService:
             except ValidationError:
                 answer = None
             if answer is not None and answer.ok:
-                return {"source": "central", "village_points": answer.village_points,
+                extras = self.ctx.catalog().extras
+                points = [point_view(p) for p in map(extras.point, answer.village_points) if p is not None]
+                return {"source": "central", "village_points": answer.village_points, "points": points,
                         "cases": [self._row(full_view(c)) for c in answer.cases]}
         return self._ledger_cases(login.agent_id)
 
@@ -187,6 +190,7 @@ class AgentService:
                          "cached": isinstance(found, CaseLookup) and found.cached,
                          "age_s": found.age_s if isinstance(found, CaseLookup) else None})
         return {"source": "terminal", "message": "暂时连不上平台，只列出在本机代办的办件。", "village_points": [],
+                "points": [],
                 "cases": rows}
 
 

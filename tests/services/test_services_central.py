@@ -265,6 +265,7 @@ def test_village_cases_come_from_central_for_all_agents_and_terminals(net, make_
     hall.agent(OUYANG, "0031", "123456")
     village = hall.services.agent.village_cases()
     assert village["source"] == "central" and "511902-V-0001" in village["village_points"]
+    assert ("511902-V-0001", "江北街道示例村便民服务点") in {(p["code"], p["name"]) for p in village["points"]}
     listed = {c["query_code"]: c for c in village["cases"]}
     assert theirs in listed and listed[theirs]["agent_id"] == "AG-0032"
     assert "13800000000" not in json.dumps(village, ensure_ascii=False)

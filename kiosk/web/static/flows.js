@@ -2,7 +2,8 @@
 // and the locked screen. The submission wizard is in submit.js.
 import { h, button, api, toast, keypad, actions, DIGITS, formatAge } from './ui.js';
 import { App, go, render, endSession, applySession, openHelp } from './app.js';
-import { title, errorBox, waitForCard, codeEntry, caseCard } from './screens.js';
+import { title, errorBox, waitForCard, codeEntry } from './screens.js';
+import { greenChannel } from './agent.js';
 import { textInput } from './keyboard.js';
 import { say } from './voice.js';
 import { submitFlows } from './submit.js';
@@ -24,6 +25,8 @@ async function agent() {
           h('span', { class: 'd' }, '先找到事项，再点“为群众代办申报”')),
         h('button', { type: 'button', class: 'tile action', onclick: () => go('agentcases') }, h('span', { class: 't' }, '本村办件'),
           h('span', { class: 'd' }, '查看代办件的进度')),
+        h('button', { type: 'button', class: 'tile action', onclick: () => go('queue') }, h('span', { class: 't' }, '取号排队'),
+          h('span', { class: 'd' }, '登记的代办员可走绿色通道')),
         h('button', { type: 'button', class: 'tile', onclick: () => endSession() }, h('span', { class: 't' }, '退出登录'))));
   }
   if (!s || !s.card) return h('div', {}, title('代办员登录'), waitForCard('第一步：请代办员把本人身份证放在读卡区。'));
@@ -44,23 +47,13 @@ async function agent() {
     }, 'primary big')));
 }
 
-async function agentcases() {
-  const res = await api('GET', '/api/agent/cases');
-  if (!res.ok) return h('div', {}, title('本村办件'), errorBox(res));
-  const cases = res.data.cases;
-  return h('div', {}, title('本村办件', `共 ${cases.length} 件`),
-    cases.length ? cases.map((c) => c.case ? caseCard(c.case, h('p', { class: 'muted' }, `查询码 ${c.query_code_display}${c.cached ? ` ｜ ${formatAge(c.age_s)}的记录` : ''}`))
-      : h('div', { class: 'card' }, h('h2', {}, c.item_name), h('p', {}, `${c.applicant_masked} ｜ 查询码 ${c.query_code_display} ｜ 暂无进度信息`)))
-      : h('p', { class: 'message' }, '还没有代办的办件。'));
-}
-
 // --- queue ticket -------------------------------------------------------------------------------
 async function queue() {
-  const st = App.state.queue || (App.state.queue = { green: false, cases: 1, agentId: '' });
+  const st = App.state.queue || (App.state.queue = { green: false, cases: 1 });
   if (st.ticket) {
     const t = st.ticket;
     return h('div', {}, title('取号成功'), h('div', { class: 'card' },
-      h('p', { class: 'big-number' }, t.number), h('p', { class: 'message' }, `${t.category_name}（${t.floor} 楼）${t.green ? ' ｜ 绿色通道' : ''}`),
+      h('p', { class: 'big-number' }, t.number), h('p', { class: 'message' }, `${t.category_name}（${t.floor} 楼）${t.green ? ` ｜ 绿色通道 ｜ 办理 ${t.cases} 件` : ''}`),
       t.waiting !== null && t.waiting !== undefined ? h('p', { class: 'message' }, `前面还有 ${t.waiting} 人在等候`) : null,
       t.window_hint ? h('p', {}, `请留意 ${String(t.window_hint).includes('窗口') ? t.window_hint : t.window_hint + ' 号窗口'} 叫号`) : null,
       h('p', {}, st.printed ? '✔ 号票已打印，请取走。' : (st.printMessage || ''))),
@@ -69,17 +62,11 @@ async function queue() {
   const home = await api('GET', '/api/home');
   if (!home.ok) return errorBox(home);
   const take = async (code) => {
-    const res = await post('/api/queue', { category: code, green: st.green, cases: st.cases, agent_id: st.agentId });
+    const res = await post('/api/queue', { category: code, green: st.green, cases: st.green ? st.cases : 1 });
     if (res.ok) { st.ticket = res.data.ticket; st.printed = res.data.printed; st.printMessage = res.data.print_message; render(); }
   };
-  const idPad = keypad({ keys: DIGITS, maxLength: 8, label: '代办员工号', initial: st.agentId, onchange: (v) => { st.agentId = v; } });
-  return h('div', {}, title('取号排队', '请选择要去的窗口类别'),
-    h('div', { class: 'card' }, h('h2', {}, '项目代办员办理多件业务（一号多件）'),
-      h('div', { class: 'row' },
-        button(st.green ? '✔ 绿色通道' : '绿色通道', () => { st.green = !st.green; render(); }, st.green ? 'selected' : ''),
-        h('span', {}, '办理件数：'), button('－', () => { st.cases = Math.max(1, st.cases - 1); render(); }),
-        h('b', { class: 'code' }, String(st.cases)), button('＋', () => { st.cases = Math.min(20, st.cases + 1); render(); })),
-      st.green ? h('div', {}, h('p', {}, '请输入代办员工号：'), idPad.el) : null),
+  const green = await greenChannel(st);
+  return h('div', {}, title('取号排队', '请选择要去的窗口类别'), green,
     h('div', { class: 'tiles' }, home.data.categories.map((c) => h('button', { type: 'button', class: 'tile action', onclick: () => take(c.code) },
       h('span', { class: 't' }, c.name), h('span', { class: 'd' }, `${c.floor} 楼`)))));
 }
@@ -176,4 +163,4 @@ function locked() {
     h('p', { class: 'message' }, '需要帮助，请点下方“呼叫工作人员”。'));
 }
 
-export const flows = { ...submitFlows, agent, agentcases, queue, pickup, evaluate, help, maint, locked };
+export const flows = { ...submitFlows, agent, queue, pickup, evaluate, help, maint, locked };

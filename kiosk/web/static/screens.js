@@ -6,6 +6,7 @@ import { say } from './voice.js';
 import { flows } from './flows.js';
 import { itemFacts, instantTag } from './facts.js';
 import { caseTools, caseworkScreens } from './casework.js';
+import { agentScreens } from './agent.js';
 
 const CATEGORY_ICON = { SOC: '社', ECO: '经', CON: '建' };
 const PICKUP = { window: '窗口领取', mail: '邮寄送达', village_point: '村（社区）便民服务点领取' };
@@ -261,5 +262,5 @@ async function mycases() {
     cases.length ? cases.map((c) => caseCard(c, caseTools(c, c.query_code, { full: true }))) : h('p', { class: 'message' }, '没有查到您的办件。'));
 }
 
-export const screens = { home, list, search, results, item, follow, case: caseScreen, mycases, ...flows, ...caseworkScreens };
+export const screens = { home, list, search, results, item, follow, case: caseScreen, mycases, ...flows, ...caseworkScreens, ...agentScreens };
 export { title, codeEntry, PICKUP };
