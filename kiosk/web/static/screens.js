@@ -7,6 +7,7 @@ import { flows } from './flows.js';
 import { itemFacts, instantTag } from './facts.js';
 import { caseTools, caseworkScreens } from './casework.js';
 import { agentScreens } from './agent.js';
+import { bundleScreens, hasBundles } from './bundles.js';
 
 const CATEGORY_ICON = { SOC: '社', ECO: '经', CON: '建' };
 const PICKUP = { window: '窗口领取', mail: '邮寄送达', village_point: '村（社区）便民服务点领取' };
@@ -36,7 +37,7 @@ function tile(icon, text, desc, onclick, cls = '') {
     h('span', { class: 'words' }, h('span', { class: 't' }, text), desc ? h('span', { class: 'd' }, desc) : null));
 }
 
-function actionTiles() {
+function actionTiles(bundles) {
   const tiles = [
     tile('搜', '搜索事项', '用拼音或首字母查找', () => go('search'), 'action'),
     tile('查', '查询办件进度', '扫描受理通知书二维码', () => go('follow'), 'action'),
@@ -45,8 +46,9 @@ function actionTiles() {
     tile('取', '取件核验', '证件办好了吗？', () => go('pickup'), 'action'),
     tile('代', '代办员登录', '村（社区）代办员使用', () => go('agent'), 'action'),
   ];
+  if (bundles) tiles.push(tile('一', '一件事一次办', '相关事项一次申请', () => go('bundles'), 'action'));
   // At a village service point the agent is the main user: their entry comes first.
-  return App.mode === 'village' ? [tiles[5], ...tiles.slice(0, 5)] : tiles;
+  return App.mode === 'village' ? [tiles[5], ...tiles.filter((_, i) => i !== 5)] : tiles;
 }
 
 function categoryTiles(categories) {
@@ -55,13 +57,13 @@ function categoryTiles(categories) {
 }
 
 async function home() {
-  const res = await api('GET', '/api/home');
+  const [res, bundles] = await Promise.all([api('GET', '/api/home'), hasBundles()]);
   if (!res.ok) return errorBox(res);
   const d = res.data;
   if (App.session) say('welcome');
   return h('div', {},
     h('h1', {}, '您好！请问要办什么事？'),
-    h('div', { class: 'tiles' }, actionTiles()),
+    h('div', { class: 'tiles' }, actionTiles(bundles)),
     h('h2', {}, '按窗口类别'), categoryTiles(d.categories),
     h('h2', {}, '按人生大事（主题）'),
     h('div', { class: 'chips' }, d.themes.map((t) => button(t.name, () => go('list', `theme:${t.code}`)))),
@@ -262,5 +264,5 @@ async function mycases() {
     cases.length ? cases.map((c) => caseCard(c, caseTools(c, c.query_code, { full: true }))) : h('p', { class: 'message' }, '没有查到您的办件。'));
 }
 
-export const screens = { home, list, search, results, item, follow, case: caseScreen, mycases, ...flows, ...caseworkScreens, ...agentScreens };
+export const screens = { home, list, search, results, item, follow, case: caseScreen, mycases, ...flows, ...caseworkScreens, ...agentScreens, ...bundleScreens };
 export { title, codeEntry, PICKUP };

@@ -6,6 +6,7 @@ import { App, go, render, endSession } from './app.js';
 import { confirmDialog } from './dialog.js';
 import { say } from './voice.js';
 import { title, errorBox, waitForCard } from './screens.js';
+import { bundleLine, forItems, bundleCases } from './bundles.js';
 
 const STEPS = ['选择情形', '准备材料', '联系电话', '领取方式', '告知同意', '确认提交'];
 const STEP_VOICE = { 1: 'materials', 2: 'phone', 3: 'pickup', 4: 'consent', 5: 'confirm' };
@@ -66,7 +67,7 @@ async function submit() {
     if (st.step === 1 && st.situationCount > 1) { st.step = 0; render(); return true; }
     return false;  // the step before the wizard: leaving it asks first (a draft exists)
   };
-  if (!st.situation || st.step === 0) return situationStep(st, head);
+  if (!st.bundle && (!st.situation || st.step === 0)) return situationStep(st, head);
   if (st.started) {
     const res = await api('GET', '/api/submit');
     if (res.ok) st.draft = res.data;
@@ -74,7 +75,7 @@ async function submit() {
     else return h('div', {}, head, errorBox(res));
   }
   if (!st.started) {
-    const res = await post('/api/submit/start', { item: st.item, situation: st.situation });
+    const res = await post('/api/submit/start', st.bundle ? { bundle: st.bundle } : { item: st.item, situation: st.situation });
     if (!res.ok) return h('div', {}, head, errorBox(res));
     st.started = true;
     st.step = 1;
@@ -83,7 +84,7 @@ async function submit() {
   const views = { 1: materialsStep, 2: phoneStep, 3: pickupStep, 4: consentStep, 5: confirmStep };
   say(STEP_VOICE[st.step]);
   return h('div', { id: 'wizard', dataset: { step: String(st.step) } }, head, wizardSteps(st.step),
-    h('p', {}, h('b', {}, st.draft.item.name), ` ｜ ${st.draft.situation.name} ｜ 申请人：${st.draft.applicant}`),
+    bundleLine(st.draft) || h('p', {}, h('b', {}, st.draft.item.name), ` ｜ ${st.draft.situation.name} ｜ 申请人：${st.draft.applicant}`),
     await views[st.step](st));
 }
 
@@ -128,7 +129,7 @@ async function materialsStep(st) {
       h('button', { type: 'button', class: 'btn primary gap-top',
         onclick: (e) => act(e.currentTarget, '/api/submit/capture', { material: m.code }) }, '拍一页')) : null;
     return h('div', { class: 'card material', dataset: { material: m.code } }, h('h3', {}, m.name, m.required ? '' : '（需要时提供）'),
-      h('p', { class: 'muted' }, `${m.form} ${m.copies} 份 ${m.note || ''}`), h('div', { class: 'row' }, options), pages);
+      h('p', { class: 'muted' }, `${m.form} ${m.copies} 份 ${m.note || ''}`), forItems(d, m), h('div', { class: 'row' }, options), pages);
   });
   const done = d.materials.every((m) => !m.required || (m.choice && (m.choice !== 'scan' || m.pages > 0)));
   return h('div', {}, h('h2', {}, '请为每份材料选择提交方式'), rows, next(st, { enabled: done }));
@@ -172,7 +173,8 @@ async function confirmStep(st) {
   const label = { shared: '免提交', scan: '已拍照', paper: '带原件到窗口' };
   return h('div', {}, h('h2', {}, '请核对后提交'),
     h('div', { class: 'card' },
-      h('p', {}, h('b', {}, '事项：'), d.item.name, ' ｜ ', d.situation.name),
+      d.bundle ? h('p', {}, h('b', {}, '事项：'), d.bundle.name, '：', d.items.map((i) => i.name).join('、'))
+        : h('p', {}, h('b', {}, '事项：'), d.item.name, ' ｜ ', d.situation.name),
       h('p', {}, h('b', {}, '申请人：'), d.applicant),
       h('p', {}, h('b', {}, '联系电话：'), d.phone),
       h('p', {}, h('b', {}, '领取方式：'), (d.pickup_methods.find((p) => p.method === d.pickup) || {}).label || ''),
@@ -221,6 +223,7 @@ function submitResult(r) {
       : h('div', {}, h('p', { class: 'message' }, '⚠ ', r.print_message || '受理通知书没有打印出来。'),
         h('p', {}, '请记下上面的查询码，或让申请人放上身份证后补打。'),
         h('button', { type: 'button', class: 'btn primary big', onclick: (e) => reprint(e.currentTarget) }, '补打受理通知书'))),
+  bundleCases(n),
   h('div', { class: 'card', id: 'bring' }, bring.length
     ? [h('h2', {}, '请带上这些原件到窗口：'), h('ul', {}, bring.map((b) => h('li', { class: 'message' },
       `${b.name}（${b.form} ${b.copies} 份${b.why === 'check' ? '，已拍照，窗口核对原件' : ''}）`))),
