@@ -12,13 +12,16 @@ import pytest
 from drivers.scanner.receipt_code import format_query_code
 from kiosk.catalog import load_catalog
 from simulators.hall.stack import sample_file
+from tests.browser import hallstack
 from tests.browser.conftest import Screens
-from tests.browser.hallstack import OUYANG, ZHAO, catalog_file, fresh_visitor, hall  # noqa: F401 (fixtures)
+from tests.browser.hallstack import OUYANG, ZHAO
 from tests.browser.test_consult_ui import wait_connected
 from tests.services import terminal as other_terminal
 from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
+# One simulated hall for the module (hallstack.py) and a fresh visitor for each test.
+catalog_file, hall, fresh_visitor = hallstack.catalog_file, hallstack.hall, hallstack.fresh_visitor
 VILLAGE_ITEM = ("511900-XK-0003", "S01")  # 个体工商户登记: pickup at a village point allowed
 
 
@@ -90,7 +93,8 @@ def test_green_channel_only_for_registered_agents(hall, screens):
 def test_village_cases_from_central_and_an_urge_for_a_resident(hall, screens, tmp_path):
     s, page = screens, screens.page
     # Another agent of the same village point submits for a resident on another terminal.
-    other = other_terminal.Terminal(tmp_path / "other", hall.stack.broker.url, load_catalog(sample_file("catalog-sample.json")),
+    other = other_terminal.Terminal(tmp_path / "other", hall.stack.broker.url,
+                                    load_catalog(sample_file("catalog-sample.json")),
                                     other_terminal.central_keys(hall.stack.tmp / "keys"), device="KSK-511902-0009")
     try:
         other.agent(other_terminal.ZHOU, "0032", "112233")

@@ -7,12 +7,15 @@ from __future__ import annotations
 import pytest
 
 from drivers.scanner.receipt_code import parse_receipt_code, receipt_url
+from tests.browser import hallstack
 from tests.browser.conftest import Screens
-from tests.browser.hallstack import ZHANG, catalog_file, fresh_visitor, hall  # noqa: F401 (fixtures)
+from tests.browser.hallstack import ZHANG
 from tests.browser.test_consult_ui import wait_connected
 from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
+# One simulated hall for the module (hallstack.py) and a fresh visitor for each test.
+catalog_file, hall, fresh_visitor = hallstack.catalog_file, hallstack.hall, hallstack.fresh_visitor
 
 
 def through_the_wizard(s: Screens) -> None:

@@ -1,7 +1,8 @@
 """What a person does with a case from its progress view, by taps in a real Chromium against the whole
 simulated stack: 催办 (prominent on a late step) and 投诉 with central's receipt number, the hotline and the
 printed slip (both screen shapes); the card asked for when a scanned notice's case is urged; 撤回 of a case
-not yet accepted, asked first; 补正 with the document camera for a case central put in correction_needed."""
+not yet accepted, asked first; the 受理通知书 printed from 我的办件; 补正 with the document camera for a case
+central put in correction_needed."""
 from __future__ import annotations
 
 import re
@@ -9,16 +10,23 @@ import re
 import pytest
 
 from drivers.scanner.receipt_code import format_query_code, receipt_url
+from tests.browser import hallstack
 from tests.browser.conftest import Screens
+from tests.browser.hallstack import ZHANG
 from tests.browser.test_consult_ui import wait_connected
-from tests.browser.hallstack import ZHANG, catalog_file, fresh_visitor, hall  # noqa: F401 (fixtures)
 from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
+# One simulated hall for the module (hallstack.py) and a fresh visitor for each test.
+catalog_file, hall, fresh_visitor = hallstack.catalog_file, hallstack.hall, hallstack.fresh_visitor
 
 
 def printed_slips(hall, title: str) -> list[dict]:
     return [job for job in hall.stack.jobs() if job.get("text") and job["text"][0] == title]
+
+
+def jobs_with_qr(hall, code: str) -> list[dict]:
+    return [job for job in hall.stack.jobs() if receipt_url(code) in job.get("qr", [])]
 
 
 def home(s: Screens, hall) -> None:
@@ -117,6 +125,11 @@ def test_withdraw_a_case_not_yet_accepted_asks_first(hall, screens):
     home(s, hall)
     card = my_case(s, hall, accepted)
     assert card.get_by_role("button", name="撤回申请").count() == 0  # accepted: no 撤回 here
+    printed = len(jobs_with_qr(hall, accepted))  # the one of the submission
+    s.tap(card.get_by_role("button", name="打印受理通知书"))  # its 受理通知书 again, from 我的办件
+    notice = wait_until(lambda: len(found := jobs_with_qr(hall, accepted)) > printed and found[-1], 15,
+                        "the 受理通知书 printed again")
+    assert notice["text"][0] == "受理通知书" and "511902198806120319" not in "\n".join(notice["text"])
     card = page.locator("#my-cases .card", has_text=format_query_code(waiting))
     s.tap(card.get_by_role("button", name="撤回申请"))
     page.locator("#withdraw").wait_for()
