@@ -93,7 +93,7 @@ class Api:
                                                                 q.match_info["code"]))),
             web.get("/api/search", a(lambda q, d: r(s.consult.search, q.query.get("q", "")))),
             web.get("/api/items/{code}", a(lambda q, d: r(s.consult.item_view, q.match_info["code"]))),
-            web.get("/api/bundles", a(lambda q, d: r(s.consult.bundles))),
+            web.get("/api/bundles", a(lambda q, d: r(s.consult.bundles), activity=False)),  # read by the home screen
             web.post("/api/checklist/print", a(lambda q, d: r(s.consult.print_checklist, text(d, "item", 64),
                                                               text(d, "situation", 20) or None))),
             web.post("/api/query", a(lambda q, d: r(s.query.by_code, text(d, "code", 120)))),
