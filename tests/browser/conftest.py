@@ -64,6 +64,14 @@ class Screens:
         for ch in text:
             self.page.locator(f".kbd button[data-key='{ch}']").first.tap()
 
+    def pinyin(self, *words: tuple[str, str]) -> None:
+        """Chinese through the on-screen pinyin input: for each (letters, word) the letters, then the word's
+        candidate — once the dictionary is loaded."""
+        self.page.locator(".text-input").get_by_text("点字母拼出拼音").wait_for()
+        for letters, word in words:
+            self.letters(letters)
+            self.tap(self.page.get_by_role("button", name=f"候选 {word}"))
+
     def keypad(self, digits: str, index: int = 0) -> None:
         pad = self.page.locator(".keypad").nth(index)
         for d in digits:

@@ -82,11 +82,7 @@ def test_urge_on_a_late_step_and_complain_with_receipt_and_slip(hall, any_screen
     page.locator("#casefile").wait_for()
     s.tap("服务态度")
     s.tap("写几句说明（可不填）")
-    page.locator(".text-input").get_by_text("点字母拼出拼音").wait_for()  # the dictionary is loaded
-    s.letters("taidu")
-    s.tap(page.get_by_role("button", name="候选 态度"))
-    s.letters("cha")
-    s.tap(page.get_by_role("button", name="候选 差"))
+    s.pinyin(("taidu", "态度"), ("cha", "差"))
     s.tap("需要回访")
     s.keypad("13800000002")
     s.check("complaint-form")
