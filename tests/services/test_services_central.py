@@ -181,12 +181,19 @@ def test_urge_and_complaint_get_a_receipt_number_and_a_slip(net, terminal):
     assert urged["receipt_no"].startswith("CB") and urged["hotline"] == "12345" and urged["printed"]
     slip = terminal.printer.printed[-1].texts()
     assert slip[0] == "催办回执" and f"回执编号 {urged['receipt_no']}" in slip and "投诉电话 12345" in slip
+    assert terminal.services.casework.print_slip(urged["receipt_no"]) == {"printed": True}  # 打印回执 again
+    assert terminal.printer.printed[-1].texts() == slip
+    with pytest.raises(ServiceError) as info:  # only a slip filed in this session
+        terminal.services.casework.print_slip("CB0000")
+    assert info.value.code == "not_found"
     complained = terminal.services.casework.file(code, "complaint", "attitude", "窗口人员态度差")
     assert complained["receipt_no"].startswith("TS")
     rows = central_rows(net.db, "SELECT kind, category FROM complaints WHERE receipt_no IN (?, ?)",
                         (urged["receipt_no"], complained["receipt_no"]))
     assert sorted((r["kind"], r["category"]) for r in rows) == [("complaint", "attitude"), ("urge", "progress")]
     terminal.card(XIANG)  # another person's card: not their case
+    with pytest.raises(ServiceError):  # nor the previous card holder's slips
+        terminal.services.casework.print_slip(urged["receipt_no"])
     with pytest.raises(ServiceError) as info:
         terminal.services.casework.file(code, "urge", "progress")
     assert info.value.code == "mismatch"
