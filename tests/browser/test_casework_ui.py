@@ -105,6 +105,7 @@ def test_urging_from_a_scanned_notice_asks_for_the_card(hall, screens):
     page.locator("#progress").wait_for(timeout=15_000)
     s.tap("催办", exact=False)  # the plain or the prominent one, as central's clock has it
     page.locator("#wait-card").wait_for()
+    assert format_query_code(code) in page.locator("main").inner_text()  # which case, as printed
     s.check("urge-needs-card")
     hall.present(ZHANG)
     page.get_by_role("button", name="提交催办").wait_for(timeout=15_000)

@@ -26,12 +26,12 @@ function lateWords(steps) {
 }
 
 // The buttons under a case (progress view, 我的办件, 本村办件). `full`: the card holder's or agent's own
-// view, where the 受理通知书 can be printed.
-export function caseTools(c, code, { full = false } = {}) {
+// view, where the 受理通知书 can be printed; `display`: the code as printed, when the view lacks it.
+export function caseTools(c, code, { full = false, display = '' } = {}) {
   const a = c && c.actions;
   if (!a || !code) return null;
   const open = (screen, param) => {
-    App.state.casework = { code, item: c.item_name, display: c.query_code_display || '' };
+    App.state.casework = { code, item: c.item_name, display: c.query_code_display || display };
     go(screen, param);
   };
   const printAcceptance = async (btn) => {

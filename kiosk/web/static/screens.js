@@ -234,7 +234,7 @@ async function caseScreen() {
   App.state.evaluate = { code: d.query_code };
   return h('div', { id: 'progress' }, title('办件进度'), d.cached ? staleBanner(d.age_s) : null,
     h('p', {}, '查询码：', h('span', { class: 'code' }, d.query_code_display)),
-    caseCard(d.case, [caseTools(d.case, d.query_code), d.case.finished ? actions(button('★ 评价这次服务', () => go('evaluate'), 'primary big')) : null]));
+    caseCard(d.case, [caseTools(d.case, d.query_code, { display: d.query_code_display }), d.case.finished ? actions(button('★ 评价这次服务', () => go('evaluate'), 'primary big')) : null]));
 }
 
 export function waitForCard(text) {
