@@ -1,7 +1,7 @@
 """The village agent's tools by taps in a real Chromium against the whole simulated stack: the green channel
 (绿色通道) on the ticket screen only for an agent central registered for it, after their card and PIN, with
 the number of cases; 本村办件 from central for the whole village point (a case another agent submitted on
-another terminal) and a 催办 filed by the agent for their resident."""
+another terminal), a 催办 and a 撤回 the agent does for their resident."""
 from __future__ import annotations
 
 import json
@@ -47,6 +47,18 @@ def log_out(s: Screens) -> None:
     s.tap(s.page.locator(".tile", has_text="退出登录"))
     s.page.locator(".tile", has_text="代办员登录").wait_for(timeout=15_000)
     wait_connected(s.page)
+
+
+def for_resident(other, paper: tuple[str, ...]) -> str:
+    """A case the logged-in agent of terminal ``other`` submits for 向金花, her own consent after her card is
+    read again; its query code."""
+    other.card(other_terminal.XIANG)
+    other.fill(*VILLAGE_ITEM, paper=paper, pickup="village_point", point="511902-V-0001")
+    other.services.submit.ask_resident_consent()
+    other.remove_card()
+    other.card(other_terminal.XIANG)
+    other.services.submit.details(consent=True)
+    return str(other.services.committer.commit()["notice"]["query_code"])
 
 
 def queue_screen(s: Screens) -> None:
@@ -98,13 +110,7 @@ def test_village_cases_from_central_and_an_urge_for_a_resident(hall, screens, tm
                                     other_terminal.central_keys(hall.stack.tmp / "keys"), device="KSK-511902-0009")
     try:
         other.agent(other_terminal.ZHOU, "0032", "112233")
-        other.card(other_terminal.XIANG)
-        other.fill(*VILLAGE_ITEM, pickup="village_point", point="511902-V-0001")
-        other.services.submit.ask_resident_consent()
-        other.remove_card()
-        other.card(other_terminal.XIANG)  # the resident's card read again, then their own consent
-        other.services.submit.details(consent=True)
-        theirs = other.services.committer.commit()["notice"]["query_code"]
+        theirs, waiting = (for_resident(other, paper) for paper in ((), ("M03",)))  # the second: 预审, not accepted
     finally:
         other.stop()
     hall.case(theirs)
@@ -126,4 +132,10 @@ def test_village_cases_from_central_and_an_urge_for_a_resident(hall, screens, tm
     number = page.locator(".receipt-no").inner_text()
     assert hall.rows("SELECT agent_id FROM complaints WHERE receipt_no = ?", (number,))[0]["agent_id"] == "AG-0031"
     s.tap("返回本村办件")
-    page.locator("#village-cases").wait_for(timeout=15_000)
+    # 撤回 of the resident's case not yet accepted, by the agent (asked first).
+    card = page.locator("#village-cases .card", has_text=format_query_code(waiting))
+    s.tap(card.get_by_role("button", name="撤回申请"))
+    s.tap("撤回这件申请")
+    s.tap("确定撤回")
+    page.locator("#withdraw-result").get_by_text("已撤回").wait_for(timeout=15_000)
+    assert hall.case(waiting)["status"] == "withdrawn"
