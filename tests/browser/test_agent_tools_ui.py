@@ -114,6 +114,7 @@ def test_village_cases_from_central_and_an_urge_for_a_resident(hall, screens, tm
     finally:
         other.stop()
     hall.case(theirs)
+    hall.central(f"status {waiting} received")  # until the window checks it, whatever central's clock does
 
     home(s, hall)
     agent_login(s, hall, OUYANG, "0031", "123456")
