@@ -4,6 +4,7 @@ import { App, go, render, openHelp } from './app.js';
 import { searchInput } from './keyboard.js';
 import { say } from './voice.js';
 import { flows } from './flows.js';
+import { evaluateOffers } from './evaluate.js';
 
 const CATEGORY_ICON = { SOC: '社', ECO: '经', CON: '建' };
 const PICKUP = { window: '窗口领取', mail: '邮寄送达', village_point: '村（社区）便民服务点领取' };
@@ -151,6 +152,7 @@ async function item(code) {
     const r = await api('POST', '/api/checklist/print', { item: it.code, situation: current });
     btn.disabled = false;
     if (r.ok) { toast('材料清单已打印，请在出纸口取走。', 'info'); say('take_notice'); } else toast(r.data.message);
+    if (r.ok && r.data.evaluation) document.getElementById('item-evaluate')?.replaceChildren(evaluateOffers([r.data.evaluation]));
   };
   const fees = it.fees.length ? it.fees.map((f) => `${f.name}：${f.amount_yuan} 元`).join('；') : '不收费';
   return h('div', {},
@@ -161,6 +163,7 @@ async function item(code) {
         App.state.submit = { item: it.code, situation: it.situations.length === 1 ? current : null };
         go('submit');
       }, 'big') : h('p', { class: 'muted' }, '本事项请带齐材料到窗口办理。')),
+    h('div', { id: 'item-evaluate' }),
     h('h2', {}, '选择您的情形'), tabs, body,
     h('div', { class: 'card' },
       h('p', {}, h('b', {}, '办理时限：'), `法定 ${it.statutory_days} 个工作日，承诺 ${it.promised_days} 个工作日`),
@@ -228,10 +231,9 @@ async function caseScreen() {
   const d = res.data;
   if (!d.found) return h('div', {}, title('查询办件进度'), h('div', { class: 'card' }, h('p', { class: 'message' }, d.message),
     h('p', {}, '查询码：', h('span', { class: 'code' }, d.query_code_display))), actions(button('重新输入', () => go('follow'), 'big')));
-  App.state.evaluate = { code: d.query_code };
   return h('div', { id: 'progress' }, title('办件进度'), d.cached ? staleBanner(d.age_s) : null,
     h('p', {}, '查询码：', h('span', { class: 'code' }, d.query_code_display)),
-    caseCard(d.case, d.case.finished ? actions(button('★ 评价这次服务', () => go('evaluate'), 'primary big')) : null));
+    caseCard(d.case), evaluateOffers([d.evaluation]));
 }
 
 export function waitForCard(text) {
@@ -258,7 +260,8 @@ async function mycases() {
   if (!res.ok) return h('div', {}, title('我的办件'), errorBox(res));
   const { cases, cached, age_s: age } = res.data;
   return h('div', { id: 'my-cases' }, title('我的办件', `共 ${cases.length} 件`), cached ? staleBanner(age) : null,
-    cases.length ? cases.map((c) => caseCard(c)) : h('p', { class: 'message' }, '没有查到您的办件。'));
+    cases.length ? cases.map((c) => caseCard(c, evaluateOffers((res.data.evaluation || []).filter((o) => o.ref === c.query_code))))
+      : h('p', { class: 'message' }, '没有查到您的办件。'));
 }
 
 export const screens = { home, list, search, results, item, follow, case: caseScreen, mycases, ...flows };
