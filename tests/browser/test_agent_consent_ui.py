@@ -46,6 +46,7 @@ def test_the_resident_consents_by_their_own_tap_after_their_card_is_read_again(m
     power = page.locator("main .card.material", has_text=POWER)
     power.get_by_text("代办须拍照上传申请人本人签字的授权委托书").wait_for()
     assert [b.strip() for b in power.locator(".row .btn").all_inner_texts()] == ["用高拍仪拍照"]
+    power.scroll_into_view_if_needed()
     s.check("power-of-attorney")
     cards = page.locator("main .card.material")
     for i in range(cards.count()):

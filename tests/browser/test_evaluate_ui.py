@@ -13,6 +13,11 @@ import pytest
 from tests.browser.test_navigation_ui import central_events
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
+IN_VIEW = """(selector) => {
+  const r = document.querySelector(selector).getBoundingClientRect();
+  const main = document.getElementById('screen').getBoundingClientRect();
+  return r.top >= main.top && r.top < main.bottom;
+}"""
 
 
 def wait_for_event(stack, kind: str, timeout: float = 20.0) -> dict:
@@ -45,6 +50,10 @@ def test_a_bad_ticket_evaluation_needs_a_reason_and_is_given_once(make_kiosk, an
     assert central_events(stack.tmp / "central.db", "service.evaluation") == []
     s.tap("等候时间太长")
     s.tap("需要回访")
+    # The choice redraws the screen where the person is looking: the phone keypad it opened is in view.
+    page.locator("#callback .keypad").wait_for()
+    page.wait_for_timeout(100)  # the redraw restores the scroll position right after it appended the screen
+    assert page.evaluate(IN_VIEW, "#callback .keypad"), "the screen jumped away from the call-back"
     s.keypad("13800000000")
     page.locator("#callback .entry").get_by_text("13800000000").wait_for()
     s.check("bad-with-reason-and-callback")

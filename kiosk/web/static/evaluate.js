@@ -3,21 +3,13 @@
 // (required), optional words through the pinyin input, optional call-back (回访) with a phone number.
 // One evaluation per service: an evaluated one shows 已评价, and the server's refusal is shown in words.
 import { h, button, api, toast, keypad, actions, DIGITS } from './ui.js';
-import { App, go, render, back, endSession } from './app.js';
+import { App, go, render, renderInPlace, back, endSession } from './app.js';
 import { textInput } from './keyboard.js';
 import { say } from './voice.js';
 
 const KIND_LABELS = { case: '评价这次服务', ticket: '评价这次取号服务', visit: '评价这次服务' };
 
 function key(o) { return `${o.kind}:${o.ref}`; }
-
-// Draws the screen again where the person is looking: a choice lower on the page must not jump to the top.
-async function stay() {
-  const main = document.getElementById('screen');
-  const y = main.scrollTop;
-  await render();
-  main.scrollTop = y;
-}
 
 // The buttons that open the evaluation of `offers` ([{kind, ref, title}]); an offer this person has
 // evaluated already says so instead. Filled in once the server says which are still open.
@@ -63,7 +55,7 @@ export async function evaluate() {
     onchange: (v) => { st.phone = v; } });
   const toggleReason = (code) => {
     st.reasons = st.reasons.includes(code) ? st.reasons.filter((r) => r !== code) : [...st.reasons, code];
-    stay();
+    renderInPlace();
   };
   const send = async () => {
     if (!level) { toast('请先选择一项评价。'); return; }
@@ -80,18 +72,18 @@ export async function evaluate() {
     h('p', { class: 'muted' }, st.offer.title),
     h('div', { class: 'levels', role: 'group', 'aria-label': '评价等级' }, levels.map((l) => button(
       [h('span', { class: 'stars', 'aria-hidden': 'true' }, '★'.repeat(l.level) + '☆'.repeat(5 - l.level)), l.name],
-      () => { st.level = l.level; stay(); }, `big level ${st.level === l.level ? 'selected' : ''}`,
+      () => { st.level = l.level; renderInPlace(); }, `big level ${st.level === l.level ? 'selected' : ''}`,
       { 'aria-pressed': String(st.level === l.level), 'aria-label': l.name }))),
     level && level.needs_reason ? h('div', { class: 'card', id: 'reasons' },
       h('h2', {}, '请选择不满意的原因（必选，可多选）'),
       h('div', { class: 'chips' }, reasons.map((r) => button(r.text, () => toggleReason(r.code),
         st.reasons.includes(r.code) ? 'selected' : '', { 'aria-pressed': String(st.reasons.includes(r.code)) })))) : null,
     st.writing ? h('div', { class: 'card gap-top' }, comment.el)
-      : button(st.comment ? `写的意见：${st.comment}（点此修改）` : '写几句意见（可不填）', () => { st.writing = true; stay(); }, 'big gap-top'),
+      : button(st.comment ? `写的意见：${st.comment}（点此修改）` : '写几句意见（可不填）', () => { st.writing = true; renderInPlace(); }, 'big gap-top'),
     h('div', { class: 'card', id: 'callback' }, h('h2', {}, '需要工作人员回访您吗？（可不选）'),
       h('div', { class: 'row' },
-        button('不用回访', () => { st.callback = false; stay(); }, st.callback ? '' : 'selected', { 'aria-pressed': String(!st.callback) }),
-        button('需要回访', () => { st.callback = true; stay(); }, st.callback ? 'selected' : '', { 'aria-pressed': String(Boolean(st.callback)) })),
+        button('不用回访', () => { st.callback = false; renderInPlace(); }, st.callback ? '' : 'selected', { 'aria-pressed': String(!st.callback) }),
+        button('需要回访', () => { st.callback = true; renderInPlace(); }, st.callback ? 'selected' : '', { 'aria-pressed': String(Boolean(st.callback)) })),
       st.callback ? h('div', {}, h('p', {}, '请输入回访手机号码（11 位），只用于这次回访：'), phone.el) : null),
     actions(button('提交评价', send, 'primary big')));
 }

@@ -2,7 +2,7 @@
 // camera pages / original at the window) → phone → pickup → consent → confirm → result with the notice.
 // 上一步 goes back exactly one step; leaving the wizard with a draft asks first (app.js leaveDraft).
 import { h, button, api, toast, hideToast, keypad, actions, DIGITS } from './ui.js';
-import { App, go, render } from './app.js';
+import { App, go, render, renderInPlace } from './app.js';
 import { confirmDialog } from './dialog.js';
 import { say } from './voice.js';
 import { title, errorBox, waitForCard } from './screens.js';
@@ -119,7 +119,7 @@ async function materialsStep(st) {
   const d = st.draft;
   const choose = async (m, choice) => {
     const res = await post('/api/submit/material', { material: m, choice });
-    if (res.ok) { st.draft = res.data; render(); }
+    if (res.ok) { st.draft = res.data; renderInPlace(); }
   };
   // One camera action at a time; the button says what is happening meanwhile.
   const act = async (btn, path, body) => {
@@ -127,7 +127,7 @@ async function materialsStep(st) {
     if (path.endsWith('capture') || path.endsWith('replace')) btn.textContent = '正在拍照……';
     const res = await post(path, body);
     if (res.ok) st.draft = res.data;
-    render();
+    renderInPlace();
   };
   const rows = d.materials.map((m) => {
     const options = [];
