@@ -323,10 +323,11 @@ def summarize(control: HallControl, scenes: list[Scene], shots: list[str], say: 
     scene_of = {n: scene.name for scene in scenes for n in scene.receipts}
     receipts = [{**j.to_dict(), "png": str(j.png), "scene": scene_of.get(j.n, "")}
                 for j in printed_jobs(hall.receipts_dir)]
-    summary = {"ok": all(s.ok for s in scenes), "terminal": hall.terminal_url,
-               "scenes": [vars(s) for s in scenes], "receipts": receipts, "cases": cases,
-               "notice_codes": sorted(codes), "synced": sorted(c["query_code"] for c in cases if c["query_code"] in codes),
-               "screenshots": str(hall.workdir / "screenshots"), "screenshot_files": shots}
+    synced = sorted(c["query_code"] for c in cases if c["query_code"] in codes)
+    summary: dict[str, Any] = {"ok": all(s.ok for s in scenes), "terminal": hall.terminal_url,
+                               "scenes": [vars(s) for s in scenes], "receipts": receipts, "cases": cases,
+                               "notice_codes": sorted(codes), "synced": synced,
+                               "screenshots": str(hall.workdir / "screenshots"), "screenshot_files": shots}
     say("")
     say("Summary")
     for scene in scenes:
@@ -336,7 +337,7 @@ def summarize(control: HallControl, scenes: list[Scene], shots: list[str], say: 
     say(f"  receipts printed: {len(receipts)} in {hall.receipts_dir}")
     for r in receipts:
         say(f"    #{r['n']} {r['title']}  {Path(r['png']).name}  ({r['scene'] or 'by hand'})")
-    say(f"  cases at central: {len(cases)}; notices synced: {len(summary['synced'])} of {len(codes)}")
+    say(f"  cases at central: {len(cases)}; notices synced: {len(synced)} of {len(codes)}")
     say(f"  screenshots: {len(shots)} in {summary['screenshots']}")
     say("  result: " + ("all scenes passed" if summary["ok"] else "SOME SCENES FAILED"))
     return summary

@@ -44,7 +44,8 @@ def fill_submission(page, *, scan_first: bool, commit: bool = True,
         page.get_by_role("button", name="拍一页").tap()
         page.get_by_role("img", name="第 1 页").wait_for(timeout=20_000)
         from tests.browser.test_consult_ui import CONTRAST, MEASURE
-        assert page.evaluate(MEASURE) | {"body": 0} == {"small": [], "tiny": [], "body": 0} and page.evaluate(CONTRAST) == []
+        assert page.evaluate(MEASURE) | {"body": 0} == {"small": [], "tiny": [], "body": 0}
+        assert page.evaluate(CONTRAST) == []
     for i in range(cards.count()):
         card = page.locator("main .card").nth(i)
         if card.locator(".btn.selected").count() == 0:
