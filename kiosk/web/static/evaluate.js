@@ -2,7 +2,7 @@
 // offered to this person. Five levels by their national names, a reason from the list for the two lowest
 // (required), optional words through the pinyin input, optional call-back (回访) with a phone number.
 // One evaluation per service: an evaluated one shows 已评价, and the server's refusal is shown in words.
-import { h, button, api, toast, keypad, actions, DIGITS } from './ui.js';
+import { h, button, api, toast, hideToast, keypad, actions, DIGITS } from './ui.js';
 import { App, go, render, renderInPlace, back, endSession } from './app.js';
 import { textInput } from './keyboard.js';
 import { say } from './voice.js';
@@ -64,7 +64,7 @@ export async function evaluate() {
       reasons: level.needs_reason ? st.reasons : [], comment: st.comment || '', callback: Boolean(st.callback),
       phone: st.callback ? (st.phone || '') : '' };
     const r = await api('POST', '/api/evaluate', body);
-    if (r.ok) { st.done = r.data; say('thanks'); render(); return; }
+    if (r.ok) { hideToast(); st.done = r.data; say('thanks'); render(); return; }
     if (r.data.error === 'already_evaluated' || r.data.error === 'not_offered') { st.refused = r.data.message; render(); return; }
     toast(r.data.message || '评价没有提交成功，请再试一次。');
   };
