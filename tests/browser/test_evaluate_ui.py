@@ -1,7 +1,8 @@
 """好差评 on the touch screen, against the real stack (mosquitto, central simulator, device simulators, real
 drivers and sync), at both screen shapes: a queue ticket is evaluated 非常不满意 — the reason from the list is
 required before it is sent, the call-back consent takes a phone number on the keypad — central receives the
-evaluation with its reason and call-back, and the same ticket is not offered a second time."""
+evaluation with its reason and call-back, and the same ticket is not offered a second time; a consultation
+visit that printed a checklist is offered its evaluation too."""
 from __future__ import annotations
 
 import json
@@ -71,3 +72,21 @@ def test_a_bad_ticket_evaluation_needs_a_reason_and_is_given_once(make_kiosk, an
     page.get_by_text("已评价过，每项服务只能评价一次").wait_for()
     assert offer.count() == 0
     s.check("ticket-evaluated")
+
+
+def test_a_consultation_visit_is_offered_after_the_checklist_prints(make_kiosk, screens, stack):
+    """Not only cases and tickets: a visit that printed a checklist is a completed service too."""
+    s, page = screens, screens.page
+    kiosk = make_kiosk(stack.ports())
+    page.goto(kiosk.url + "#/item/511900-XK-0004")
+    s.tap("打印材料清单")
+    offer = page.get_by_role("button", name="评价这次服务（咨询：食品经营许可）")
+    offer.wait_for(timeout=20_000)
+    s.tap(offer)
+    s.tap("基本满意")
+    assert page.locator("#reasons").count() == 0
+    s.tap("提交评价")
+    page.get_by_text("感谢您的评价！").wait_for(timeout=15_000)
+    sent = wait_for_event(stack, "service.evaluation")
+    assert sent["service"]["kind"] == "visit" and sent["level_name"] == "基本满意" and sent["reasons"] == []
+    assert sent["callback"]["consent"] is False and not sent["callback"].get("phone")  # no call-back asked
