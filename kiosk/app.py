@@ -268,8 +268,10 @@ class Kiosk:
         if kind == CardEventKind.PRESENT and event.identity is not None:
             self.devices.set_reader(True)
             if not self.devices.locked:
-                self.sessions.card_present(event.identity)
+                # The read is counted before the page hears of it: a resident's consent screen that
+                # re-reads the draft on card.present must already see this read.
                 self.services.on_card(event.identity)
+                self.sessions.card_present(event.identity)
         elif kind == CardEventKind.REMOVED:
             self.sessions.card_removed()
             self.services.on_card(None)

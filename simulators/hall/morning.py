@@ -5,6 +5,7 @@ and follows the case; a queue ticket; an offline submission that syncs when the 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,7 +129,7 @@ class Morning:
         s.see("请选择符合您的情形")
         s.tap_item(situation)
         self.materials(capture=True)
-        job = self.finish_submission(expect="✔ 已提交，平台已受理")
+        job = self.finish_submission(expect="✔ 已提交，平台已受理", resident_card=RESIDENT_CARD)
         code = self.notice_code(job)
         record.receipts.append(job.n)
         record.codes.append(code)
@@ -188,16 +189,27 @@ class Morning:
         s.shot("materials")
         s.tap("下一步")
 
-    def finish_submission(self, expect: str) -> PrintedJob:
-        """Phone, pickup, consent, confirm; returns the printed notice."""
+    def finish_submission(self, expect: str, paper: str = "受理通知书", resident_card: int | None = None) -> PrintedJob:
+        """Phone, pickup, consent, confirm; returns the printed notice (``paper``: its title on the screen).
+        With ``resident_card`` (agent mode) the resident takes their card off the reader and puts it back,
+        then taps their own consent: the agent cannot consent for them."""
         s = self.screen
         s.see("请输入联系电话")
         s.keypad(PHONE)
         s.tap("下一步")
         s.see("办好后怎么领取？")
         s.tap("窗口领取")
+        s.see("领取地点")
         s.tap("下一步")
-        s.tap("我已了解并同意")
+        if resident_card is None:
+            s.tap("我已了解并同意")
+        else:
+            s.see("拿起自己的身份证，再放回读卡区")
+            s.shot("consent-ask-resident")
+            self.control.remove_card()
+            self.control.present(resident_card)
+            s.see("已读到申请人")
+            s.page.get_by_role("button", name=re.compile(r"^我本人（.+）已了解并同意$")).first.tap()
         s.see("✔ 已同意")
         s.tap("下一步")
         s.see("请核对后提交")
@@ -206,7 +218,7 @@ class Morning:
         s.tap("✔ 确认提交")
         s.see(expect, timeout_ms=40_000)
         job = self.printed_after(seq)
-        s.see("受理通知书已打印")
+        s.see(f"{paper}已打印")
         s.shot("notice")
         return job
 
@@ -265,7 +277,7 @@ class Morning:
             s.see("请选择符合您的情形")
             s.page.locator("button.item-link").first.tap()
             self.materials(capture=False)
-            job = self.finish_submission(expect="✔ 已提交，待平台确认")
+            job = self.finish_submission(expect="✔ 已提交，待平台确认", paper="申请回执")
             if not any(OFFLINE_MARK in line for line in job.text):
                 raise AssertionError(f"receipt #{job.n} does not say {OFFLINE_MARK}")
             code = self.notice_code(job)
@@ -311,10 +323,11 @@ def summarize(control: HallControl, scenes: list[Scene], shots: list[str], say: 
     scene_of = {n: scene.name for scene in scenes for n in scene.receipts}
     receipts = [{**j.to_dict(), "png": str(j.png), "scene": scene_of.get(j.n, "")}
                 for j in printed_jobs(hall.receipts_dir)]
-    summary = {"ok": all(s.ok for s in scenes), "terminal": hall.terminal_url,
-               "scenes": [vars(s) for s in scenes], "receipts": receipts, "cases": cases,
-               "notice_codes": sorted(codes), "synced": sorted(c["query_code"] for c in cases if c["query_code"] in codes),
-               "screenshots": str(hall.workdir / "screenshots"), "screenshot_files": shots}
+    synced = sorted(c["query_code"] for c in cases if c["query_code"] in codes)
+    summary: dict[str, Any] = {"ok": all(s.ok for s in scenes), "terminal": hall.terminal_url,
+                               "scenes": [vars(s) for s in scenes], "receipts": receipts, "cases": cases,
+                               "notice_codes": sorted(codes), "synced": synced,
+                               "screenshots": str(hall.workdir / "screenshots"), "screenshot_files": shots}
     say("")
     say("Summary")
     for scene in scenes:
@@ -324,7 +337,7 @@ def summarize(control: HallControl, scenes: list[Scene], shots: list[str], say: 
     say(f"  receipts printed: {len(receipts)} in {hall.receipts_dir}")
     for r in receipts:
         say(f"    #{r['n']} {r['title']}  {Path(r['png']).name}  ({r['scene'] or 'by hand'})")
-    say(f"  cases at central: {len(cases)}; notices synced: {len(summary['synced'])} of {len(codes)}")
+    say(f"  cases at central: {len(cases)}; notices synced: {len(synced)} of {len(codes)}")
     say(f"  screenshots: {len(shots)} in {summary['screenshots']}")
     say("  result: " + ("all scenes passed" if summary["ok"] else "SOME SCENES FAILED"))
     return summary

@@ -153,3 +153,20 @@ def test_status_light_follows_the_terminal_state(kiosk):
     devices.set_online(True)
     devices.set_busy(False)
     assert len(lights) == count
+
+
+def test_a_card_read_is_counted_before_the_page_hears_of_it(kiosk, monkeypatch):
+    """The agent-mode consent screen re-reads the draft when ``card.present`` reaches the page: by then the
+    read must already count for the resident's consent (SubmitService.presence)."""
+    seen: list[tuple[str, int]] = []
+    publish = kiosk.bus.publish
+
+    def record(event):
+        seen.append((event["type"], kiosk.services.submit.presence.reads))
+        publish(event)
+
+    monkeypatch.setattr(kiosk.bus, "publish", record)
+    kiosk.on_card_event(CardEvent("card_present", ALICE))
+    kiosk.on_card_event(CardEvent("card_removed"))
+    kiosk.on_card_event(CardEvent("card_present", ALICE))
+    assert [n for kind, n in seen if kind == "card.present"] == [1, 2]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -28,8 +29,12 @@ def read_card(stack, page, n: int, masked: str) -> None:
     page.get_by_text(masked).first.wait_for(timeout=15_000)
 
 
-def fill_submission(page, *, scan_first: bool, commit: bool = True) -> None:
-    """From the situation list to the confirmation page (and the submit button when ``commit``)."""
+def fill_submission(page, *, scan_first: bool, commit: bool = True,
+                    resident_reads_card: Callable[[], None] | None = None) -> None:
+    """From the situation list to the confirmation page (and the submit button when ``commit``): the first
+    material photographed (``scan_first``), the others the platform does not hold brought to the window.
+    In agent mode ``resident_reads_card`` plays the resident taking their card off the reader
+    and back before they tap their own consent."""
     page.locator(".item-link").first.tap()
     page.get_by_text("请为每份材料选择提交方式").first.wait_for()
     cards = page.locator("main .card")
@@ -39,7 +44,8 @@ def fill_submission(page, *, scan_first: bool, commit: bool = True) -> None:
         page.get_by_role("button", name="拍一页").tap()
         page.get_by_role("img", name="第 1 页").wait_for(timeout=20_000)
         from tests.browser.test_consult_ui import CONTRAST, MEASURE
-        assert page.evaluate(MEASURE) | {"body": 0} == {"small": [], "tiny": [], "body": 0} and page.evaluate(CONTRAST) == []
+        assert page.evaluate(MEASURE) | {"body": 0} == {"small": [], "tiny": [], "body": 0}
+        assert page.evaluate(CONTRAST) == []
     for i in range(cards.count()):
         card = page.locator("main .card").nth(i)
         if card.locator(".btn.selected").count() == 0:
@@ -50,8 +56,15 @@ def fill_submission(page, *, scan_first: bool, commit: bool = True) -> None:
     page.get_by_role("button", name="下一步").tap()
     page.get_by_text("办好后怎么领取").first.wait_for()
     page.locator("main .row .btn.big").first.tap()
+    page.locator("#pickup-chosen").wait_for()
     page.get_by_role("button", name="下一步").tap()
-    page.get_by_role("button", name="我已了解并同意").tap()
+    if resident_reads_card is not None:
+        page.get_by_text("拿起自己的身份证，再放回读卡区").first.wait_for()
+        resident_reads_card()
+        page.get_by_role("button", name=re.compile(r"我本人（.+）已了解并同意")).tap()
+    else:
+        page.get_by_role("button", name="我已了解并同意").tap()
+    page.locator("#consent-given").wait_for()
     page.get_by_role("button", name="下一步").tap()
     page.get_by_text("请核对后提交").first.wait_for()
     if commit:
@@ -82,13 +95,21 @@ def test_agent_submits_for_resident_and_citizen_follows_by_scan(make_kiosk, page
     page.get_by_role("button", name="为群众代办申报").tap()
     page.get_by_text("请群众把本人身份证放在读卡区").first.wait_for()
     read_card(stack, page, 0, "群众：张*")
-    fill_submission(page, scan_first=True)
-    page.get_by_text("已提交，平台已受理").first.wait_for(timeout=30_000)
-    page.get_by_text("受理通知书已打印").first.wait_for()
+    # The resident consents by their own tap after reading their card again (the server refuses the
+    # agent's consent).
+    fill_submission(page, scan_first=True,
+                    resident_reads_card=lambda: read_card(stack, page, 0, "已读到申请人 张*"))
+    # 食品经营许可 is 网上预审: the originals are checked at the window before 受理, so the paper is a
+    # 预审回执 with no promised date, and the screen says so.
+    page.get_by_text("已提交，请到窗口核验原件").first.wait_for(timeout=30_000)
+    page.get_by_text("预审回执已打印").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "03-submitted.png"), full_page=True)
+    assert "承诺办结：窗口核验原件、正式受理后确定" in page.locator("#result").inner_text()
     code = shown_code(page)
-    text = "\n".join(stack.job_with_qr(receipt_url(code))["text"])
-    assert "受理通知书" in text and "张*" in text and "511902198806120319" not in text
+    lines = stack.job_with_qr(receipt_url(code))["text"]
+    text = "\n".join(lines)
+    assert lines[0].strip() == "预审回执" and "凭本通知书和身份证领取" not in text
+    assert "张*" in text and "511902198806120319" not in text
 
     page.get_by_role("button", name="为下一位群众办理").tap()
     page.get_by_text("代办员工作台").first.wait_for()
@@ -119,7 +140,7 @@ def test_offline_submission_prints_pending_notice_and_syncs_later(make_kiosk, pa
     page.get_by_role("button", name="我要在这里申报").tap()
     fill_submission(page, scan_first=False)
     page.get_by_text("已提交，待平台确认").first.wait_for(timeout=30_000)
-    page.get_by_text("受理通知书已打印").first.wait_for()
+    page.get_by_text("申请回执已打印").first.wait_for()  # offline: the paper is a 申请回执, not a 受理通知书
     s.check("offline-notice")
     page.locator("#bring").get_by_text("请带上这些原件到窗口").wait_for()  # paper materials were chosen
     code = shown_code(page)

@@ -123,6 +123,15 @@ export async function render() {
   main.scrollTop = 0;
 }
 
+// Draws the current screen again where the person is looking: a choice lower on a long screen (a material,
+// an evaluation's reason) keeps its place instead of jumping to the top.
+export async function renderInPlace() {
+  const main = document.getElementById('screen');
+  const y = main.scrollTop;
+  await render();
+  main.scrollTop = y;
+}
+
 // --- help ------------------------------------------------------------------------------------------
 // 呼叫工作人员 opens over the current screen (even the locked one) and closes back to it: nothing is left.
 export async function openHelp() {

@@ -44,15 +44,4 @@ export function forItems(draft, m) {
     m.for_items.join('、'));
 }
 
-// The result's list of the bundle's cases, one per item, each with its own query code and stage.
-export function bundleCases(notice) {
-  if (!notice || !notice.cases || notice.cases.length < 2) return null;
-  return h('div', { class: 'card', id: 'bundle-cases' },
-    h('h2', {}, `${notice.bundle_name || '一件事'}：共 ${notice.cases.length} 件，已写在同一张${notice.title || '通知书'}上`),
-    h('ol', {}, notice.cases.map((c) => h('li', {},
-      h('p', {}, h('b', {}, c.item_name), c.situation_name ? `（${c.situation_name}）` : '', ` ｜ ${c.stage_title}`),
-      h('p', {}, '查询码：', h('span', { class: 'code' }, c.query_code_display)),
-      c.promised_text ? h('p', {}, `承诺办结：${c.promised_text}`) : h('p', {}, '原件核验通过、受理后计算办结时间')))));
-}
-
 export const bundleScreens = { bundles };

@@ -4,9 +4,9 @@ import { h, button, api, toast, keypad, actions, DIGITS, formatAge } from './ui.
 import { App, go, render, endSession, applySession, openHelp } from './app.js';
 import { title, errorBox, waitForCard, codeEntry } from './screens.js';
 import { greenChannel } from './agent.js';
-import { textInput } from './keyboard.js';
 import { say } from './voice.js';
 import { submitFlows } from './submit.js';
+import { evaluate, evaluateOffers } from './evaluate.js';
 
 async function post(path, body) {
   const res = await api('POST', path, body);
@@ -57,13 +57,13 @@ async function queue() {
       t.waiting !== null && t.waiting !== undefined ? h('p', { class: 'message' }, `前面还有 ${t.waiting} 人在等候`) : null,
       t.window_hint ? h('p', {}, `请留意 ${String(t.window_hint).includes('窗口') ? t.window_hint : t.window_hint + ' 号窗口'} 叫号`) : null,
       h('p', {}, st.printed ? '✔ 号票已打印，请取走。' : (st.printMessage || ''))),
-      button('完成', () => endSession(), 'primary big'));
+      evaluateOffers([st.evaluation]), button('完成', () => endSession(), 'primary big'));
   }
   const home = await api('GET', '/api/home');
   if (!home.ok) return errorBox(home);
   const take = async (code) => {
     const res = await post('/api/queue', { category: code, green: st.green, cases: st.green ? st.cases : 1 });
-    if (res.ok) { st.ticket = res.data.ticket; st.printed = res.data.printed; st.printMessage = res.data.print_message; render(); }
+    if (res.ok) { st.ticket = res.data.ticket; st.printed = res.data.printed; st.printMessage = res.data.print_message; st.evaluation = res.data.evaluation; render(); }
   };
   const green = await greenChannel(st);
   return h('div', {}, title('取号排队', '请选择要去的窗口类别'), green,
@@ -75,7 +75,7 @@ async function queue() {
 async function pickup() {
   const st = App.state.pickup || (App.state.pickup = {});
   if (st.result) return h('div', {}, title('取件核验'), h('div', { class: 'card' }, h('p', { class: 'message' }, st.result.result === 'ok' ? '✔ ' : '⚠ ', st.result.message)),
-    button('完成', () => endSession(), 'primary big'));
+    evaluateOffers([st.result.evaluation]), button('完成', () => endSession(), 'primary big'));
   const verify = async (code) => {
     const res = await post('/api/pickup', { code });
     if (res.ok) { st.result = res.data; render(); }
@@ -86,31 +86,7 @@ async function pickup() {
     h('div', { class: 'card' }, h('p', { class: 'message' }, '请扫描受理通知书上的二维码。')), codeEntry(verify, '核验'));
 }
 
-// --- evaluation, help ---------------------------------------------------------------------------
-async function evaluate() {
-  const st = App.state.evaluate;
-  if (!st) { go('home'); return h('div'); }
-  if (st.done) return h('div', {}, title('满意度评价'), h('p', { class: 'message' }, '✔ 感谢您的评价！'), button('完成', () => endSession(), 'primary big'));
-  const tags = await api('GET', '/api/evaluate/tags');
-  st.tags = st.tags || [];
-  const words = ['', '非常不满意', '不满意', '一般', '满意', '非常满意'];
-  const comment = textInput({ label: '其他意见（可不填，最多 200 字）', maxLength: 200, initial: st.comment || '',
-    placeholder: '点下面的字母拼出拼音，再点候选的字词', onchange: (v) => { st.comment = v; } });
-  return h('div', {}, title('满意度评价', '请为这次服务打分'),
-    h('div', { class: 'stars' }, [1, 2, 3, 4, 5].map((n) => button(`${'★'.repeat(n)} ${n} 分 ${words[n]}`, () => { st.score = n; render(); }, st.score === n ? 'selected' : ''))),
-    h('h2', {}, '选择标签（可多选）'),
-    h('div', { class: 'chips' }, (tags.data.tags || []).map((t) => button(t, () => {
-      st.tags = st.tags.includes(t) ? st.tags.filter((x) => x !== t) : [...st.tags, t]; render();
-    }, st.tags.includes(t) ? 'selected' : ''))),
-    st.writing ? h('div', { class: 'card gap-top' }, comment.el)
-      : button('写几句意见（可不填）', () => { st.writing = true; render(); }, 'big gap-top'),
-    actions(button('提交评价', async () => {
-      if (!st.score) { toast('请先点选分数。'); return; }
-      const res = await post('/api/evaluate', { code: st.code, score: st.score, tags: st.tags, comment: comment.value });
-      if (res.ok) { st.done = true; render(); }
-    }, 'primary big')));
-}
-
+// --- help ---------------------------------------------------------------------------
 // An old link to the help screen: help is a dialog over the screen the person came from.
 async function help() {
   openHelp();

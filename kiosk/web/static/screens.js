@@ -8,6 +8,7 @@ import { itemFacts, instantTag } from './facts.js';
 import { caseTools, caseworkScreens } from './casework.js';
 import { agentScreens } from './agent.js';
 import { bundleScreens, hasBundles } from './bundles.js';
+import { evaluateOffers } from './evaluate.js';
 
 const CATEGORY_ICON = { SOC: '社', ECO: '经', CON: '建' };
 const PICKUP = { window: '窗口领取', mail: '邮寄送达', village_point: '村（社区）便民服务点领取' };
@@ -156,6 +157,7 @@ async function item(code) {
     const r = await api('POST', '/api/checklist/print', { item: it.code, situation: current });
     btn.disabled = false;
     if (r.ok) { toast('材料清单已打印，请在出纸口取走。', 'info'); say('take_notice'); } else toast(r.data.message);
+    if (r.ok && r.data.evaluation) document.getElementById('item-evaluate')?.replaceChildren(evaluateOffers([r.data.evaluation]));
   };
   return h('div', {},
     title(it.name, `${it.department_name} ｜ ${it.kind} ｜ ${it.online_level}`), instantTag(it),
@@ -165,6 +167,7 @@ async function item(code) {
         App.state.submit = { item: it.code, situation: it.situations.length === 1 ? current : null };
         go('submit');
       }, 'big') : h('p', { class: 'muted' }, '本事项请带齐材料到窗口办理。')),
+    h('div', { id: 'item-evaluate' }),
     h('h2', {}, '选择您的情形'), tabs, body,
     itemFacts(it),
     h('h3', {}, '办理流程'),
@@ -231,10 +234,9 @@ async function caseScreen() {
   const d = res.data;
   if (!d.found) return h('div', {}, title('查询办件进度'), h('div', { class: 'card' }, h('p', { class: 'message' }, d.message),
     h('p', {}, '查询码：', h('span', { class: 'code' }, d.query_code_display))), actions(button('重新输入', () => go('follow'), 'big')));
-  App.state.evaluate = { code: d.query_code };
   return h('div', { id: 'progress' }, title('办件进度'), d.cached ? staleBanner(d.age_s) : null,
     h('p', {}, '查询码：', h('span', { class: 'code' }, d.query_code_display)),
-    caseCard(d.case, [caseTools(d.case, d.query_code, { display: d.query_code_display }), d.case.finished ? actions(button('★ 评价这次服务', () => go('evaluate'), 'primary big')) : null]));
+    caseCard(d.case, caseTools(d.case, d.query_code, { display: d.query_code_display })), evaluateOffers([d.evaluation]));
 }
 
 export function waitForCard(text) {
@@ -261,7 +263,9 @@ async function mycases() {
   if (!res.ok) return h('div', {}, title('我的办件'), errorBox(res));
   const { cases, cached, age_s: age } = res.data;
   return h('div', { id: 'my-cases' }, title('我的办件', `共 ${cases.length} 件`), cached ? staleBanner(age) : null,
-    cases.length ? cases.map((c) => caseCard(c, caseTools(c, c.query_code, { full: true }))) : h('p', { class: 'message' }, '没有查到您的办件。'));
+    cases.length ? cases.map((c) => caseCard(c, [caseTools(c, c.query_code, { full: true }),
+      evaluateOffers((res.data.evaluation || []).filter((o) => o.ref === c.query_code))]))
+      : h('p', { class: 'message' }, '没有查到您的办件。'));
 }
 
 export const screens = { home, list, search, results, item, follow, case: caseScreen, mycases, ...flows, ...caseworkScreens, ...agentScreens, ...bundleScreens };

@@ -2,11 +2,14 @@
 // camera pages / original at the window) → phone → pickup → consent → confirm → result with the notice.
 // 上一步 goes back exactly one step; leaving the wizard with a draft asks first (app.js leaveDraft).
 import { h, button, api, toast, hideToast, keypad, actions, DIGITS } from './ui.js';
-import { App, go, render, endSession } from './app.js';
+import { App, go, render, renderInPlace } from './app.js';
 import { confirmDialog } from './dialog.js';
 import { say } from './voice.js';
 import { title, errorBox, waitForCard } from './screens.js';
-import { bundleLine, forItems, bundleCases } from './bundles.js';
+import { bundleLine, forItems } from './bundles.js';
+import { consentStep } from './consent.js';
+import { pickupStep } from './pickup.js';
+import { submitResult } from './result.js';
 
 const STEPS = ['选择情形', '准备材料', '联系电话', '领取方式', '告知同意', '确认提交'];
 const STEP_VOICE = { 1: 'materials', 2: 'phone', 3: 'pickup', 4: 'consent', 5: 'confirm' };
@@ -75,17 +78,26 @@ async function submit() {
     else return h('div', {}, head, errorBox(res));
   }
   if (!st.started) {
-    const res = await post('/api/submit/start', st.bundle ? { bundle: st.bundle } : { item: st.item, situation: st.situation });
+    const res = await api('POST', '/api/submit/start', st.bundle ? { bundle: st.bundle } : { item: st.item, situation: st.situation });
+    if (!res.ok && res.data.error === 'not_eligible') return notEligible(st, head, res.data.message);
     if (!res.ok) return h('div', {}, head, errorBox(res));
     st.started = true;
     st.step = 1;
     st.draft = res.data;
   }
-  const views = { 1: materialsStep, 2: phoneStep, 3: pickupStep, 4: consentStep, 5: confirmStep };
+  const views = { 1: materialsStep, 2: phoneStep, 3: (s) => pickupStep(s, next), 4: (s) => consentStep(s, next), 5: confirmStep };
   say(STEP_VOICE[st.step]);
   return h('div', { id: 'wizard', dataset: { step: String(st.step) } }, head, wizardSteps(st.step),
     bundleLine(st.draft) || h('p', {}, h('b', {}, st.draft.item.name), ` ｜ ${st.draft.situation.name} ｜ 申请人：${st.draft.applicant}`),
     await views[st.step](st));
+}
+
+// A condition the card shows is not met (age, kind of card): said before anything is filled in.
+function notEligible(st, head, message) {
+  say('error');
+  return h('div', { id: 'not-eligible' }, head, wizardSteps(0),
+    h('div', { class: 'card notice-pending' }, h('h2', {}, '⚠ 不能在本机提交这个情形'), h('p', { class: 'message' }, message)),
+    actions(button('看看其他情形', () => { st.situation = null; st.step = 0; render(); }, 'big')));
 }
 
 function pageFigure(m, i, count, act) {
@@ -108,7 +120,7 @@ async function materialsStep(st) {
   const d = st.draft;
   const choose = async (m, choice) => {
     const res = await post('/api/submit/material', { material: m, choice });
-    if (res.ok) { st.draft = res.data; render(); }
+    if (res.ok) { st.draft = res.data; renderInPlace(); }
   };
   // One camera action at a time; the button says what is happening meanwhile.
   const act = async (btn, path, body) => {
@@ -116,20 +128,23 @@ async function materialsStep(st) {
     if (path.endsWith('capture') || path.endsWith('replace')) btn.textContent = '正在拍照……';
     const res = await post(path, body);
     if (res.ok) st.draft = res.data;
-    render();
+    renderInPlace();
   };
   const rows = d.materials.map((m) => {
     const options = [];
-    if (m.held) options.push(button('平台已有 · 免提交', () => choose(m.code, 'shared'), m.choice === 'shared' ? 'selected' : ''));
+    // The 授权委托书 of an agent's submission is photographed here: neither shared nor brought later.
+    if (m.held && !m.authorization) options.push(button('平台已有 · 免提交', () => choose(m.code, 'shared'), m.choice === 'shared' ? 'selected' : ''));
     if (d.camera) options.push(button('用高拍仪拍照', () => choose(m.code, 'scan'), m.choice === 'scan' ? 'selected' : ''));
-    options.push(button('带原件到窗口', () => choose(m.code, 'paper'), m.choice === 'paper' ? 'selected' : ''));
+    if (!m.authorization) options.push(button('带原件到窗口', () => choose(m.code, 'paper'), m.choice === 'paper' ? 'selected' : ''));
+    const power = m.authorization ? h('p', { class: 'message authorization' }, d.camera
+      ? '代办须拍照上传申请人本人签字的授权委托书。' : '⚠ 高拍仪暂时不能使用：这个事项代办须拍照上传授权委托书，请申请人本人到窗口办理。') : null;
     const pages = m.choice === 'scan' ? h('div', {},
       h('p', {}, `把材料正面朝上放平在高拍仪下，再点“拍一页”。已拍 ${m.pages} 页。`),
       h('div', { class: 'pages' }, Array.from({ length: m.pages }, (_, i) => pageFigure(m, i, m.pages, act))),
       h('button', { type: 'button', class: 'btn primary gap-top',
         onclick: (e) => act(e.currentTarget, '/api/submit/capture', { material: m.code }) }, '拍一页')) : null;
     return h('div', { class: 'card material', dataset: { material: m.code } }, h('h3', {}, m.name, m.required ? '' : '（需要时提供）'),
-      h('p', { class: 'muted' }, `${m.form} ${m.copies} 份 ${m.note || ''}`), forItems(d, m), h('div', { class: 'row' }, options), pages);
+      h('p', { class: 'muted' }, `${m.form} ${m.copies} 份 ${m.note || ''}`), power, forItems(d, m), h('div', { class: 'row' }, options), pages);
   });
   const done = d.materials.every((m) => !m.required || (m.choice && (m.choice !== 'scan' || m.pages > 0)));
   return h('div', {}, h('h2', {}, '请为每份材料选择提交方式'), rows, next(st, { enabled: done }));
@@ -147,27 +162,6 @@ async function phoneStep(st) {
     } }));
 }
 
-async function pickupStep(st) {
-  return h('div', {}, h('h2', {}, '办好后怎么领取？'),
-    h('div', { class: 'row' }, st.draft.pickup_methods.map((p) => button(p.label, async () => {
-      const res = await post('/api/submit/details', { pickup: p.method });
-      if (res.ok) { st.draft = res.data; render(); }
-    }, st.draft.pickup === p.method ? 'selected big' : 'big'))),
-    next(st, { enabled: Boolean(st.draft.pickup) }));
-}
-
-async function consentStep(st) {
-  return h('div', {}, h('h2', {}, '个人信息使用告知'),
-    h('div', { class: 'card' },
-      h('p', {}, '为办理本事项，需要把您的姓名、身份证号码、联系电话和上传的材料提交给政务服务平台。'),
-      h('p', {}, '这些信息只用于办理本事项，本机不保存您的照片，办结确认后按规定删除本机副本。')),
-    h('div', { class: 'row' }, button(st.draft.consent ? '✔ 已同意' : '我已了解并同意', async () => {
-      const res = await post('/api/submit/details', { consent: true });
-      if (res.ok) { st.draft = res.data; render(); }
-    }, st.draft.consent ? 'selected big' : 'primary big')),
-    next(st, { enabled: st.draft.consent }));
-}
-
 async function confirmStep(st) {
   const d = st.draft;
   const label = { shared: '免提交', scan: '已拍照', paper: '带原件到窗口' };
@@ -177,8 +171,12 @@ async function confirmStep(st) {
         : h('p', {}, h('b', {}, '事项：'), d.item.name, ' ｜ ', d.situation.name),
       h('p', {}, h('b', {}, '申请人：'), d.applicant),
       h('p', {}, h('b', {}, '联系电话：'), d.phone),
-      h('p', {}, h('b', {}, '领取方式：'), (d.pickup_methods.find((p) => p.method === d.pickup) || {}).label || ''),
+      h('p', {}, h('b', {}, '领取方式：'), (d.pickup_methods.find((p) => p.method === d.pickup) || {}).label || '',
+        d.pickup_place ? ` ｜ ${d.pickup_place}` : ''),
       h('ul', {}, d.materials.filter((m) => m.choice).map((m) => h('li', {}, `${m.name}：${label[m.choice]}${m.choice === 'scan' ? `（${m.pages} 页）` : ''}`)))),
+    d.pre_review ? h('div', { class: 'card notice-pending', id: 'pre-review' },
+      h('p', { class: 'message' }, '提交后打印的是预审回执：还要带原件到窗口核验，核验通过后才受理，受理后才有承诺办结日期。'),
+      d.originals.length ? h('p', {}, '要带的原件：', d.originals.join('、')) : null) : null,
     next(st, { label: '✔ 确认提交', onNext: async () => {
       document.querySelectorAll('main button').forEach((b) => { b.disabled = true; });
       toast('正在提交，请稍候……', 'info', 15000);
@@ -189,47 +187,6 @@ async function confirmStep(st) {
       st.result = res.data;
       render();
     } }));
-}
-
-function submitResult(r) {
-  if (r.status === 'rejected') return h('div', { class: 'card' }, h('p', { class: 'message' }, '⚠ ', r.message));
-  const n = r.notice;
-  const online = r.status === 'accepted';
-  say(r.printed ? 'submitted' : 'error');
-  const reprint = async (btn) => {
-    btn.disabled = true;
-    say('printing');
-    const res = await post('/api/reprint', { code: n.query_code });
-    btn.disabled = false;
-    if (res.ok && res.data.printed) { toast('受理通知书已打印，请取走。', 'info'); say('take_notice'); r.printed = true; render(); }
-    else if (res.ok) toast(res.data.print_message || '还是没有打印出来，请联系工作人员。');
-  };
-  const bring = r.bring || [];
-  const finish = App.session && App.session.role === 'agent'
-    ? [button('为下一位群众办理', async () => {
-      await api('POST', '/api/session/release-card', {});
-      App.state = {};
-      App.history = [];
-      go('agent', null, { push: false });
-    }, 'primary big'), button('退出代办员登录', () => endSession(), 'big')]
-    : [button('办完了，退出', () => endSession(), 'primary big')];
-  return h('div', {}, h('div', { class: `card ${online ? 'notice-ok' : 'notice-pending'}` },
-    h('h2', {}, online ? '✔ 已提交，平台已受理' : '✔ 已提交，待平台确认'),
-    online ? null : h('p', { class: 'message' }, '网络暂时不通，申请已经安全保存在本机，联网后会自动上报，不用重新提交。'),
-    n.case_no ? h('p', {}, h('b', {}, '办件编号：'), n.case_no) : null,
-    h('p', {}, h('b', {}, '查询码：'), h('span', { class: 'code' }, n.query_code_display)),
-    n.promised_by ? h('p', {}, h('b', {}, '承诺办结日期：'), n.promised_by) : h('p', {}, '承诺办结日期以平台通知为准。'),
-    r.printed ? h('p', { class: 'message' }, '✔ 受理通知书已打印，请取走并妥善保管，扫描上面的二维码可以查询进度。')
-      : h('div', {}, h('p', { class: 'message' }, '⚠ ', r.print_message || '受理通知书没有打印出来。'),
-        h('p', {}, '请记下上面的查询码，或让申请人放上身份证后补打。'),
-        h('button', { type: 'button', class: 'btn primary big', onclick: (e) => reprint(e.currentTarget) }, '补打受理通知书'))),
-  bundleCases(n),
-  h('div', { class: 'card', id: 'bring' }, bring.length
-    ? [h('h2', {}, '请带上这些原件到窗口：'), h('ul', {}, bring.map((b) => h('li', { class: 'message' },
-      `${b.name}（${b.form} ${b.copies} 份${b.why === 'check' ? '，已拍照，窗口核对原件' : ''}）`))),
-      n.window && n.window.floor ? h('p', {}, `办理地点：${n.window.floor} 楼 ${n.window.name}区 ${n.window.windows} 号窗口`) : null]
-    : h('p', { class: 'message' }, '✔ 材料都已提交，不用再带原件。')),
-  actions(...finish));
 }
 
 export const submitFlows = { submit };
