@@ -44,7 +44,9 @@ export function submitResult(r) {
   }
   const stage = n.stage;
   const SPOKEN = { accepted: 'submitted', pre_review: 'submitted_pre_review', pending: 'submitted_pending' };
-  say(r.printed ? (SPOKEN[stage] || 'submitted') : 'error');
+  // Nothing left to bring: the spoken words must not send the person to a window with originals.
+  const spoken = stage === 'accepted' && !(r.bring || []).length ? 'submitted_all_sent' : SPOKEN[stage];
+  say(r.printed ? (spoken || 'submitted') : 'error');
   const reprint = async (btn) => {
     btn.disabled = true;
     say('printing');
