@@ -58,7 +58,8 @@ def bench_parser() -> list[tuple[str, str, str]]:
     mint_s = best_of(5, lambda: [mint_query_code() for _ in range(10_000)])
     token_s = best_of(5, lambda: [secrets.token_hex(10) for _ in range(10_000)])
     return [
-        ("parse_receipt_code, mixed inputs", f"{ours_s / len(texts) * 1e6:.2f} µs", f"{ours_s / base_s:.1f}× a bare regex"),
+        ("parse_receipt_code, mixed inputs", f"{ours_s / len(texts) * 1e6:.2f} µs",
+         f"{ours_s / base_s:.1f}× a bare regex"),
         ("mint_query_code", f"{mint_s / 10_000 * 1e6:.2f} µs", f"{mint_s / token_s:.1f}× secrets.token_hex(10)"),
     ]
 

@@ -56,15 +56,16 @@ class AckHandling:
             for ack in batch:
                 self._inflight.pop(ack.ref, None)
                 row = rows.pop(ack.ref, None)     # a second ack for it in this batch finds nothing
-                if row is not None and row[0] == Kind.CASE.value and ack.result in DONE:
+                case_id = row[1] if row is not None and row[0] == Kind.CASE.value else None
+                if case_id is not None and ack.result in DONE:
                     detail = ack.detail if isinstance(ack.detail, dict) else {}
                     deletes.append((ack.ref,))
                     updates.append((CaseState.ACKED.value, ack.result.value, _text(detail.get("case_no")),
                                     _text(detail.get("promised_by")), _text(detail.get("status")),
-                                    json.dumps(detail, ensure_ascii=False), now, purge, row[1]))
-                    done_cases.append(row[1])
-                elif row is not None and row[0] == Kind.CASE.value:
-                    self._case_ack(c, ack, row[1], done_cases)
+                                    json.dumps(detail, ensure_ascii=False), now, purge, case_id))
+                    done_cases.append(case_id)
+                elif case_id is not None:
+                    self._case_ack(c, ack, case_id, done_cases)
                 elif row is not None:
                     self._event_ack(c, ack)
                 else:

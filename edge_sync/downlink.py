@@ -249,9 +249,9 @@ class Downlink:
         try:
             verify_signed(obj, self._keys.catalog)
         except UnknownKey as exc:
-            held = self._hold(manifest, obj, size)
+            kept = self._hold(manifest, obj, size)
             raise Malformed(f"catalog manifest v{manifest.version}: {exc}"
-                            + (" (kept until that key is accepted)" if held else "")) from None
+                            + (" (kept until that key is accepted)" if kept else "")) from None
         except SignatureError as exc:
             raise Malformed(f"catalog manifest v{manifest.version}: {exc}") from None
         if manifest.version <= int(self.store.get("catalog.version", -1)):

@@ -2,6 +2,7 @@
 central's ack, uploads blobs before their case and resumes them; acks are applied in acks.py."""
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import logging
@@ -330,7 +331,7 @@ class Drain(AckHandling):
                                                          "max_payload": max_payload})
                 continue
             job = BlobJob(blob_id, case_id, prefix, size, sha, mime, chunk_size, chunk_count(size, chunk_size),
-                          read_segment=lambda n, b=blob_id: self._read_segment(b, n), segment=SEGMENT,
+                          read_segment=functools.partial(self._read_segment, blob_id), segment=SEGMENT,
                           pubacked=set(json.loads(pubacked)))
             job.plan_resume()
             self._jobs[blob_id] = job

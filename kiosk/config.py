@@ -119,7 +119,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "idcard_baud": Key(int, 115200, "a baud rate", _one_of(9600, 19200, 38400, 57600, 115200)),
     },
     "printer": {
-        "profile": Key(str, "generic", 'a printer profile: "generic" (by paper width), generic-58, generic-80, epson-asb',
+        "profile": Key(str, "generic",
+                       'a printer profile: "generic" (by paper width), generic-58, generic-80, epson-asb',
                        _pattern(r"[a-z0-9_-]{1,40}")),
         "paper": Key(int, 58, "58 or 80 (paper width in mm)", _one_of(58, 80)),
         "timeout_s": Key(float, 15.0, "seconds 1..120", _range(1, 120)),

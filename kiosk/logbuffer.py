@@ -22,12 +22,13 @@ class RecentLog(logging.Handler):
         super().__init__(level)
         self._lines: collections.deque[str] = collections.deque(maxlen=size)
         self._guard = threading.Lock()
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self._stamp = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.setFormatter(self._stamp)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             # Exceptions are logged by type and message only: tracebacks can quote local values.
-            text = f"{self.formatter.formatTime(record)} {record.levelname} {record.name}: {record.getMessage()}"
+            text = f"{self._stamp.formatTime(record)} {record.levelname} {record.name}: {record.getMessage()}"
             line = sanitize_subject(text, "mask")[:LINE_MAX]
         except Exception:  # a log handler must never raise into the code that logs
             return

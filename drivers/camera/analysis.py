@@ -108,7 +108,8 @@ def skew_angle(ink: Image.Image, limit: float = 5.0, step: float = 0.5, fine: fl
     rough = ink.reduce(2) if min(ink.size) >= 400 else ink
     best = max(coarse, key=lambda a: (_row_profile_score(rough, a), -abs(a)))
     around = [best + i * fine for i in range(-round(step / fine) + 1, round(step / fine))]
-    return round(max(around, key=lambda a: (_row_profile_score(ink, a), -abs(a))), 2)
+    finest = max(around, key=lambda a: (_row_profile_score(ink, a), -abs(a)))
+    return round(finest, 2)
 
 
 def sharpness(grey: Image.Image, width: int = 1000) -> float:

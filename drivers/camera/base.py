@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
+from typing import Any
 from urllib.parse import parse_qs
 
 from drivers.errors import DeviceError
@@ -43,7 +44,7 @@ class Camera(abc.ABC):
     def capture(self) -> bytes:
         """Take one frame. Returns JPEG bytes. Raises ``CameraMissing`` or ``CaptureFailed``."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: a camera without a device to release keeps this no-op
         """Release the device; capturing afterwards is an error. Safe to call twice."""
 
     def __enter__(self) -> Camera:
@@ -70,7 +71,7 @@ def open_camera(spec: str) -> Camera:
 
             if not target:
                 raise ValueError("v4l2 spec needs a device path")
-            options = {key: int(query.pop(key)) for key in ("width", "height", "skip") if key in query}
+            options: dict[str, Any] = {key: int(query.pop(key)) for key in ("width", "height", "skip") if key in query}
             camera: Camera = V4L2Camera(target, **options)
         elif scheme == "sim":
             from drivers.camera.simulated import SimulatedCamera

@@ -9,10 +9,14 @@ from typing import Protocol
 class PdfPage(Protocol):
     """What the writer needs of a page (``pipeline.Page`` has it)."""
 
-    jpeg: bytes
-    width: int
-    height: int
-    dpi: float
+    @property
+    def jpeg(self) -> bytes: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def dpi(self) -> float: ...
 
 
 def _colour_space(jpeg: bytes) -> bytes:
@@ -39,7 +43,7 @@ def pages_to_pdf(pages: Sequence[PdfPage]) -> bytes:
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     kids = b" ".join(b"%d 0 R" % n for n in page_ids)
     objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(pages)))
-    for page_id, page in zip(page_ids, pages):
+    for page_id, page in zip(page_ids, pages, strict=True):
         if page.dpi <= 0:
             raise ValueError(f"page dpi {page.dpi} must be positive")
         width_pt, height_pt = page.width * 72 / page.dpi, page.height * 72 / page.dpi

@@ -24,7 +24,7 @@ def check_character(first17: str) -> str:
     """The check character for 17 digits; raises InvalidIdNumber when they are not 17 ASCII digits."""
     if len(first17) != 17 or not (first17.isascii() and first17.isdigit()):
         raise InvalidIdNumber("expected 17 digits")
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
     return _CHECK[total % 11]
 
 

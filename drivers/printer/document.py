@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Pillow is only needed by callers that attach images
     from PIL.Image import Image as PILImage
@@ -90,7 +90,7 @@ class Cut:
     partial: bool = True
 
 
-Element = Union[Text, QR, Image, Rule, Feed, Cut]
+Element = Text | QR | Image | Rule | Feed | Cut
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,7 @@ def raster_bands(img: PILImage.Image, profile: PrinterProfile, *, allow_quadrupl
 def user_char_columns(glyph: PILImage.Image) -> bytes:
     """FS 2 layout of a 24×24 1-bit glyph: per column, three bytes top→bottom, MSB = top dot."""
     px = glyph.convert("1").load()
+    assert px is not None  # a converted image always has pixel data
     out = bytearray()
     for x in range(24):
         for group in range(3):

@@ -133,7 +133,7 @@ def find_cjk_font() -> tuple[str, int]:
         best = None
         for index in range(12):
             try:
-                family = ImageFont.truetype(path, 24, index=index).getname()[0]
+                family = ImageFont.truetype(path, 24, index=index).getname()[0] or ""
             except OSError:
                 break
             if "CJK SC" in family and "Mono" in family:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Union
 
 
 class Paper(str, enum.Enum):
@@ -142,7 +141,7 @@ class Noise:
     value: int
 
 
-Event = Union[DleEotReply, GsrReply, Asb, Noise]
+Event = DleEotReply | GsrReply | Asb | Noise
 
 
 class StatusStream:

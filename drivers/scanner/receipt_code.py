@@ -64,8 +64,10 @@ class RejectCause(StrEnum):
 # Messages a villager sees (plain Simplified Chinese).
 _REASONS = {
     RejectCause.EMPTY: "没有读到内容。请把受理通知书上的二维码对准扫描窗口，再扫一次。",
-    RejectCause.BAD_CHECK: "查询码有误，可能是二维码污损或输入有误。请再扫一次，或核对受理通知书上的查询码后重新输入；仍不行请找工作人员。",
-    RejectCause.FOREIGN_URL: "这个二维码不是受理通知书上的二维码，不能用来查询办件。请扫描受理通知书上的二维码，或在屏幕上输入查询码。",
+    RejectCause.BAD_CHECK: ("查询码有误，可能是二维码污损或输入有误。"
+                            "请再扫一次，或核对受理通知书上的查询码后重新输入；仍不行请找工作人员。"),
+    RejectCause.FOREIGN_URL: ("这个二维码不是受理通知书上的二维码，不能用来查询办件。"
+                              "请扫描受理通知书上的二维码，或在屏幕上输入查询码。"),
 }
 _DEFAULT_REASON = "这不是受理通知书上的二维码。请扫描受理通知书上的二维码，或在屏幕上输入查询码。"
 

@@ -43,7 +43,7 @@ def record_hash(fields: Mapping[str, Any]) -> str:
 
 def make_record(seq: int, at: str, actor: str, action: str, subject: str, prev: str) -> Record:
     fields = {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject, "prev": prev}
-    return Record(hash=record_hash(fields), **fields)
+    return Record(seq=seq, at=at, actor=actor, action=action, subject=subject, prev=prev, hash=record_hash(fields))
 
 
 class Problem(str, Enum):

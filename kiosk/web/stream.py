@@ -50,5 +50,5 @@ async def event_stream(request: web.Request, bus: EventBus, hello: Callable[[], 
 
 async def close_streams(app: web.Application) -> None:
     """on_shutdown: end every open stream now, so that shutdown does not wait for them."""
-    for queue in list(app[STREAMS]):
+    for queue in app[STREAMS].copy():
         queue.put_nowait(CLOSE)

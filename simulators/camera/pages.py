@@ -87,7 +87,7 @@ def _solve(matrix: list[list[float]], rhs: list[float]) -> list[float]:
         for r in range(n):
             if r != col and rows[r][col]:
                 k = rows[r][col] / rows[col][col]
-                rows[r] = [a - k * b for a, b in zip(rows[r], rows[col])]
+                rows[r] = [a - k * b for a, b in zip(rows[r], rows[col], strict=True)]
     return [rows[i][n] / rows[i][i] for i in range(n)]
 
 
@@ -95,7 +95,7 @@ def homography(seen: list[tuple[float, float]], source: list[tuple[float, float]
     """Pillow PERSPECTIVE coefficients that fetch, for each frame point in ``seen``, the sheet point
     in ``source`` (four corner pairs)."""
     matrix, rhs = [], []
-    for (x, y), (u, v) in zip(seen, source):
+    for (x, y), (u, v) in zip(seen, source, strict=True):
         matrix.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
         rhs.append(u)
         matrix.append([0, 0, 0, x, y, 1, -v * x, -v * y])

@@ -228,7 +228,7 @@ class CentralService:
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         if message.topic == MANIFEST_TOPIC:
-            self._retained_manifest = _manifest_or_none(message.payload)
+            self._retained_manifest = _manifest_or_none(bytes(message.payload))
             if message.qos > 0:
                 client.ack(message.mid, message.qos)
             return
@@ -258,8 +258,8 @@ class CentralService:
         """Publishes ``catalog`` unless the broker holds it already or another instance claimed it
         (catalog_pub): retained parts first, then the signed manifest, so a kiosk never sees a manifest
         whose parts are not there yet; then the retained parts of older versions are cleared."""
-        published_at = catalog.data.get("published_at") if isinstance(catalog.data.get("published_at"), str) \
-            else real_now()
+        stamp = catalog.data.get("published_at")
+        published_at = stamp if isinstance(stamp, str) else real_now()
         pub = catalog_pub.publication(catalog, published_at)
         retained = self._retained_manifest
         decision: list = [False, []]

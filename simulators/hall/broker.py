@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Self
 
 from simulators.hall.net import free_port, wait_for_port
 from simulators.hall.procs import terminate
@@ -39,15 +40,15 @@ class Broker:
         """Starts mosquitto; a subclass may add Popen options (see ManagedProcess.spawn)."""
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
 
-    def start(self) -> Broker:
+    def start(self) -> Self:
         conf = self.write_conf()
         with open(self.log, "ab") as log:
             self.proc = self.spawn([MOSQUITTO, "-c", str(conf)], log)
         try:
             wait_for_port(self.port, timeout=10)
-        except TimeoutError:
+        except TimeoutError as exc:
             self.stop()
-            raise RuntimeError(f"mosquitto did not start: {self.log.read_text()[-2000:]}")
+            raise RuntimeError(f"mosquitto did not start: {self.log.read_text()[-2000:]}") from exc
         return self
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from simulators.hall.broker import Broker
 from simulators.hall.procs import ManagedProcess, terminate
@@ -66,7 +66,7 @@ class LoggedProcess(ManagedProcess):
                 self.stderr_lines.append(line)
                 del self.stderr_lines[:-STDERR_TAIL]
 
-    def start(self) -> LoggedProcess:
+    def start(self) -> Self:
         super().start()
         threading.Thread(target=self._collect, daemon=True, name=f"events-{self.log_path.stem}").start()
         return self

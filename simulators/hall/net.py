@@ -17,7 +17,7 @@ def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> 
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
-        except OSError:
+        except OSError as exc:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listening on {host}:{port} after {timeout} s")
+                raise TimeoutError(f"nothing listening on {host}:{port} after {timeout} s") from exc
             time.sleep(0.05)

@@ -68,13 +68,15 @@ PAGE = """<!doctype html>
     <button data-act="broker start">恢复网络<span class="en">start broker</span></button>
   </section>
   <section><h2>终端服务 <span class="en">Terminal service</span></h2>
-    <button data-act="terminal restart" class="warn">重启终端服务<span class="en">restart the terminal (the page reconnects by itself)</span></button>
+    <button data-act="terminal restart" class="warn">重启终端服务<span class="en">restart the terminal
+      (the page reconnects by itself)</span></button>
   </section>
   <section><h2>已打印的小票 <span class="en">Printed receipts</span></h2>
     <div id="receipts"><small>还没有 · none yet</small></div>
   </section>
   <section style="grid-column: 1 / -1"><h2>平台收到的案件 <span class="en">Cases at central</span></h2>
-    <table><thead><tr><th>受理编号 Case no.</th><th>事项 Item</th><th>状态 Status</th><th>查询码 Query code</th></tr></thead>
+    <table><thead><tr><th>受理编号 Case no.</th><th>事项 Item</th><th>状态 Status</th>
+      <th>查询码 Query code</th></tr></thead>
     <tbody id="cases"></tbody></table>
   </section>
 </main>
@@ -116,11 +118,15 @@ function update(part, data, draw) {
 }
 async function refresh() {
   let s;
-  try { s = await (await fetch("/api/state")).json(); } catch (e) { $("msg").textContent = "控制台已停止 · hall stopped"; return; }
-  update("terminal", s.terminal, (url) => { const t = $("terminal"); t.textContent = url || "（未启动 not running）"; t.href = url || "#"; });
+  try { s = await (await fetch("/api/state")).json(); }
+  catch (e) { $("msg").textContent = "控制台已停止 · hall stopped"; return; }
+  update("terminal", s.terminal, (url) => {
+    const t = $("terminal"); t.textContent = url || "（未启动 not running）"; t.href = url || "#";
+  });
   update("tstatus", s.terminal_status, (ts) => {
     $("tstatus").textContent = !ts ? "（无应答 not answering）" :
-      `平台 ${ts.online ? "在线 online" : "离线 offline"} ｜ 读卡器 reader ${ts.idcard} ｜ 扫码器 scanner ${ts.scanner}` +
+      `平台 ${ts.online ? "在线 online" : "离线 offline"}` +
+      ` ｜ 读卡器 reader ${ts.idcard} ｜ 扫码器 scanner ${ts.scanner}` +
       ` ｜ 打印机 printer ${ts.printer && ts.printer.installed ? ts.printer.paper + "/" + ts.printer.cover : "—"}` +
       ` ｜ 灯 light ${ts.light || "—"}${ts.locked ? " ｜ 已锁定 locked" : ""}`;
   });
@@ -129,7 +135,8 @@ async function refresh() {
     $("broker").className = "state " + (b.running ? "good" : "bad");
   });
   update("cards", s.identities, (ids) => $("cards").replaceChildren(...ids.map((i) =>
-    button(`放卡 ${i.index + 1} · ${i.name}`, `present card ${i.index + 1} · ${i.kind}`, "idcard present", String(i.index)))));
+    button(`放卡 ${i.index + 1} · ${i.name}`, `present card ${i.index + 1} · ${i.kind}`,
+           "idcard present", String(i.index)))));
   update("cases", s.cases, (cases) => {
     $("casecodes").replaceChildren(...cases.map((c) =>
       button(`扫 ${c.case_no}`, `scan notice QR · ${c.item_code}`, "scanner scan", c.url)));

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Self
 
 
 def terminate(proc: subprocess.Popen, timeout: float = 5.0) -> None:
@@ -46,15 +46,15 @@ class ManagedProcess:
         return subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=self.env, text=True, bufsize=1, **popen_options)
 
-    def start(self) -> ManagedProcess:
+    def start(self) -> Self:
         self.proc = self.spawn()
         threading.Thread(target=self._pump, args=(self.proc.stdout, self._lines), daemon=True).start()
         threading.Thread(target=self._pump_err, daemon=True).start()
         try:
             self.ready = self.next_json(self.ready_timeout)
-        except Exception:
+        except Exception as exc:
             self.stop()
-            raise RuntimeError(f"{self.args[1:4]} not ready: {''.join(self.stderr_lines)[-2000:]}")
+            raise RuntimeError(f"{self.args[1:4]} not ready: {''.join(self.stderr_lines)[-2000:]}") from exc
         return self
 
     @staticmethod
@@ -104,7 +104,8 @@ class ManagedProcess:
         if self.proc.poll() is None:
             try:
                 self.send("quit")
-                self.proc.stdin.close()
+                if self.proc.stdin is not None:
+                    self.proc.stdin.close()
             except (BrokenPipeError, ValueError, OSError):
                 pass
             try:

@@ -8,12 +8,15 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
-VIEWPORT = {"width": 1920, "height": 1080}  # a landscape touchscreen
+VIEWPORT: ViewportSize = {"width": 1920, "height": 1080}  # a landscape touchscreen
 ACTION_TIMEOUT_MS = 20_000
 HOME_HEADING = "您好！请问要办什么事？"
 

@@ -3,7 +3,6 @@ it splits the host's byte stream into commands, reports malformed host frames, a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 SYNC = bytes((0xAA, 0xAA, 0xAA, 0x96, 0x69))
 # Host commands are 3 or 4 bytes after Len; anything far longer is a corrupted length field.
@@ -55,7 +54,7 @@ class HostFrameError:
     wire_size: int
 
 
-Incoming = Union[HostCommand, HostFrameError]
+Incoming = HostCommand | HostFrameError
 
 
 class CommandSplitter:

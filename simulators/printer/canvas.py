@@ -33,7 +33,7 @@ def _font_file() -> tuple[str | None, int]:
         if path and os.path.exists(path):
             for index in range(10):
                 try:
-                    name = ImageFont.truetype(path, 24, index=index).getname()[0]
+                    name = ImageFont.truetype(path, 24, index=index).getname()[0] or ""
                 except OSError:
                     break
                 if "Mono CJK SC" in name:
@@ -43,7 +43,7 @@ def _font_file() -> tuple[str | None, int]:
 
 
 @functools.lru_cache(maxsize=16)
-def font(px: int) -> ImageFont.ImageFont:
+def font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     path, index = _font_file()
     if path is None:  # no CJK font: still draw something rather than fail
         return ImageFont.load_default()
@@ -143,6 +143,7 @@ def column_image(data: bytes, columns: int, bytes_per_column: int) -> Image.Imag
     height = bytes_per_column * 8
     img = Image.new("1", (columns, height), 1)
     px = img.load()
+    assert px is not None  # a new image always has pixel data
     for x in range(columns):
         for k in range(bytes_per_column):
             value = data[x * bytes_per_column + k]
@@ -167,7 +168,7 @@ def qr_image(payload: bytes, module: int, level: int) -> Image.Image:
     except segno.DataOverflowError as exc:
         raise ValueError(str(exc)) from exc
     border = 4
-    size = (code.symbol_size(border=border)[0]) * module
+    size = int(code.symbol_size(border=border)[0]) * module
     img = Image.new("1", (size, size), 1)
     draw = ImageDraw.Draw(img)
     for y, row in enumerate(code.matrix):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PIL import Image
+
 from simulators.printer.canvas import Cell, Roll, column_image, qr_image, raster_image
 from simulators.printer.job import Job, PaperState
 
@@ -32,7 +34,7 @@ class Commands:
     asb_mask: int
     cells: list[Cell]
     line_text: list[str]
-    user_chars: dict
+    user_chars: dict[int, Image.Image]
     _replies: bytearray
     _cut_done: bool
     _reset_modes: Callable[[], None]
@@ -63,7 +65,7 @@ class Commands:
         if pos + 1 >= len(buf):
             return NEED_MORE
         c = chr(buf[pos + 1])
-        one = buf[pos + 2] if pos + 2 < len(buf) else None
+        one = buf[pos + 2] if pos + 2 < len(buf) else -1  # -1: the argument byte has not arrived yet
         if c == "@":
             self._reset_modes()
             return 2
@@ -75,9 +77,8 @@ class Commands:
         if c == "D":  # tab stops: NUL-terminated list
             end = buf.find(b"\x00", pos + 2)
             return NEED_MORE if end < 0 else end - pos + 1
-        if c in "a!EGdtJM-3V{R aeUc$\\*pK=":
-            if one is None:
-                return NEED_MORE
+        if c in "a!EGdtJM-3V{R aeUc$\\*pK=" and one < 0:
+            return NEED_MORE
         if c == "a":
             self.align = one % 48 if one % 48 <= 2 else 0
         elif c == "!":

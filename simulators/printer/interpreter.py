@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PIL import Image
+
 from simulators.printer.canvas import Cell, Roll
 from simulators.printer.commands import CODE_PAGES, NEED_MORE, Commands
 from simulators.printer.job import Job, PaperState
@@ -32,7 +34,7 @@ class Interpreter(Commands):
         self.buffer_bytes = buffer_bytes  # receive buffer; 0 = unlimited
         self.rows_printed = 0             # dot rows the mechanism has printed, all jobs together
         self.idle = True                  # nothing left that could be processed now
-        self.user_chars: dict[int, object] = {}
+        self.user_chars: dict[int, Image.Image] = {}
         self.completed: list[Job] = []  # jobs ended by a cut, for the caller to collect
         self._cut_done = False
         self._rt = b""           # the last two bytes, for DLE EOT scanning across chunks

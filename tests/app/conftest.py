@@ -43,7 +43,8 @@ def world(sample_catalog, tmp_path) -> World:
     devices = Devices(events.append, printer=printer, receipts=ReceiptsAdapter(), camera=camera, has_reader=True)
     devices.set_reader(True)
     devices.poll_printer()
-    ctx = Context(settings=Settings(maintenance_pin_sha256="8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"),
+    pin_sha256 = "8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"
+    ctx = Context(settings=Settings(maintenance_pin_sha256=pin_sha256),
                   sessions=sessions, devices=devices, sync=sync, catalog=lambda: sample_catalog,
                   emit=events.append, wall_clock=fixed_wall_clock())
     services = build_services(ctx, tmp_path / "ledger.json")

@@ -93,4 +93,4 @@ def test_commands_from_central_run_and_report(broker, tmp_path, catalog_file, mo
     names = ["set_config", "set_config", "reload_config", "upload_logs", "reboot"]
     outcomes = ["ok", "refused", "ok", "ok", "ok"]
     # purge_cache is carried out by edge_sync itself and never reaches the application.
-    assert executed == [f"{i} {n}: {o}" for i, n, o in zip(ids[:4] + ids[5:], names, outcomes)]
+    assert executed == [f"{i} {n}: {o}" for i, n, o in zip(ids[:4] + ids[5:], names, outcomes, strict=True)]

@@ -97,10 +97,10 @@ def test_override_file_is_checked_like_the_configuration(tmp_path):
 
     env = {"KIOSK_DEVICE_DATA_DIR": str(tmp_path)}
     (tmp_path / OVERRIDE_FILE).write_text('{"web.host": "0.0.0.0"}', "utf-8")
-    with pytest.raises(ConfigError, match="web.host: may not be set remotely"):
+    with pytest.raises(ConfigError, match=r"web\.host: may not be set remotely"):
         load_config(None, env=env)
     (tmp_path / OVERRIDE_FILE).write_text('{"session.warn_after_s": 3600}', "utf-8")
-    with pytest.raises(ConfigError, match="session.warn_after_s"):  # no longer before the reset
+    with pytest.raises(ConfigError, match=r"session\.warn_after_s"):  # no longer before the reset
         load_config(None, env=env)
     (tmp_path / OVERRIDE_FILE).write_text("{not json", "utf-8")
     with pytest.raises(ConfigError, match="unreadable"):

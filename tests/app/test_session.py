@@ -53,7 +53,7 @@ def test_activity_during_the_warning_resumes(manager):
 
 
 def test_reset_wipes_identity_and_flow_data(manager):
-    m, events, clock = manager
+    m, events, _clock = manager
     session = m.card_present(ALICE)
     pages = [b"jpeg"]
     session.flow["card:draft"] = {"phone": "13800000000", "pages": pages}

@@ -77,7 +77,7 @@ def test_guards(server):
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req, timeout=5)
     assert info.value.code == 415
-    status, body = call(server, "POST", "/api/query", None)
+    status, _body = call(server, "POST", "/api/query", None)
     assert status == 400
     raw = urllib.request.Request(server.url + "api/query", data=b"[1,2", method="POST",
                                  headers=token_headers(server.url))
@@ -150,7 +150,8 @@ def test_openapi_describes_every_route(server):
     assert served - described == {("GET", "/api/openapi.json")}
 
 
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                           | st.text(max_size=30),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
                                                                                        max_size=3), max_leaves=8)
 

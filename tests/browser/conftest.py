@@ -213,7 +213,8 @@ class Stack:
         if not self.engine.session.connected.wait(15):
             raise TimeoutError("sync engine did not connect to the test broker")
         return Ports(sync=SyncAdapter(self.engine), idreader=IdReaderAdapter(self.idcard.port),
-                     scanner=ScannerAdapter(self.scanner.port), printer=PrinterAdapter(self.printer.port, "generic", 80),
+                     scanner=ScannerAdapter(self.scanner.port),
+                     printer=PrinterAdapter(self.printer.port, "generic", 80),
                      receipts=ReceiptsAdapter(), camera=CameraAdapter("sim:page?seed=3"))
 
     def jobs(self) -> list[dict[str, Any]]:

@@ -27,7 +27,8 @@ MEASURE = """() => {
 
 # Contrast of text against its nearest opaque background, for every element with its own text.
 CONTRAST = """() => {
-  const lum = (c) => { const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+  const lum = (c) => { const [r, g, b] = c.map((v) => {
+                         v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
                        return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
   const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
   const bg = (el) => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor);

@@ -92,9 +92,9 @@ def test_tool_failure_and_vanished_device(fake_tool, monkeypatch, caplog):
 
 def test_tool_output_that_is_not_a_jpeg_is_a_capture_failure(fake_tool):
     fake_tool["frame"].write_bytes(b"\x00" * 100)
-    with V4L2Camera(str(fake_tool["device"]), tool=fake_tool["tool"]) as camera:
-        with pytest.raises(CaptureFailed) as caught:
-            camera.capture()
+    with V4L2Camera(str(fake_tool["device"]), tool=fake_tool["tool"]) as camera, \
+            pytest.raises(CaptureFailed) as caught:
+        camera.capture()
     assert caught.value.code == "bad_image"
 
 

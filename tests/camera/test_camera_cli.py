@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import PdfParser
@@ -66,7 +67,7 @@ def test_simulator_frames_go_through_the_pipeline(tmp_path):
     written = _sim(tmp_path, "page", count=2)
     assert [item["file"].rsplit("/", 1)[-1] for item in written] == ["frame-0001.jpg", "frame-0002.jpg"]
     for item in written:
-        frame = open(item["file"], "rb").read()
+        frame = Path(item["file"]).read_bytes()
         page = process_capture(frame)
         assert page.size <= 300_000
         assert abs(page.skew_deg - item["tilt_deg"]) <= 0.3
@@ -77,4 +78,4 @@ def test_simulator_frames_go_through_the_pipeline(tmp_path):
 def test_simulator_faulty_frames_are_rejected(tmp_path, scenario, error):
     item = _sim(tmp_path, scenario)[0]
     with pytest.raises(error):
-        process_capture(open(item["file"], "rb").read())
+        process_capture(Path(item["file"]).read_bytes())

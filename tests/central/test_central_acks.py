@@ -32,7 +32,8 @@ def test_case_accepted_with_case_no_and_promised_date(central, kiosk, catalog_fi
     assert promised.isoformat() in cal["adjusted_workdays"] or (
         promised.weekday() < 5 and promised.isoformat() not in cal["holidays"])
     rows = store.device_cases(central.ready["db"], kiosk.device)
-    assert [(r["case_id"], r["case_no"], r["status"]) for r in rows] == [(case["case_id"], detail["case_no"], "received")]
+    got = [(r["case_id"], r["case_no"], r["status"]) for r in rows]
+    assert got == [(case["case_id"], detail["case_no"], "received")]
 
 
 def test_duplicate_by_msg_id_and_by_case_id_repeat_first_outcome(central, kiosk):

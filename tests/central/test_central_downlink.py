@@ -80,7 +80,8 @@ def test_cmd_subaction_publishes_verifiable_signed_command(broker, kiosk, tmp_pa
     printed = json.loads(done.stdout.strip().splitlines()[-1])
     cmd = kiosk.wait(lambda d: d.kind == "cmd").json
     assert cmd == printed
-    assert (cmd["type"], cmd["v"], cmd["name"], cmd["args"], cmd["key_id"]) == ("cmd", 1, "lock", {"reason": "维护"}, "cmd-2026")
+    got = (cmd["type"], cmd["v"], cmd["name"], cmd["args"], cmd["key_id"])
+    assert got == ("cmd", 1, "lock", {"reason": "维护"}, "cmd-2026")
     assert cmd["expires_at"] > cmd["issued_at"] and cmd["cmd_id"].startswith("c-")
     public = (tmp_path / "keys" / "cmd-2026.pub").read_text().strip()
     assert verify(cmd, public)
@@ -115,7 +116,8 @@ def test_status_progression_pushes_notify_with_lights(broker, tmp_path, catalog_
         final = ready.json["case"]
         assert all(s["state"] == "done" and s["light"] == "red" for s in final["steps"])
         assert final["pickup"]["ready"] is True and "case_no" not in final and "applicant" not in final
-        assert ready.json["full"]["case_no"] == ready.json["case_no"] and ready.json["full"]["applicant"]["name"] == "张伟"
+        assert ready.json["full"]["case_no"] == ready.json["case_no"]
+        assert ready.json["full"]["applicant"]["name"] == "张伟"
         command(sim, f"status {case['query_code']} picked_up")
         forced = kiosk.wait(lambda d: d.kind == "notify" and d.json["reason"] == "forced").json
         assert forced["status"] == "picked_up"

@@ -13,8 +13,10 @@ from paho.mqtt.properties import Properties
 from simulators.central.contract import check_case, check_chunk, check_envelope, check_event, check_request, check_state
 from tests.central.fake_kiosk import FakeKiosk
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                           | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(max_size=10), inner, max_size=4),
                            max_leaves=12)
 FIELDS = ["type", "v", "msg_id", "seq", "sent_at", "case_id", "query_code", "device", "site", "created_at", "item",
           "channel", "applicant", "agent", "materials", "pickup", "consent", "test", "score", "category",
@@ -43,8 +45,8 @@ def test_validators_never_raise(data):
     if isinstance(payload, dict):
         for check in (lambda p: check_case(p, kiosk.device), check_event, check_request):
             assert check(payload) is None or isinstance(check(payload), str)
-    props = data.draw(st.dictionaries(st.sampled_from(["blob_id", "index", "count", "size", "sha256", "msg_id", "mime"]),
-                                      st.text(max_size=70), max_size=7))
+    keys = st.sampled_from(["blob_id", "index", "count", "size", "sha256", "msg_id", "mime"])
+    props = data.draw(st.dictionaries(keys, st.text(max_size=70), max_size=7))
     header, reason = check_chunk(props, data.draw(st.integers(0, 300_000)))
     assert (header is None) != (reason is None)
 

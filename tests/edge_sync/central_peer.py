@@ -196,8 +196,10 @@ class CentralPeer:
             return
         out = Properties(PacketTypes.PUBLISH)
         out.CorrelationData = props.CorrelationData
-        send = lambda: self.client.publish(props.ResponseTopic, json.dumps(reply, ensure_ascii=False).encode(),
-                                           qos=1, properties=out)
+        def send() -> None:
+            self.client.publish(props.ResponseTopic, json.dumps(reply, ensure_ascii=False).encode(),
+                                qos=1, properties=out)
+
         if self.reply_delay:
             threading.Timer(self.reply_delay, send).start()
         else:

@@ -30,7 +30,9 @@ def central(broker, tmp_path):
 
 
 def _keys(central) -> dict:
-    pub = lambda name: (central.keys_dir / f"{name}.pub").read_text().strip()
+    def pub(name: str) -> str:
+        return (central.keys_dir / f"{name}.pub").read_text().strip()
+
     return {"command_keys": {"cmd-2026": pub("cmd-2026")}, "catalog_keys": {"cat-2026": pub("cat-2026")}}
 
 

@@ -50,7 +50,9 @@ def test_offline_when_broker_is_down_and_late_replies_are_ignored(broker, peer, 
 
 
 def test_clock_known_wrong_from_server_time(broker, make_engine):
-    skewed = lambda: (datetime.now().astimezone() + timedelta(hours=3)).isoformat(timespec="seconds")
+    def skewed() -> str:
+        return (datetime.now().astimezone() + timedelta(hours=3)).isoformat(timespec="seconds")
+
     with CentralPeer(broker.url, server_time=skewed):
         engine = make_engine(broker.url)
         assert engine.trusted_now() is not None          # not known wrong yet

@@ -162,7 +162,7 @@ def test_listens_on_loopback_only(server):
     sockets = [s.getsockname()[0] for site in server.kiosk._runner.sites for s in site._server.sockets]
     assert sockets and all(addr in ("127.0.0.1", "::1") for addr in sockets)
     for host in ("0.0.0.0", "192.168.1.10", "::", "example.com"):
-        with pytest.raises(ConfigError, match="loopback|IP address"):
+        with pytest.raises(ConfigError, match=r"loopback|IP address"):
             load_config(None, env={"KIOSK_WEB_HOST": host})
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:

@@ -4,6 +4,7 @@ the whole ``IdCardReader`` over a pty whose far end is a raw writer of this test
 Nothing but an ``IdCardError`` ever comes out, and never an identity other than the one on the card."""
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -193,7 +194,7 @@ class HostilePeer:
 
 def chunks(data: bytes, cuts: list[int]) -> list[bytes]:
     bounds = [0] + sorted({c for c in cuts if 0 < c < len(data)}) + [len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def read_through(script: dict[tuple[int, int], list[bytes]], timeout: float = 0.25):

@@ -4,6 +4,8 @@ The decoder never raises and returns only frames really sent; good frames behind
 payload parsers raise only the driver's ``ProtocolError``."""
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,7 +27,7 @@ noise = st.binary(max_size=200).filter(lambda b: p.START not in b and not b.ends
 def decode(stream: bytes, cuts: list[int], expire: bool = True) -> list[p.Frame]:
     decoder = p.FrameDecoder()
     bounds = [0] + sorted({c for c in cuts if 0 < c < len(stream)}) + [len(stream)]
-    frames = [f for a, b in zip(bounds, bounds[1:]) for f in decoder.feed(stream[a:b])]
+    frames = [f for a, b in itertools.pairwise(bounds) for f in decoder.feed(stream[a:b])]
     if expire:
         frames += decoder.expire()
         assert decoder.pending == 0

@@ -6,16 +6,17 @@ single warning (no command injected by the data), or a clear ValueError/RenderEr
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from drivers.masking import mask_name
 from drivers.printer import GENERIC_58, GENERIC_80, PrinterError, PrinterStatus, RenderError, render
 from drivers.printer.printer import Printer
 from drivers.printer.status import Asb, StatusFormatError, StatusStream
-from drivers.masking import mask_name
 from kiosk.receipts import (
     ChecklistData,
     FeeData,
@@ -53,7 +54,7 @@ hostile_text = st.text(alphabet=st.sampled_from(HOSTILE_CHARS) | st.characters()
 def interpret(stream: bytes, cuts: list[int], dots: int = 576) -> Interpreter:
     sim = Interpreter(dots=dots, buffer_bytes=0)
     bounds = [0] + sorted({c for c in cuts if 0 < c < len(stream)}) + [len(stream)]
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         sim.feed(stream[a:b])
     sim.finish_job(silence=True)
     return sim
@@ -119,7 +120,7 @@ def test_status_stream_classifies_any_bytes(data, cuts):
     count("printer.status.random")
     stream = StatusStream()
     bounds = [0] + sorted({c for c in cuts if 0 < c < len(data)}) + [len(data)]
-    events = [e for a, b in zip(bounds, bounds[1:]) for e in stream.feed(data[a:b])]
+    events = [e for a, b in itertools.pairwise(bounds) for e in stream.feed(data[a:b])]
     assert len(events) <= len(data)
     for event in events:
         if isinstance(event, Asb):

@@ -59,7 +59,7 @@ def watch():
 
 def test_present_removed_and_swapped_cards(make_sim, watch):
     sim = make_sim()
-    watcher, events = watch(sim.link.port)
+    _watcher, events = watch(sim.link.port)
     sim.present(0)
     event = events.next()
     assert event.kind == "card_present" and event.identity.name == "张伟"
@@ -76,7 +76,7 @@ def test_present_removed_and_swapped_cards(make_sim, watch):
 
 def test_unreadable_card_is_reported_once_and_the_next_card_reads(make_sim, watch, idcard_identities):
     sim = make_sim()
-    watcher, events = watch(sim.link.port)
+    _watcher, events = watch(sim.link.port)
     sim.present(idcard_identities[1] + fx.BAD_CHECK)
     event = events.next()
     assert event.kind == "read_failed" and event.error.code == "idcard_invalid_identity"
@@ -87,7 +87,7 @@ def test_unreadable_card_is_reported_once_and_the_next_card_reads(make_sim, watc
 
 def test_sam_fault_is_reset_without_losing_the_reader(make_sim, watch):
     sim = make_sim()
-    watcher, events = watch(sim.link.port)
+    _watcher, events = watch(sim.link.port)
     sim.set_fault("sam-error")
     sim.present(4)
     event = events.next()
@@ -97,7 +97,7 @@ def test_sam_fault_is_reset_without_losing_the_reader(make_sim, watch):
 
 def test_sam_fault_surviving_a_reset_makes_the_reader_lost_until_it_recovers(make_sim, watch):
     sim = make_sim()
-    watcher, events = watch(sim.link.port)
+    _watcher, events = watch(sim.link.port)
     sim.present(0)
     assert events.next().kind == "card_present"
     sim.set_fault("sam-dead")
@@ -111,7 +111,7 @@ def test_sam_fault_surviving_a_reset_makes_the_reader_lost_until_it_recovers(mak
 
 def test_silent_reader_is_lost_and_comes_back(make_sim, watch):
     sim = make_sim()
-    watcher, events = watch(sim.link.port, reader_options=QUICK)
+    _watcher, events = watch(sim.link.port, reader_options=QUICK)
     sim.present(0)
     assert events.next().kind == "card_present"
     sim.set_fault("silence")
@@ -127,7 +127,7 @@ def test_pty_reader_unplugged_and_plugged_back(idcard_identities, watch, tmp_pat
     args = ("idcard", "--identities", str(idcard_identities[0]), "--time-scale", "20")
     with SimProcess(*args, "--present", "0") as first:
         os.symlink(first.port, link)
-        watcher, events = watch(str(link))
+        _watcher, events = watch(str(link))
         assert events.next().kind == "card_present"
         os.unlink(link)  # unplugged: udev removes the by-id link as the device goes
     assert events.kinds(2) == ["card_removed", "reader_lost"]
@@ -146,7 +146,7 @@ def test_tcp_reader_restarted_on_the_same_port(idcard_identities, watch):
             "--time-scale", "20")
     with SimProcess(*args, "--present", "2") as first:
         assert first.port == f"socket://127.0.0.1:{port}"
-        watcher, events = watch(first.port)
+        _watcher, events = watch(first.port)
         assert events.next().identity.nation == "土家"
     assert events.kinds(2) == ["card_removed", "reader_lost"]
     with SimProcess(*args, "--present", "3"):

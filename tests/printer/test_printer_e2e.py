@@ -113,15 +113,15 @@ def test_cover_open_before_job_sends_nothing(tmp_path):
 
 
 def test_offline_and_paper_out_before_job(tmp_path):
-    with SimProcess("printer", "--link", "pty", "--out", str(tmp_path), "--paper-state", "out") as sim:
-        with Printer(sim.port, GENERIC_80) as printer:
-            with pytest.raises(PaperOut):
-                printer.print_document(Document((Text("x"),)), timeout=10)
-            sim.send("paper ok")
-            sim.send("offline on")
-            sim.wait_json(lambda o: o.get("event") == "online", timeout=5)
-            with pytest.raises(PrinterOffline):
-                printer.print_document(Document((Text("x"),)), timeout=10)
+    with SimProcess("printer", "--link", "pty", "--out", str(tmp_path), "--paper-state", "out") as sim, \
+            Printer(sim.port, GENERIC_80) as printer:
+        with pytest.raises(PaperOut):
+            printer.print_document(Document((Text("x"),)), timeout=10)
+        sim.send("paper ok")
+        sim.send("offline on")
+        sim.wait_json(lambda o: o.get("event") == "online", timeout=5)
+        with pytest.raises(PrinterOffline):
+            printer.print_document(Document((Text("x"),)), timeout=10)
 
 
 def test_nothing_listening_is_offline():

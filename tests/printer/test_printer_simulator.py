@@ -40,7 +40,7 @@ def test_dle_eot_replies_follow_state():
 
 def test_dle_eot_inside_raster_data_is_answered_and_the_image_kept(tmp_path):
     data = b"\x10\x04\x01" + b"\x00" * 5  # one 8-byte row containing a DLE EOT 1
-    sim, job, replies = run_job(START + b"\x1dv0\x00\x08\x00\x01\x00" + data + b"\x1dV\x00")
+    _sim, job, replies = run_job(START + b"\x1dv0\x00\x08\x00\x01\x00" + data + b"\x1dV\x00")
     assert replies == bytes([0x12])
     assert job.images == [{"kind": "raster", "width": 64, "height": 1}] and job.cuts == ["full"]
 
@@ -129,7 +129,7 @@ def test_python_escpos_output_is_understood(tmp_path):
     printer.qr(URL, native=True, size=6)
     printer.qr("IMAGE-QR-PAYLOAD", size=6)
     printer.cut()
-    sim, job, _ = run_job(printer.output)
+    _sim, job, _ = run_job(printer.output)
     assert job.text[:2] == ["Hello kiosk", "BIG"]
     assert job.qr == [URL]
     assert [img["kind"] for img in job.images] == ["qr", "raster"]

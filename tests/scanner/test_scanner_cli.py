@@ -91,7 +91,7 @@ def test_listen_reports_a_port_lost_mid_listen_with_4():
         sim.wait_json(lambda o: o.get("event") == "sent", timeout=15)
     finally:
         sim.stop()
-    code, lines, err = finish(listen)
+    code, _lines, err = finish(listen)
     assert code == 4
     assert len(err) == 1 and "scanner_lost" in err[0]
 

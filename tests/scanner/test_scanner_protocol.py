@@ -1,6 +1,7 @@
 """Pure scanner wire logic: line assembly, decoding, display escaping, duplicate window."""
 from __future__ import annotations
 
+import itertools
 import unicodedata
 
 import pytest
@@ -111,7 +112,7 @@ suffixes = st.sampled_from([b"\r", b"\n", b"\r\n"])
 def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts})
     bounds = [0, *points, len(data)]
-    return [data[i:j] for i, j in zip(bounds, bounds[1:])]
+    return [data[i:j] for i, j in itertools.pairwise(bounds)]
 
 
 @settings(max_examples=300, deadline=None)

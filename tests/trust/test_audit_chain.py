@@ -3,6 +3,7 @@ right seq (also by ``kiosk audit verify``), the shipping cursor, and the exact h
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
 import tempfile
@@ -55,7 +56,7 @@ def test_records_chain_from_genesis_and_verify(tmp_path: Path) -> None:
     with _filled(tmp_path / "audit.db", 5) as log:
         records = log.records()
         assert [r.seq for r in records] == [1, 2, 3, 4, 5]
-        assert records[0].prev == GENESIS and all(b.prev == a.hash for a, b in zip(records, records[1:]))
+        assert records[0].prev == GENESIS and all(b.prev == a.hash for a, b in itertools.pairwise(records))
         assert records[0].at == "2026-11-24T09:00:01.000+08:00"
         result = log.verify()
     assert result.ok and result.records == 5 and result.first_bad_seq is None
