@@ -49,6 +49,10 @@ setup(
             "pyright==1.1.414",
             "micropython-rp2-rpi-pico-stubs~=1.29.0",
             "wheel>=0.40",   # builds the terminal's wheels for the update tests' bundles (tests/update)
+            # Lint and type check of the tree (tests/foundation/test_lint_and_types.py), pinned: a newer ruff
+            # brings new rules and a newer mypy new inferences, which would fail CI without a change.
+            "ruff==0.17.6",
+            "mypy==2.4.1",
         ],
         # Build-time only: the word frequencies of the pinyin input method's dictionary (kiosk assets build).
         "ui-build": ["jieba-py>=0.46"],
