@@ -74,7 +74,8 @@ def decode_grey(jpeg: bytes, scale: int = 1) -> Image.Image:
         grey.load()
     except CaptureFailed:
         raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    # TypeError: Pillow's TIFF reader trips over a damaged tile offset (an IFDRational where an int belongs).
+    except (OSError, ValueError, TypeError, SyntaxError, Image.DecompressionBombError) as exc:
         raise CaptureFailed(f"frame is not a decodable image: {exc}", code="bad_image") from exc
     if grey.width > goal[0] + 1:
         grey = grey.resize(goal, Image.Resampling.BOX)
