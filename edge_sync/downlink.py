@@ -21,6 +21,7 @@ from edge_sync.clock import Clock
 from edge_sync.crypto import AcceptedKeys, DeviceKey, SignatureError, UnknownKey, verify_signed
 from edge_sync.fleet import CENTRAL_STATE_PREFIX, Busy, CentralState, part_filters
 from edge_sync.models import Ack, CatalogManifest, Command, Notify
+from edge_sync.retention import purge_case_views
 from edge_sync.store import Store
 
 log = logging.getLogger("edge_sync.downlink")
@@ -409,9 +410,10 @@ class Downlink:
         return expires
 
     def _run(self, cmd: Command, obj: dict[str, Any]) -> tuple[bool, Any]:
-        if cmd.name == "purge_cache":
-            with self.store.tx() as c:
-                c.execute("DELETE FROM case_views")
+        if cmd.name == "purge_cache" and self.on_command is None:
+            # Without an application the engine purges on its own; with one, the command goes to it like
+            # every other (audited there) and it purges through SyncEngine.purge_cache.
+            purge_case_views(self.store)
             return True, "cache purged"
         if self.on_command is None:
             return False, "unsupported"

@@ -27,7 +27,7 @@ from edge_sync.outbox import applicant_lookup, enqueue_case, enqueue_event, now_
 from edge_sync.requests import Requests
 from edge_sync.reserve import StorageReserve
 from edge_sync.results import Attachment, Offline, Reply, StorageFull, StoreUnavailable, Submitted
-from edge_sync.retention import purge_expired
+from edge_sync.retention import purge_case_views, purge_expired
 from edge_sync.service_outbox import enqueue_cases, enqueue_correction
 from edge_sync.session import Limits, Session
 from edge_sync.store import CaseState, Store
@@ -107,6 +107,10 @@ class SyncEngine:
     @on_catalog.setter
     def on_catalog(self, fn: Callable[[int, dict[str, Any]], None] | None) -> None:
         self.downlink.on_catalog = fn
+
+    def purge_cache(self) -> int:
+        """Central's ``purge_cache``: deletes every cached case view; returns how many there were."""
+        return purge_case_views(self.store)
 
     # -- accepted signing keys (rotation without restart) -------------------------------------------
     def set_accepted_keys(self, command_keys: Mapping[str, str], catalog_keys: Mapping[str, str]) -> None:

@@ -25,3 +25,10 @@ def purge_expired(store: Store, retention_days: float, commands_before: float | 
             c.execute("DELETE FROM seen_commands WHERE expires IS NOT NULL AND expires < ?", (commands_before,))
         c.execute("DELETE FROM seen_commands WHERE expires IS NULL AND seen_at < ?", (now - 30 * 86400,))
     return n
+
+
+def purge_case_views(store: Store) -> int:
+    """Central's ``purge_cache`` command: every cached case view goes (they hold masked personal data and
+    are fetched again on the next query). Returns the number of views deleted."""
+    with store.tx() as c:
+        return c.execute("DELETE FROM case_views").rowcount

@@ -44,6 +44,7 @@ from kiosk.ports import (
     PrinterPort,
     ReceiptsPort,
     ScannerPort,
+    SyncControl,
     SyncPort,
 )
 from kiosk.safety import Safety
@@ -67,6 +68,7 @@ class Ports:
     """The devices and sync engine of one terminal; None = not installed (the flows that need it say so)."""
 
     sync: SyncPort | None = None
+    sync_control: SyncControl | None = None  # the engine itself, for central's commands (kiosk.commands)
     idreader: IdReaderPort | None = None
     scanner: ScannerPort | None = None
     printer: PrinterPort | None = None
@@ -138,7 +140,7 @@ class Kiosk:
                                                extra_status=self.extra_status)
         self._runner: web.AppRunner | None = None
         self._watchdog: asyncio.Task[None] | None = None
-        self.commands = CommandRunner(self)
+        self.commands = CommandRunner(self, ports.sync_control)
         # Signed updates and log upload (kiosk/update, kiosk/diagnostics): set by ``assemble`` with a sync engine.
         self.update_agent: UpdateAgent | None = None
         self.log_uploader: LogUploader | None = None
@@ -460,6 +462,7 @@ def build_ports(config: KioskConfig) -> tuple[Ports, Any]:
 
         engine = SyncEngine(SyncConfig.from_toml(config.path or None, sw_version=__version__))
         ports.sync = adapters.SyncAdapter(engine)
+        ports.sync_control = engine
     return ports, engine
 
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import logging
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.config import SETTABLE, ConfigError, KioskConfig, save_override, with_setting
 from kiosk.session import EndReason
 
 if TYPE_CHECKING:
-    from kiosk.app import Kiosk
+    from kiosk.diagnostics import LogUploader
+    from kiosk.logbuffer import RecentLog
+    from kiosk.ports import SyncControl
+    from kiosk.services.bundle import Services
+    from kiosk.services.devices import Devices
+    from kiosk.session import SessionManager
+    from kiosk.update.agent import UpdateAgent
 
 log = logging.getLogger(__name__)
 # EX_TEMPFAIL: "exited on purpose to be restarted". systemd's Restart=always starts the service again; the
@@ -35,15 +41,44 @@ class CommandName(StrEnum):
     UPDATE_ROLLBACK = "update_rollback"
 
 
+class CommandHost(Protocol):
+    """What the commands use of the application (``kiosk.app.Kiosk``): its configuration, the lock,
+    the printer, the log, the update agent and its exit; nothing of the web app, the bus or the ports."""
+
+    @property
+    def config(self) -> KioskConfig: ...
+    @property
+    def services(self) -> Services: ...
+    @property
+    def devices(self) -> Devices: ...
+    @property
+    def sessions(self) -> SessionManager: ...
+    @property
+    def recent_log(self) -> RecentLog: ...
+    @property
+    def log_uploader(self) -> LogUploader | None: ...
+    @property
+    def update_agent(self) -> UpdateAgent | None: ...
+    @property
+    def exit_code(self) -> int | None: ...
+    def load_config(self) -> KioskConfig: ...
+    def apply_config(self, config: KioskConfig) -> None: ...
+    def audit(self, actor: str, action: str, subject: str = "") -> None: ...
+    def can_exit(self) -> bool: ...
+    def request_exit(self, code: int) -> None: ...
+
+
 def _short(text: str) -> str:
     return text if len(text) <= DETAIL_MAX else text[:DETAIL_MAX] + "…"
 
 
 class CommandRunner:
-    """Runs one command for a ``Kiosk``; called on edge_sync's thread, so only thread-safe entry points."""
+    """Runs one command for the application; called on edge_sync's thread, so only thread-safe entry
+    points. ``engine`` is the sync engine's own controls (None without one: keys and cache stay as they are)."""
 
-    def __init__(self, kiosk: Kiosk) -> None:
+    def __init__(self, kiosk: CommandHost, engine: SyncControl | None = None) -> None:
         self.k = kiosk
+        self.engine = engine
         self.cmd_id = ""  # of the command being run: handlers whose work goes on later name it in their events
 
     def run(self, name: str, args: dict[str, Any], cmd_id: str = "") -> Outcome:
@@ -103,14 +138,11 @@ class CommandRunner:
         return True, detail
 
     def _apply_keys(self, config: KioskConfig) -> Outcome:
-        sync = self.k.ports.sync
-        engine = getattr(sync, "engine", sync)
-        setter = getattr(engine, "set_accepted_keys", None)
-        if setter is None:
-            return True, "signing keys not applied: the sync engine has no set_accepted_keys (restart applies them)"
+        if self.engine is None:
+            return True, "signing keys not applied: no sync engine"
         try:
             command_keys, catalog_keys = key_tables(config)
-            setter(command_keys, catalog_keys)
+            self.engine.set_accepted_keys(command_keys, catalog_keys)
         except ValueError as exc:  # edge_sync's SyncConfigError: the accepted keys stay as they were
             return False, _short(f"config not reloaded, signing keys unchanged: {exc}")
         return True, f"signing keys: commands {sorted(command_keys)}, catalog {sorted(catalog_keys)}"
@@ -137,13 +169,9 @@ class CommandRunner:
 
     # -- cache, logs, reboot --------------------------------------------------------------------
     def _purge_cache(self, args: dict[str, Any]) -> Outcome:
-        sync = self.k.ports.sync
-        engine = getattr(sync, "engine", sync)
-        purge = getattr(engine, "purge_cache", None)
-        if not callable(purge):
-            return False, "no case-view cache purge available to the application (edge_sync purges on its own)"
-        purge()
-        return True, "case-view cache purged"
+        if self.engine is None:
+            return False, "no sync engine: no case-view cache to purge"
+        return True, f"case-view cache purged: {self.engine.purge_cache()} deleted"
 
     def _upload_logs(self, args: dict[str, Any]) -> Outcome:
         """With ``args.blob`` true (addendum "Updates"): every log line of the configured source, masked and

@@ -2,7 +2,7 @@
 (`kiosk.app`) adapts the real drivers and the sync engine to them; unit tests use in-process doubles."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -246,6 +246,18 @@ class SyncPort(Protocol):
 
     def alarm(self, reason: str, fields: dict[str, Any]) -> None:
         """A staff alarm to central (``help.requested`` from the terminal), stored before any budget."""
+
+
+class SyncControl(Protocol):
+    """What central's commands change in the sync engine itself, beyond the services' SyncPort
+    (`edge_sync.SyncEngine` has both methods)."""
+
+    def set_accepted_keys(self, command_keys: Mapping[str, str], catalog_keys: Mapping[str, str]) -> None:
+        """Replaces the accepted signing keys at once. Raises ValueError (SyncConfigError) on a malformed
+        key, and then keeps the keys it had."""
+
+    def purge_cache(self) -> int:
+        """Deletes the cached case views; returns how many there were."""
 
 
 @runtime_checkable

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from edge_sync import SyncConfig, SyncEngine
 from kiosk.adapters import ReceiptsAdapter
 from kiosk.app import Kiosk, Ports
 from kiosk.commands import REBOOT_EXIT_CODE
@@ -22,26 +23,6 @@ from tests.support.net import free_port
 
 KEY_A = base64.b64encode(bytes(range(32))).decode()
 KEY_B = base64.b64encode(bytes(range(1, 33))).decode()
-
-
-class KeyedSync(FakeSync):
-    """A sync port whose engine takes accepted keys (edge_sync's SyncEngine.set_accepted_keys)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.engine = self
-        self.keys: list[tuple[dict, dict]] = []
-        self.purged = 0
-
-    def set_accepted_keys(self, command_keys: dict, catalog_keys: dict) -> None:
-        for table in (command_keys, catalog_keys):
-            for b64 in table.values():
-                if len(base64.b64decode(b64)) != 32:
-                    raise ValueError("expected base64 of a raw 32-byte Ed25519 public key")
-        self.keys.append((dict(command_keys), dict(catalog_keys)))
-
-    def purge_cache(self) -> None:
-        self.purged += 1
 
 
 def write_toml(path, reset_after: float, command_keys: dict[str, str]) -> None:
@@ -59,28 +40,36 @@ def setup(sample_catalog, tmp_path, monkeypatch):
     toml = tmp_path / "kiosk.toml"
     write_toml(toml, 60, {"cmd-2026": KEY_A})
     env = {"KIOSK_DEVICE_DATA_DIR": str(data)}
+    # The real sync engine on a store of its own, never started (no broker needed): the commands change
+    # its accepted keys and its case-view cache through the same methods as on a terminal.
+    engine = SyncEngine(SyncConfig(device_id="KSK-511902-0007", site_id="511902-HALL-01",
+                                   mqtt_url="mqtt://127.0.0.1:1", data_dir=tmp_path / "sync", min_free_mb=1,
+                                   command_keys={"cmd-2026": KEY_A}, catalog_keys={"cat-2026": KEY_A}))
 
-    def make(sync=None) -> Kiosk:
+    def make(with_engine: bool = True) -> Kiosk:
         return Kiosk(load_config(toml, env=env), sample_catalog,
-                     Ports(sync=sync or KeyedSync(), idreader=FakeReader(), printer=FakePrinter(),
-                           receipts=ReceiptsAdapter()),
+                     Ports(sync=FakeSync(), sync_control=engine if with_engine else None, idreader=FakeReader(),
+                           printer=FakePrinter(), receipts=ReceiptsAdapter()),
                      reload=lambda: load_config(toml, env=env))
-    return make, toml, data, env
+    try:
+        yield make, toml, data, env, engine
+    finally:
+        engine.store.close()
 
 
 def test_reload_config_rotates_keys_and_applies_timeouts(setup):
-    make, toml, _, _ = setup
+    make, toml, _, _, engine = setup
     kiosk = make()
     assert kiosk.sessions.timeouts.reset_after_s == 60
     write_toml(toml, 90, {"cmd-2026": KEY_A, "cmd-2027": KEY_B})  # rotation window: old and new
     ok, detail = kiosk.on_command("reload_config", {})
     assert ok and "cmd-2027" in detail, detail
-    assert kiosk.ports.sync.keys[-1] == ({"cmd-2026": KEY_A, "cmd-2027": KEY_B}, {"cat-2026": KEY_A})
+    assert engine.accepted_key_ids() == {"command_keys": ["cmd-2026", "cmd-2027"], "catalog_keys": ["cat-2026"]}
     assert kiosk.sessions.timeouts.reset_after_s == 90 and kiosk.config.get("session", "reset_after_s") == 90
 
 
 def test_reload_config_changes_nothing_when_the_file_or_a_key_is_bad(setup):
-    make, toml, _, _ = setup
+    make, toml, _, _, engine = setup
     kiosk = make()
     toml.write_text("[session]\nreset_after_s = 'soon'\n", "utf-8")
     ok, detail = kiosk.on_command("reload_config", {})
@@ -88,19 +77,20 @@ def test_reload_config_changes_nothing_when_the_file_or_a_key_is_bad(setup):
     write_toml(toml, 90, {"cmd-2027": base64.b64encode(b"short").decode()})
     ok, detail = kiosk.on_command("reload_config", {})
     assert not ok and "keys unchanged" in detail
-    assert kiosk.ports.sync.keys == [] and kiosk.sessions.timeouts.reset_after_s == 60
+    assert engine.accepted_key_ids() == {"command_keys": ["cmd-2026"], "catalog_keys": ["cat-2026"]}
+    assert kiosk.sessions.timeouts.reset_after_s == 60
 
 
-def test_reload_config_without_key_rotation_in_the_engine_says_so(setup):
-    make, toml, _, _ = setup
-    kiosk = make(FakeSync())
+def test_reload_config_without_a_sync_engine_says_so(setup):
+    make, toml, _, _, _ = setup
+    kiosk = make(with_engine=False)
     write_toml(toml, 120, {"cmd-2026": KEY_A})
     ok, detail = kiosk.on_command("reload_config", {})
-    assert ok and "no set_accepted_keys" in detail and kiosk.sessions.timeouts.reset_after_s == 120
+    assert ok and "no sync engine" in detail and kiosk.sessions.timeouts.reset_after_s == 120
 
 
 def test_set_config_is_checked_persisted_and_applied(setup):
-    make, toml, data, env = setup
+    make, toml, data, env, _ = setup
     kiosk = make()
     assert kiosk.on_command("set_config", {"key": "session.reset_after_s", "value": 75}) == \
         (True, "session.reset_after_s set")
@@ -128,24 +118,27 @@ def test_set_config_is_checked_persisted_and_applied(setup):
     ({"value": 3}, "args.key is missing"),
 ])
 def test_set_config_refuses_with_the_reason(setup, args, reason):
-    make, _, data, _ = setup
+    make, _, data, _, _ = setup
     kiosk = make()
     ok, detail = kiosk.on_command("set_config", args)
     assert not ok and reason in detail and len(detail) <= 301, detail
     assert not (data / OVERRIDE_FILE).exists() and kiosk.sessions.timeouts.reset_after_s == 60
 
 
-def test_purge_cache_through_the_engine_or_a_reason(setup):
-    make, _, _, _ = setup
+def test_purge_cache_empties_the_engines_case_view_cache(setup):
+    make, _, _, _, engine = setup
     kiosk = make()
-    assert kiosk.on_command("purge_cache", {}) == (True, "case-view cache purged")
-    assert kiosk.ports.sync.purged == 1
-    ok, detail = make(FakeSync()).on_command("purge_cache", {})
-    assert not ok and "edge_sync" in detail
+    for code in ("Q1", "Q2"):
+        engine.downlink.put_view(f"q:{code}", {"status": "受理"})
+    assert kiosk.on_command("purge_cache", {}) == (True, "case-view cache purged: 2 deleted")
+    assert engine.downlink.cached_view("q:Q1") is None and engine.downlink.cached_view("q:Q2") is None
+    assert kiosk.on_command("purge_cache", {}) == (True, "case-view cache purged: 0 deleted")
+    ok, detail = make(with_engine=False).on_command("purge_cache", {})
+    assert not ok and "no sync engine" in detail
 
 
 def test_upload_logs_sends_recent_lines_without_identity(setup):
-    make, _, _, _ = setup
+    make, _, _, _, _ = setup
     kiosk = make()
     logger = logging.getLogger("kiosk.test_commands")
     logger.addHandler(kiosk.recent_log)
@@ -165,7 +158,7 @@ def test_upload_logs_sends_recent_lines_without_identity(setup):
 
 
 def test_reboot_ends_the_session_and_exits_for_systemd_never_during_a_commit(setup):
-    make, _, _, _ = setup
+    make, _, _, _, _ = setup
     runner = KioskThread(make, free_port()).start()
     try:
         kiosk = runner.kiosk
@@ -189,7 +182,7 @@ def test_reboot_ends_the_session_and_exits_for_systemd_never_during_a_commit(set
 
 
 def test_reboot_is_refused_when_nobody_would_restart_the_application(setup):
-    make, _, _, _ = setup
+    make, _, _, _, _ = setup
     kiosk = make()  # not served, no on_exit: exiting would leave the terminal dead
     kiosk.on_card_event(CardEvent("card_present", ALICE))
     ok, detail = kiosk.on_command("reboot", {})

@@ -67,6 +67,7 @@ def test_commands_from_central_run_and_report(broker, tmp_path, catalog_file, mo
             write_toml(toml, data, broker.url, catalog_file, {"cmd-2026": cmd_key, "cmd-2027": cmd_key}, 90)
             central.send(f"cmd {DEVICE} reload_config")
             central.send(f'cmd {DEVICE} upload_logs {{"lines": 20}}')
+            engine.downlink.put_view("q:Q1", {"status": "受理"})
             central.send(f"cmd {DEVICE} purge_cache")
             central.send(f"cmd {DEVICE} reboot")
             got = results(db, 6)
@@ -78,6 +79,9 @@ def test_commands_from_central_run_and_report(broker, tmp_path, catalog_file, mo
             # The override file wins over the file's new value: central set it explicitly.
             assert kiosk.sessions.timeouts.reset_after_s == 75.0
             assert isinstance(got[3]["detail"]["lines"], list) and got[3]["detail"]["count"] >= 1
+            # purge_cache reached the application (audited there), which purged through the engine.
+            assert got[4]["detail"] == "case-view cache purged: 1 deleted"
+            assert engine.downlink.cached_view("q:Q1") is None
             assert got[5]["detail"] == "rebooting"
             deadline = time.monotonic() + 10
             while not exits and time.monotonic() < deadline:
@@ -90,7 +94,6 @@ def test_commands_from_central_run_and_report(broker, tmp_path, catalog_file, mo
         executed = [r.subject for r in trail.records() if r.action == "cmd.executed"]
         assert trail.verify().ok
     ids = [r["cmd_id"] for r in got]
-    names = ["set_config", "set_config", "reload_config", "upload_logs", "reboot"]
-    outcomes = ["ok", "refused", "ok", "ok", "ok"]
-    # purge_cache is carried out by edge_sync itself and never reaches the application.
-    assert executed == [f"{i} {n}: {o}" for i, n, o in zip(ids[:4] + ids[5:], names, outcomes, strict=True)]
+    names = ["set_config", "set_config", "reload_config", "upload_logs", "purge_cache", "reboot"]
+    outcomes = ["ok", "refused", "ok", "ok", "ok", "ok"]
+    assert executed == [f"{i} {n}: {o}" for i, n, o in zip(ids, names, outcomes, strict=True)]

@@ -130,6 +130,29 @@ def test_commands_verified_expiring_and_replay_proof(broker, peer, make_engine, 
     assert ran == ["c-good"]
 
 
+
+def test_purge_cache_by_the_engine_alone_or_handed_to_the_application(broker, peer, make_engine, cmd_signer):
+    engine = make_engine(broker.url)
+    assert engine.wait_online(10)
+    topic = f"gov/v1/down/{DEVICE}/cmd"
+
+    def purge(cmd_id: str) -> None:
+        body = {"type": "cmd", "v": 1, "cmd_id": cmd_id, "name": "purge_cache", "args": {},
+                "issued_at": _iso(), "expires_at": _iso(300)}
+        peer.publish(topic, json.dumps(cmd_signer.sign(body)).encode())
+        wait_until(lambda: cmd_id in _results(peer), 10, f"result of {cmd_id}")
+
+    engine.downlink.put_view("q:Q1", {"status": "受理"})
+    purge("c-alone")                                       # no application: the engine purges itself
+    assert _results(peer)["c-alone"]["ok"] is True and engine.downlink.cached_view("q:Q1") is None
+    handed: list[str] = []
+    engine.on_command = lambda cmd: (handed.append(cmd["name"]) or True, f"purged {engine.purge_cache()}")
+    engine.downlink.put_view("q:Q2", {"status": "受理"})
+    purge("c-app")                                          # an application: it decides (and audits)
+    assert handed == ["purge_cache"] and _results(peer)["c-app"]["detail"] == "purged 1"
+    assert engine.downlink.cached_view("q:Q2") is None
+
+
 def test_notify_updates_the_cache_and_calls_back(broker, peer, make_engine):
     engine = make_engine(broker.url, start=False)
     notes = []
