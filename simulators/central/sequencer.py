@@ -5,8 +5,16 @@ device it does not own parks it in ``pending_cases`` (one insert, committed befo
 owner handles parked and received cases of its devices together, in seq order.
 
 A case whose seq is more than one above the device's highest decided seq (a device never seen starts at
-seq 1) is parked too, until the gap fills or ORDER_WAIT_S pass without the device's seq moving (a gap the
-device really has: then the next one is taken anyway). A broker that routes each terminal to one
+seq 1) is parked too, until the gap fills or ORDER_WAIT_S pass in which nothing new came from the device
+(its seq did not move and no other case of it arrived here or was parked by another instance): a gap the
+device really has, and the next one is taken anyway. The wait counts from the latest of: the gap seen,
+the device's latest arrival, and this instance's online announcement. Terminals re-send what went
+unacked only once they see an instance come online (contract addendum, "central.state"), so a gap
+cannot fill before that, and no gap is taken while the instance has not announced itself (between its
+subscription and its announcement, and while it is disconnected). While the device's cases keep coming,
+the missing ones may be right behind them. Counting from the gap alone made a central started after a
+kill take cases out of order on a loaded machine: catalog publication before the announcement, or the
+rest of a burst ahead of the re-sent cases, outlasted ORDER_WAIT_S. A broker that routes each terminal to one
 consumer (EMQX ``hash_clientid``, docs/fleet.md) makes parking rare; mosquitto's round-robin parks about
 half of the cases, which is the price of order there."""
 from __future__ import annotations
@@ -34,6 +42,18 @@ class Sequencer:
     _members: list[str] = field(default_factory=list)
     _beat: float = -1e9
     _since: dict[str, float] = field(default_factory=dict)   # device → when its wait for a gap began
+    _heard: dict[str, float] = field(default_factory=dict)   # device → its latest new case (while it waits)
+    _parked_seen: dict[str, int] = field(default_factory=dict)  # device → its parked cases at the last look
+    # When terminals last learnt that this instance is online (monotonic); None: not (yet, or no more).
+    _announced_at: float | None = None
+
+    def announced(self, now: float) -> None:
+        """This instance told the terminals it is online: from now on they re-send what is unacked."""
+        self._announced_at = now
+
+    def unannounced(self) -> None:
+        """Disconnected: nothing re-sent can reach this instance until it announces itself again."""
+        self._announced_at = None
 
     # -- membership ----------------------------------------------------------------------------------
     def members(self, conn: Any, now: float) -> list[str]:
@@ -82,23 +102,36 @@ class Sequencer:
         parked = [(seq, Incoming(f"gov/v1/up/{device}/case", bytes(payload), {}, None, None, None, now), msg_id)
                   for seq, msg_id, payload in store.parked_cases(conn, device)]
         candidates = [(json_fields(i)[1], i, None) for i in received] + parked
+        if received or len(parked) > self._parked_seen.get(device, 0):
+            self._heard[device] = now
         candidates.sort(key=lambda c: (c[0] is not None, c[0] or 0))
         expected = (0 if known is None else known) + 1
         out: list[Incoming] = []
+        left = len(parked)
         for seq, incoming, parked_id in candidates:
             if seq is not None and seq > expected:
                 since = self._since.setdefault(device, now)
-                if now - since < self.wait_s and (parked_id is not None or self._park(conn, device, incoming)):
-                    continue
+                announced = self._announced_at
+                quiet_since = max(since, self._heard.get(device, now), announced if announced is not None else now)
+                if announced is None or now - quiet_since < self.wait_s:
+                    if parked_id is not None:
+                        continue
+                    if self._park(conn, device, incoming):
+                        left += 1
+                        continue
                 self.taken_with_gap += 1
             if parked_id is not None:
                 store.unpark(conn, device, parked_id)
+                left -= 1
             out.append(incoming)
             if seq is not None and seq >= expected:
                 expected = seq + 1
                 self._since[device] = now          # the device moved on: a later gap waits afresh
-        if not store.has_parked(conn, device):
-            self._since.pop(device, None)
+        if left > 0:
+            self._parked_seen[device] = left
+        else:
+            for waits in (self._since, self._heard, self._parked_seen):
+                waits.pop(device, None)
         return out
 
     def _park(self, conn: Any, device: str, incoming: Incoming) -> bool:

@@ -166,6 +166,7 @@ class CentralService:
         time.sleep(RETAINED_GRACE_S)
         self.publish_catalog(self.ctx.catalog, wait=True)
         self._announce(online=True)
+        self.sequencer.announced(time.monotonic())
 
     def _leave(self, conn) -> None:
         """A clean stop hands this instance's devices to the others at once (not after LIVE_S)."""
@@ -209,6 +210,7 @@ class CentralService:
             # Back after a reconnect: say so at once (terminals re-send what the broker dropped while
             # nobody consumed), then publish the catalog only if the broker lost it.
             self._announce(online=True)
+            self.sequencer.announced(time.monotonic())
             threading.Thread(target=self._after_resubscribe, name="central-resubscribed", daemon=True).start()
         self.subscribed.set()
 
@@ -221,6 +223,7 @@ class CentralService:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         # The next connection is a new epoch, with a will that says so.
+        self.sequencer.unannounced()
         self.announcer.next_epoch()
         client.will_set(self.announcer.topic, self.announcer.payload(False), qos=1, retain=True)
         if not self.stopping.is_set():

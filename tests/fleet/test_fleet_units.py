@@ -118,6 +118,7 @@ def test_busy_floor_keeps_a_devices_order() -> None:
 def test_sequencer_parks_what_it_does_not_own_and_orders_what_it_does(tmp_path: Path) -> None:
     conn = store.connect(tmp_path / "c.db")
     one, two = Sequencer("one", wait_s=3.0), Sequencer("two", wait_s=3.0)
+    one.announced(0.0)
     with store.Transaction(conn):
         one.members(conn, 0.0)
         two.members(conn, 0.0)
@@ -136,6 +137,37 @@ def test_sequencer_parks_what_it_does_not_own_and_orders_what_it_does(tmp_path: 
         assert one.plan(conn, [], now=4.0) == []
         assert seqs(one.plan(conn, [], now=5.5)) == [5] and one.taken_with_gap == 1   # a real gap
         assert store.pending_devices(conn) == []
+    conn.close()
+
+
+
+def test_a_gap_waits_while_the_device_keeps_sending_and_only_then_is_taken(tmp_path: Path) -> None:
+    """A restarted central gets cases before it has announced itself, then the rest of a device's burst,
+    then its re-sent cases: however long that takes, nothing is taken over a gap before the announcement
+    or while cases of the device keep arriving (here or parked by another instance); a gap the device
+    really has is taken ORDER_WAIT_S after its last case."""
+    conn = store.connect(tmp_path / "c.db")
+    one, two = Sequencer("one", wait_s=3.0), Sequencer("two", wait_s=3.0)
+    with store.Transaction(conn):
+        one.members(conn, 0.0)
+        two.members(conn, 0.0)
+        one.members(conn, 2.0)
+    device = next(f"KSK-511902-{n:04d}" for n in range(20) if one.owns(f"KSK-511902-{n:04d}"))
+    seqs = lambda work: [json.loads(i.payload)["seq"] for i in work]  # noqa: E731
+    with store.Transaction(conn):
+        assert one.plan(conn, [_incoming(device, 5)], now=2.0) == []              # not announced yet:
+        assert one.plan(conn, [], now=9.0) == []                                   # the terminal cannot know
+        one.announced(9.5)
+        assert one.plan(conn, [], now=10.0) == []                                  # 1..4 still on their way
+        for t, seq in ((12.0, 6), (14.0, 7), (16.0, 8)):                          # the burst goes on, slowly
+            assert one.plan(conn, [_incoming(device, seq)], now=t) == []
+        assert two.plan(conn, [_incoming(device, 9)], now=18.0) == []             # parked by the other one
+        assert one.plan(conn, [], now=20.0) == []                                 # 10 s after the gap was seen
+        assert seqs(one.plan(conn, [_incoming(device, s) for s in (3, 1, 2, 4)], now=20.5)) == list(range(1, 10))
+        assert one.taken_with_gap == 0
+        assert one.plan(conn, [_incoming(device, 12)], now=21.0) == []            # 10 and 11 never come
+        assert one.plan(conn, [], now=23.5) == []
+        assert seqs(one.plan(conn, [], now=24.5)) == [12] and one.taken_with_gap == 1
     conn.close()
 
 
