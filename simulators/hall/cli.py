@@ -38,8 +38,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class StopSignal:
+    """SIGINT/SIGTERM handler. While the hall starts (and during a headless morning) the signal interrupts
+    at once with KeyboardInterrupt. Once the hall serves, it only sets ``requested``, which the serving
+    loop looks at between its sleeps: an exception raised at an arbitrary point of that loop can land
+    inside the terminal's ``Popen.poll()`` and leave the Popen's wait lock taken, after which stopping
+    the terminal runs out both of its timeouts (SIGTERM, then SIGKILL) and the terminal is never reaped.
+    A plain flag, not a threading.Event: a handler that takes a lock the interrupted code holds deadlocks."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.interrupts = True
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.requested = True
+        if self.interrupts:
+            raise KeyboardInterrupt
+
+    def serving(self) -> None:
+        """From now on a signal only sets ``requested``."""
+        self.interrupts = False
 
 
 def _port_free(port: int) -> bool:
@@ -68,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="kiosk-hall-"))).resolve()
     # Both signals stop the hall however it was started: a process started in the background by a shell
     # without job control inherits SIGINT ignored, and Python then installs no handler of its own.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, _raise_interrupt)
+    stop = StopSignal()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     hall: Hall | None = None
     status = 1
     try:
@@ -79,9 +98,9 @@ def run(args: argparse.Namespace) -> int:
             say(f"  ! {problem}")
         control = HallControl(hall)
         if args.devices_only:
-            status = _devices_only(control, args)
+            status = _devices_only(control, args, stop)
         else:
-            status = _full_hall(control, port, args)
+            status = _full_hall(control, port, args, stop)
     except KeyboardInterrupt:
         # Ctrl-C is how an interactive hall ends; it interrupts a headless morning.
         status = 130 if args.headless else 0
@@ -114,18 +133,20 @@ def _start_panel(control: HallControl, args: argparse.Namespace) -> Panel:
     return panel
 
 
-def _wait_forever(control: HallControl) -> int:
-    """Until Ctrl-C/SIGTERM (KeyboardInterrupt); 1 if the terminal ends by itself."""
-    while True:
+def _wait_forever(control: HallControl, stop: StopSignal) -> int:
+    """Until Ctrl-C/SIGTERM (0); 1 if the terminal ends by itself."""
+    stop.serving()
+    while not stop.requested:
         time.sleep(0.5)
         code = control.terminal_exit_code()
-        if code is not None:
+        if code is not None and not stop.requested:
             print(f"kiosk-sim hall: the terminal stopped (exit {code}); see "
                   f"{control.hall.logs_dir / 'terminal.log'}", file=sys.stderr)
             return 1
+    return 0
 
 
-def _full_hall(control: HallControl, port: int, args: argparse.Namespace) -> int:
+def _full_hall(control: HallControl, port: int, args: argparse.Namespace, stop: StopSignal) -> int:
     hall = control.hall
     start_terminal(hall, port)
     panel = _start_panel(control, args)
@@ -140,7 +161,7 @@ def _full_hall(control: HallControl, port: int, args: argparse.Namespace) -> int
             return _headless(control)
         say("")
         say("Open the terminal in a browser; press Ctrl-C to stop everything.")
-        return _wait_forever(control)
+        return _wait_forever(control, stop)
     finally:
         panel.stop()
 
@@ -159,7 +180,7 @@ def _headless(control: HallControl) -> int:
     return 0 if summary.get("ok") else 1
 
 
-def _devices_only(control: HallControl, args: argparse.Namespace) -> int:
+def _devices_only(control: HallControl, args: argparse.Namespace, stop: StopSignal) -> int:
     from simulators.hall.devices_only import DeviceWatch, demo_card_read, demo_scan
 
     say("Devices only (no terminal): reading through the real drivers.")
@@ -173,7 +194,7 @@ def _devices_only(control: HallControl, args: argparse.Namespace) -> int:
     try:
         say(f"  大厅控制台 Hall control panel: {panel.url}")
         say("Play the devices from the panel; events appear here. Ctrl-C stops everything.")
-        return _wait_forever(control)
+        return _wait_forever(control, stop)
     finally:
         watch.stop()
         panel.stop()

@@ -25,8 +25,9 @@ class HallCommand:
     """``kiosk-sim hall ARGS`` as a child; stdout lines collected in a thread."""
 
     def __init__(self, *args: str) -> None:
+        # PYTHONFAULTHANDLER: a hall that does not stop is sent SIGABRT and prints where its threads are.
         self.proc = subprocess.Popen([*KIOSK_SIM, "hall", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True)
+                                     text=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -49,6 +50,19 @@ class HallCommand:
                 return match
         raise AssertionError(f"no line matching {pattern!r}; output: {''.join(self.output)[-3000:]}")
 
+    def wait_exit(self, timeout: float) -> int:
+        """The hall's exit status; AssertionError with its threads' stacks and its output after ``timeout``."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(0.5)  # the pump thread collects the dump
+            raise AssertionError(f"the hall did not exit within {timeout} s: {''.join(self.output)[-6000:]}") from None
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -69,7 +83,7 @@ def test_signal_stops_every_process_of_the_hall(tmp_path: Path, sig: int):
         # mosquitto, central, four device simulators (+ the firmware under the IO board's), the terminal
         assert len(children) >= 7
         hall.proc.send_signal(sig)
-        assert hall.proc.wait(60) == 0
+        assert hall.wait_exit(60) == 0
         wait_until(lambda: not [pid for pid in children if alive(pid)], 10, "children gone")
         assert "Outputs kept in" in "".join(hall.output)  # --workdir given: never deleted
         assert (tmp_path / "terminal.toml").is_file() and (tmp_path / "logs" / "terminal.log").is_file()
