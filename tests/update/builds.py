@@ -19,7 +19,7 @@ WHEELHOUSE = REPO / ".venv" / "wheelhouse"
 FIRMWARE = REPO / "firmware" / "io_board"
 # The version the repository's firmware reports (firmware/io_board/version.py: FIRMWARE_VERSION = (1, 0, 0)).
 FIRMWARE_VERSION = ".".join(re.findall(r"\d+", (FIRMWARE / "version.py").read_text().split("=", 1)[1]))
-SOURCES = ("setup.py", "pyproject.toml", "kiosk", "drivers", "edge_sync", "contract")
+SOURCES = ("setup.py", "pyproject.toml", "kiosk", "drivers", "edge_sync")
 
 # Defects planted in a copy of the source, each a (file, text, replacement): the text must be there, so
 # that a change of the code fails here loudly instead of building a "bad" version that is not bad.
