@@ -16,13 +16,12 @@ setup(
     # Namespace discovery so that the data folders (UI assets, systemd units) install with the code that
     # serves them. The simulators and the simulated hall are a distribution of their own
     # (simulators/setup.py): a terminal's production install carries no simulator and no test harness.
-    # contract: values of the platform contract both drivers and edge_sync need (neither may import the other).
     packages=find_namespace_packages(include=["kiosk", "kiosk.*", "drivers", "drivers.*", "edge_sync",
-                                              "edge_sync.*", "contract", "contract.*"]),
+                                              "edge_sync.*"]),
     # static/gen: the pinyin dictionary and spoken prompts made by ``kiosk assets build`` before packaging.
     package_data={"kiosk": ["*.toml", "py.typed"], "kiosk.web.static": ["*"], "kiosk.web.static.gen": ["*"],
                   "kiosk.web.static.gen.voice": ["*"], "kiosk.systemd": ["*"],
-                  "drivers": ["py.typed"], "edge_sync": ["py.typed"], "contract": ["py.typed"],
+                  "drivers": ["py.typed"], "edge_sync": ["py.typed"],
                   "kiosk.catalog": ["*.json"]},  # the everyday-words table of search
     install_requires=[
         "pyserial>=3.5",

@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contract.querycode import is_query_code, mint_query_code
 from edge_sync.config import SyncConfig
 from edge_sync.crypto import DeviceKey
 from edge_sync.models import CaseEnvelope
+from edge_sync.querycode import is_query_code, mint_query_code
 from edge_sync.results import Attachment, CaseExists, InvalidCase, StorageFull, Submitted
 from edge_sync.store import BlobState, CaseState, Kind, RowState, Store
 

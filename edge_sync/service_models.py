@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from contract.querycode import is_query_code
 from edge_sync.models import BlobRef
+from edge_sync.querycode import is_query_code
 
 PHONE_PATTERN = r"^1[3-9][0-9]{9}$"
 

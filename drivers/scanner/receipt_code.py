@@ -1,6 +1,8 @@
-"""Recognition of a scanned receipt QR or a typed query code (查询码), per contract §10. The code itself
-(alphabet, check symbol, minting) is the contract's, in ``contract.querycode``, shared with edge_sync;
-it is re-exported here for the kiosk's notice and receipts.
+"""Query codes (查询码) of acceptance notices and recognition of a scanned receipt QR, per contract §10.
+
+A query code is 16 Crockford base32 symbols (80 random bits) plus one check symbol: the 80-bit value
+modulo 37 written with Crockford's check alphabet. Its canonical form is the 17 symbols, upper case,
+no separators (``7KQ2M9XDPA4TH6WRP``).
 
 What ``parse_receipt_code`` accepts, and nothing else (the contract says "rejects anything else"):
 
@@ -17,26 +19,18 @@ and trailing spaces are tolerated in both forms; any control character rejects t
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-from contract.querycode import (
-    ALPHABET,
-    CANONICAL_LENGTH,
-    CHECK_ALPHABET,
-    NOTICE_HOST,
-    NOTICE_URL_PREFIX,
-    SYMBOLS,
-    check_symbol,
-    code_from_value,
-    mint_query_code,
-)
-
-__all__ = ["ALPHABET", "CHECK_ALPHABET", "NOTICE_HOST", "NOTICE_URL_PREFIX", "Classification", "RejectCause",
-           "ScanKind", "check_symbol", "classify", "code_from_value", "format_query_code", "mint_query_code",
-           "parse_receipt_code", "reason_for", "receipt_url"]
-
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+CHECK_ALPHABET = ALPHABET + "*~$=U"  # values 32..36 of the check symbol
+SYMBOLS = 16  # 16 × 5 bits = 80 random bits
+BITS = SYMBOLS * 5
+CANONICAL_LENGTH = SYMBOLS + 1
+NOTICE_HOST = "zwfw.example.gov.cn"
+NOTICE_URL_PREFIX = f"https://{NOTICE_HOST}/q/"
 # Longest text worth looking at: the URL is 48 characters, a spaced-out bare code a little more.
 MAX_INPUT_CHARS = 96
 
@@ -95,6 +89,43 @@ class Classification:
 def reason_for(cause: RejectCause) -> str:
     """The villager-readable message for a rejected scan."""
     return _REASONS.get(cause, _DEFAULT_REASON)
+
+
+def _value_of(sixteen: str) -> int:
+    """The 80-bit value of 16 symbols (case-insensitive). Raises ValueError for anything else."""
+    if not isinstance(sixteen, str) or len(sixteen) != SYMBOLS or not sixteen.isascii():
+        raise ValueError("a query code body is exactly 16 Crockford base32 symbols")
+    value = 0
+    for ch in sixteen.upper():
+        digit = _VALUE.get(ch)
+        if digit is None:
+            raise ValueError(f"not a Crockford base32 symbol: {ch!r}")
+        value = (value << 5) | digit
+    return value
+
+
+def check_symbol(sixteen: str) -> str:
+    """The check symbol of 16 code symbols: their 80-bit value mod 37 in the check alphabet.
+
+    Raises ValueError when ``sixteen`` is not 16 symbols of the Crockford alphabet (case-insensitive).
+    """
+    return CHECK_ALPHABET[_value_of(sixteen) % 37]
+
+
+def code_from_value(value: int) -> str:
+    """The canonical 17-symbol code for an 80-bit value. Raises ValueError outside 0 ≤ value < 2**80."""
+    if not isinstance(value, int) or not 0 <= value < (1 << BITS):
+        raise ValueError("a query code value is an integer of at most 80 bits")
+    body = "".join(ALPHABET[(value >> shift) & 31] for shift in range(BITS - 5, -1, -5))
+    return body + CHECK_ALPHABET[value % 37]
+
+
+def mint_query_code() -> str:
+    """A new canonical query code from 80 bits of the operating system's CSPRNG (``secrets``).
+
+    Codes are capabilities (anyone holding one sees the masked case view), hence secrets, not random.
+    """
+    return code_from_value(secrets.randbits(BITS))
 
 
 def _verify(candidate: str) -> tuple[str | None, RejectCause | None]:
