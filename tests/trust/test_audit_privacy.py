@@ -15,10 +15,13 @@ PHONE = "13800000000"
 
 CARRIERS = [f"case for {ID_NUMBER}", f"id:{ID_NUMBER.lower()}", "old id 511902800101123", f"tel {PHONE}",
             f"call +86 {PHONE}", "call 138-0000-0000", "call 138 0000 0000", PHONE, f"卡号{ID_NUMBER}。",
-            "8613800000000"]
+            "8613800000000", f"case 0724e178-8441-4832-9a1b-0c2d3e4f5a6b tel {PHONE}",
+            f"{PHONE}0724e178-8441-4832-9a1b-0c2d3e4f5a6b"]
 HARMLESS = ["card read", "case 9f0c2a4e-1b2c-4d5e-8f90-123456789abc", "query 7KQ2M9XDPA4TH6WRP",
             "printer test page", "cmd c-0001 lock", "ticket B027", "item 511900-XK-0007 S02",
-            "case no 2026112400012345", "12345678901"]   # 16 digits; 11 digits not starting 1[3-9]
+            "case no 2026112400012345", "12345678901",   # 16 digits; 11 digits not starting 1[3-9]
+            # a generated id whose hex groups look like a phone grouped 3-4-4, or hold 11 digits
+            "case 0724e178-8441-4832-9a1b-0c2d3e4f5a6b", "msg 9f0c2a4e-1b2c-4d5e-8f90-a13800000000"]
 
 
 @pytest.mark.parametrize("text", CARRIERS)
@@ -85,3 +88,10 @@ def test_any_embedded_mobile_number_is_caught(prefix: str, second: str, rest: st
     with pytest.raises(IdentityInSubject):
         sanitize_subject(text)
     assert f" {phone} " not in sanitize_subject(text, on_identity="mask")
+
+
+@given(st.uuids())
+def test_a_generated_id_is_never_taken_for_a_number_and_survives_masking(uuid) -> None:
+    text = f"case {uuid} tel {PHONE}"
+    assert find_identity(f"case {uuid}") == []
+    assert sanitize_subject(text, on_identity="mask") == f"case {uuid} tel <phone>"
