@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -134,6 +135,19 @@ def connect(path: Path | str) -> Any:
     return connect_sqlite(path)
 
 
+def _set_wal(conn: sqlite3.Connection, deadline: float) -> None:
+    """WAL mode. Two instances opening a new file together: the switch needs the file to itself and SQLite
+    answers "database is locked" at once, without its busy handler, so the loser tries again shortly."""
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def connect_sqlite(path: Path | str) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, synchronous=NORMAL: a commit
     survives a killed process without an fsync per message; only a power loss could cost the last ones,
@@ -141,7 +155,7 @@ def connect_sqlite(path: Path | str) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA journal_mode=WAL")
+    _set_wal(conn, time.monotonic() + 30.0)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("BEGIN IMMEDIATE")
     try:
