@@ -9,6 +9,7 @@ import json
 import os
 import random
 import select
+import signal
 import socket
 import sys
 import threading
@@ -203,6 +204,25 @@ def print_ready(device: str, port: str, **extra: object) -> None:
 def emit(obj: dict) -> None:
     """A further JSON line on stdout (state changes a harness may assert on)."""
     print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def catch_sigterm() -> list[int]:
+    """Installs a SIGTERM handler that takes no lock (the hall's parent-death signal, systemd, kill): the
+    returned list gets the signal when it comes. ``Event.set()`` inside a handler can deadlock against the
+    main thread's own ``Event.wait()``, which holds the event's lock for a moment as it wakes — and a dying
+    hall sends both the signal and the end of input (which sets the event) at the same moment."""
+    caught: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: caught.append(signum))
+    return caught
+
+
+def wait_until_stopped(stop: threading.Event, caught: list[int] | None = None, poll_s: float = 0.2) -> None:
+    """Blocks the main thread until ``stop`` is set (``quit``, end of input) or SIGTERM was caught (by
+    ``caught``, else by a handler installed now), then sets ``stop``."""
+    caught = catch_sigterm() if caught is None else caught
+    while not caught and not stop.wait(poll_s):
+        pass
+    stop.set()
 
 
 def run_stdin_commands(handle: Callable[[str, str], str | None], stop: threading.Event) -> threading.Thread:

@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 import tempfile
 import threading
@@ -26,7 +25,7 @@ from simulators.central.rollout_cli import (
 from simulators.central.rollouts import Rollouts
 from simulators.central.service import CentralService, TlsFiles, parse_broker
 from simulators.central.signing import CATALOG_KEY, COMMAND_KEY, DEFAULT_KEYS_DIR, UPDATE_KEY, KeyRing
-from simulators.link import emit, print_ready, run_stdin_commands
+from simulators.link import emit, print_ready, run_stdin_commands, wait_until_stopped
 
 log = logging.getLogger("central")
 
@@ -133,11 +132,9 @@ def run_central(args: argparse.Namespace, keys: KeyRing, tls_files: TlsFiles) ->
     print_ready("central", args.broker, broker=args.broker, db=db, keys=str(keys.directory),
                 catalog=ctx.catalog.version, client_id=service.client_id, instance=service.announcer.instance)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    run_stdin_commands(lambda name, rest: command(service, keys, name, rest), stop)
     try:
-        while not stop.wait(0.5):
-            pass
+        run_stdin_commands(lambda name, rest: command(service, keys, name, rest), stop)
+        wait_until_stopped(stop)
     finally:
         service.stop()
         if temp_db:

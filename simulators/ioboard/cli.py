@@ -14,7 +14,6 @@ import argparse
 import os
 import select
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -22,7 +21,15 @@ import tty
 from pathlib import Path
 
 from simulators.ioboard.supervisor import FirmwareSupervisor
-from simulators.link import Link, LinkClosed, open_link, print_ready, run_stdin_commands
+from simulators.link import (
+    Link,
+    LinkClosed,
+    catch_sigterm,
+    open_link,
+    print_ready,
+    run_stdin_commands,
+    wait_until_stopped,
+)
 
 FWSIM_DIR = Path(__file__).resolve().parent / "fwsim"
 DEFAULT_FIRMWARE = Path(__file__).resolve().parents[2] / "firmware" / "io_board"
@@ -156,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
     env = {**os.environ, "MICROPYPATH": f"{flash}:{FWSIM_DIR}", "PYTHONPATH": f"{flash}{os.pathsep}{FWSIM_DIR}",
            "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     board = FirmwareSupervisor(command, _settings(args), env, stop)
+    caught = catch_sigterm()   # from here on SIGTERM ends like quit, through the finally below
     try:
         first = board.boot()
         if first is None:
@@ -175,10 +183,7 @@ def run(args: argparse.Namespace) -> int:
             return error
 
         run_stdin_commands(handle, stop)
-        # SIGTERM (the hall's parent-death signal, systemd, kill) ends like quit: the firmware child is
-        # stopped in the finally below instead of being left behind.
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        stop.wait()
+        wait_until_stopped(stop, caught)
         return board.exit_status()
     finally:
         stop.set()
