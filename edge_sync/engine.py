@@ -205,7 +205,8 @@ class SyncEngine:
         if self.store_state in (StoreState.CORRUPT, StoreState.KEY_LOST):
             raise StoreUnavailable(self.store_problem)
         try:
-            stored = store_it()
+            with self.store.urgent():
+                stored = store_it()
         except StorageFull as exc:
             if not self._storage_alarm:
                 self._storage_alarm = True
