@@ -24,6 +24,7 @@ from drivers.ioboard.errors import (
 )
 from drivers.ioboard.events import EVENT_NAMES, SETTINGS, BoardInfo, IoEvent
 from drivers.ioboard.fwupdate import FirmwareCommands
+from drivers.ports import cancel_read
 
 log = logging.getLogger(__name__)
 
@@ -200,13 +201,8 @@ class IoBoard(FirmwareCommands):
         self._cancel_read()
 
     def _cancel_read(self) -> None:
-        """Ends a blocking read of the reader thread early, where the port can (pyserial on POSIX)."""
-        cancel = getattr(self._port, "cancel_read", None)
-        if cancel is not None:
-            try:
-                cancel()
-            except (serial.SerialException, OSError, ValueError):
-                pass
+        """Ends a blocking read of the reader thread early (see ``IDLE_READ_S``)."""
+        cancel_read(self._port)
 
     def wait_session(self, after: int, timeout: float) -> BoardInfo | None:
         """The board's identity once a handshake later than the ``after``-th is done and the settings

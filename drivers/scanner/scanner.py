@@ -17,6 +17,7 @@ from typing import Any
 
 import serial
 
+from drivers.ports import cancel_read
 from drivers.scanner.errors import (
     BadPayload,
     PayloadTooLong,
@@ -186,12 +187,7 @@ class Scanner:
 
     def cancel_read(self) -> None:
         """Ends a blocking read early (another thread stops the reader); where the port can."""
-        cancel = getattr(self._port, "cancel_read", None)
-        if cancel is not None:
-            try:
-                cancel()
-            except (serial.SerialException, OSError, ValueError):
-                pass
+        cancel_read(self._port)
 
     def _read_some(self, wait: float) -> bytes:
         port = self._port
