@@ -3,8 +3,9 @@
 The real configuration (mosquitto, the central simulator with the 5 000-item catalog, every device
 simulator, ``kiosk run`` with sync on), started and left alone until it settled. Then, over a window,
 the deltas of ``/proc/<pid>/io`` ``write_bytes`` (what reached the block layer: SD-card wear) and of the
-context switches of every thread (``/proc/<pid>/task/*/status``: each return from a blocking wait is one
-switch, so the sum counts wake-ups), with the busiest threads named.
+voluntary context switches of every thread (``/proc/<pid>/task/*/status``: each return from a blocking
+wait is one, so the sum counts wake-ups; preemptions by other work are not counted), with the busiest
+threads (by thread id: Python does not name native threads).
 
 The like-for-like anchor, measured before and after the terminal in each round: a bare process holding
 what any idle terminal must hold (an asyncio loop serving HTTP on loopback and a paho client connected
@@ -68,7 +69,7 @@ def switches(pid: int) -> Counter[str]:
             comm = (task / "comm").read_text().strip()
             total = 0
             for line in (task / "status").read_text().splitlines():
-                if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                if line.startswith("voluntary_ctxt_switches:"):  # preemptions are no wake-ups
                     total += int(line.split()[1])
         except OSError:
             continue   # a thread that ended meanwhile
@@ -104,8 +105,10 @@ def one_round(hall: Hall, window: float, pinned: bool) -> dict[str, float | str]
                                                                                pinned).items()}
     mark = len((hall.logs_dir / "terminal.log").read_text("utf-8", "replace")) \
         if (hall.logs_dir / "terminal.log").exists() else 0
-    terminal, _ = start(hall, free_port() if hall.config_path is None else None, pinned)
-    wait_log(hall, rf"catalog version {VERSION} in use", mark, 180)
+    first = hall.config_path is None
+    terminal, _ = start(hall, free_port() if first else None, pinned)
+    # First start: central's version installed and in use; a restart: that version loaded again.
+    wait_log(hall, rf"catalog version {VERSION} in use" if first else rf"catalog v{VERSION} ready in", mark, 180)
     time.sleep(SETTLE_S)
     assert terminal.proc is not None
     out.update(observe(terminal.proc.pid, window))
