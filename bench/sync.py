@@ -189,8 +189,8 @@ def blob_vs_raw(broker: Broker) -> tuple[float, float, float]:
                  for n in range(len(chunks))]
         raw = raw_publish(broker.port, f"gov/v1/up/{RAW_DEVICE}/blob", chunks, 1000, props)
         wait_peer(peer, "blobs", 1)
-        # The raw anchor again after our upload (another blob id, so central checks it too); the
-        # ratio uses the mean of both, so that a load swing during one of them cannot lift it above 1.
+        # The raw anchor again after our upload (another blob id, so central checks it too). The
+        # ceiling is the faster of the two: a raw run whose paho loop stalled is no ceiling.
         props_after = [chunk_properties("b-raw2", n, len(chunks), BLOB, digest, "application/pdf", f"raw2.{n}")
                        for n in range(len(chunks))]
         engine = SyncEngine(config(broker.url, tempfile.mkdtemp(prefix="bench-blob-")))
@@ -227,7 +227,7 @@ def blob_vs_raw(broker: Broker) -> tuple[float, float, float]:
         wait_peer(peer, "blobs", 3)
     finally:
         peer.communicate("quit\n", timeout=30)
-    return BLOB / ((raw + raw_after) / 2) / 1e6, BLOB / upload / 1e6, BLOB / end_to_end / 1e6
+    return BLOB / min(raw, raw_after) / 1e6, BLOB / upload / 1e6, BLOB / end_to_end / 1e6
 
 
 def blob_rounds(rounds: int = 3) -> tuple[float, float, float, list[float]]:
