@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -188,6 +189,10 @@ def blob_vs_raw(broker: Broker) -> tuple[float, float, float]:
                  for n in range(len(chunks))]
         raw = raw_publish(broker.port, f"gov/v1/up/{RAW_DEVICE}/blob", chunks, 1000, props)
         wait_peer(peer, "blobs", 1)
+        # The raw anchor again after our upload (another blob id, so central checks it too). The
+        # ceiling is the faster of the two: a raw run whose paho loop stalled is no ceiling.
+        props_after = [chunk_properties("b-raw2", n, len(chunks), BLOB, digest, "application/pdf", f"raw2.{n}")
+                       for n in range(len(chunks))]
         engine = SyncEngine(config(broker.url, tempfile.mkdtemp(prefix="bench-blob-")))
         sub = engine.submit_case(sample_case(), [Attachment("M02", blob, "application/pdf", pages=30)])
         uploaded = threading.Event()
@@ -202,18 +207,44 @@ def blob_vs_raw(broker: Broker) -> tuple[float, float, float]:
             original(mid)
         engine.drain.put_puback = count_chunk_pubacks
         connected = [0.0]
-        up = engine.drain.connection_up
-        engine.drain.connection_up = lambda: (connected.__setitem__(0, time.perf_counter()), up())
-        engine.start()       # like the raw client, the clock starts once connected (CONNACK)
+        publish = engine.session.publish
+
+        def first_publish(*args: Any, **kwargs: Any) -> Any:
+            # Like the raw client's, the clock starts at the first publish. (It used to start in
+            # connection_up, which can run after the drain already sent: ratios above 1.)
+            if not connected[0]:
+                connected[0] = time.perf_counter()
+            return publish(*args, **kwargs)
+        engine.session.publish = first_publish  # type: ignore[method-assign]
+        engine.start()
         uploaded.wait(120)
         upload = time.perf_counter() - connected[0]
         outcome = engine.wait_case_ack(sub.case_id, 120)
         end_to_end = time.perf_counter() - connected[0]
         engine.stop()
         assert outcome and outcome["result"] == "accepted"
+        raw_after = raw_publish(broker.port, f"gov/v1/up/{RAW_DEVICE}/blob", chunks, 1000, props_after)
+        wait_peer(peer, "blobs", 3)
     finally:
         peer.communicate("quit\n", timeout=30)
-    return BLOB / raw / 1e6, BLOB / upload / 1e6, BLOB / end_to_end / 1e6
+    return BLOB / min(raw, raw_after) / 1e6, BLOB / upload / 1e6, BLOB / end_to_end / 1e6
+
+
+def blob_rounds(rounds: int = 3) -> tuple[float, float, float, list[float]]:
+    """Median raw MB/s, upload MB/s, end-to-end MB/s and every round's upload ratio."""
+    results = []
+    for _ in range(rounds):
+        with Broker() as broker:
+            results.append(blob_vs_raw(broker))
+    ratios = [ours / raw for raw, ours, _ in results]
+    return (statistics.median(r[0] for r in results), statistics.median(r[1] for r in results),
+            statistics.median(r[2] for r in results), ratios)
+
+
+def ratio_note(ratios: list[float], bar: str) -> str:
+    """Median and rounds of a ratio to a raw ceiling; a ratio above 1 is a bench bug, not a result."""
+    text = f"{statistics.median(ratios):.2f}× ({bar}; rounds " + " ".join(f"{r:.2f}" for r in ratios) + ")"
+    return text + (" BENCH BUG: above the raw ceiling" if max(ratios) > 1.0 else "")
 
 
 def resume(broker: Broker) -> tuple[int, int, int]:
@@ -255,8 +286,7 @@ def main() -> int:
         raw_rate, intake, our_rate, ratios = drain_vs_raw(broker)
     with Broker() as broker:
         real_raw, real_ours = drain_real_central(broker)
-    with Broker() as broker:
-        raw_mb, our_mb, e2e_mb = blob_vs_raw(broker)
+    raw_mb, our_mb, e2e_mb, blob_ratios = blob_rounds()
     with Broker() as broker:
         twice, count, at_cut = resume(broker)
     rows = [("durable case commit p50", f"{p50:.2f} ms", ""),
@@ -270,8 +300,8 @@ def main() -> int:
             ("outbox drain, 10 000 cases, real kiosk-sim central", f"{real_ours:,.0f} msg/s",
              f"{real_ours / real_raw:.2f}×"),
             ("raw loopback publish, 10 MB in 256 KiB chunks", f"{raw_mb:.1f} MB/s", "baseline"),
-            ("attachment 10 MB upload (CONNACK → all chunks PUBACKed)", f"{our_mb:.1f} MB/s",
-             f"{our_mb / raw_mb:.2f}× (bar ≥ 0.6×)"),
+            ("attachment 10 MB upload (first publish → all chunks PUBACKed, median of 3)", f"{our_mb:.1f} MB/s",
+             ratio_note(blob_ratios, "bar ≥ 0.6×")),
             ("attachment 10 MB end to end (→ central stored + case acked)", f"{e2e_mb:.1f} MB/s",
              f"{e2e_mb / raw_mb:.2f}×"),
             (f"10 MB upload cut after {at_cut}/{count} chunks, resumed: chunks sent twice", f"{twice}",
@@ -285,7 +315,7 @@ def main() -> int:
                       "drain_ratios": [round(r, 3) for r in ratios], "central_intake": round(intake),
                       "real_central_ratio": round(real_ours / real_raw, 3),
                       "raw_mb_s": round(raw_mb, 2), "blob_mb_s": round(our_mb, 2),
-                      "blob_ratio": round(our_mb / raw_mb, 3), "blob_e2e_mb_s": round(e2e_mb, 2),
+                      "blob_ratio": round(statistics.median(blob_ratios), 3), "blob_e2e_mb_s": round(e2e_mb, 2),
                       "blob_e2e_ratio": round(e2e_mb / raw_mb, 3), "resume_twice": twice}))
     return 0
 

@@ -18,6 +18,7 @@ from edge_sync.store import BlobState, CaseState, Kind, RowState, Store
 log = logging.getLogger("edge_sync.drain")
 
 DONE = (AckResult.ACCEPTED, AckResult.DUPLICATE)
+ACK_SLICE = 50   # acks applied between two looks for a waiting submission
 
 
 class AckHandling:
@@ -46,14 +47,28 @@ class AckHandling:
             return
         done_cases: list[str] = []
         self._flush_pubacked()
-        # The common case (accepted/duplicate) is applied with executemany: one commit per batch.
+        while batch:
+            batch = batch[self._apply_acks(batch, done_cases):]
+        for case_id in done_cases:
+            self._on_case_done(case_id)
+
+    def _apply_acks(self, batch: list[Ack], done_cases: list[str]) -> int:
+        """Applies acks from the front of ``batch`` in one transaction; returns how many. The common case
+        (accepted/duplicate) goes with executemany: one commit per batch, cut short every ACK_SLICE acks
+        when a submission waits (it must never wait behind a thousand acks and their commit)."""
         deletes: list[tuple[str]] = []
         updates: list[tuple[Any, ...]] = []
         now = time.time()
         purge = now + self.cfg.retention_days * 86400
-        with self.store.tx() as c:
+        taken = 0
+        # Not synced: a power cut may undo these acks, and the cases then go again and come back as
+        # duplicates; every fsync saved is one a waiting submission does not queue behind.
+        with self.store.tx(synced=False) as c:
             rows = self._lookup(c, [a.ref for a in batch])
             for ack in batch:
+                if taken and taken % ACK_SLICE == 0 and self.store.urgent_waiting():
+                    break
+                taken += 1
                 self._inflight.pop(ack.ref, None)
                 row = rows.pop(ack.ref, None)     # a second ack for it in this batch finds nothing
                 case_id = row[1] if row is not None and row[0] == Kind.CASE.value else None
@@ -75,10 +90,9 @@ class AckHandling:
                           " detail = ?, acked_at = ?, purge_after = ? WHERE case_id = ?", updates)
             self.last_ack_at = now
             self.store.put("last_ack_at", now)
-        for ack in batch:
+        for ack in batch[:taken]:
             self.clock.observe(ack.server_time)
-        for case_id in done_cases:
-            self._on_case_done(case_id)
+        return taken
 
     @staticmethod
     def _lookup(c: Any, refs: list[str]) -> dict[str, tuple[str, str | None]]:

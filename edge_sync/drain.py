@@ -34,6 +34,8 @@ MAX_BLOB_JOBS = 4
 MAX_BUFFERED_BYTES = 16 * 1024 * 1024   # blob bytes handed to paho and not yet PUBACKed
 ACK_BATCH = 200
 ACK_GATHER_S = 0.003
+BUSY_TICK_S = 0.1
+IDLE_WAIT_S = 5.0  # nothing to do and nothing due: wake this seldom (a Pi at rest stays at rest)
 STALL_S = 60.0     # one step never takes this long: a drain that has not beaten since is hung
 RESEND_CAP_S = 300.0     # longest wait between two re-sends of one unacked message
 # Cases go first, but a few places of the window stay for events, so that an alarm never waits behind
@@ -137,7 +139,7 @@ class Drain(AckHandling):
         while not self._stop.is_set():
             worker.beat(healthy=steps > 0)   # a whole step went through: a failing streak is over
             steps += 1
-            self.wake.wait(0.1)
+            self.wake.wait(self._wait_s())
             self.wake.clear()
             if 0 < self._acks.qsize() < ACK_BATCH and len(self._inflight) > ACK_BATCH:
                 # Many acks are on their way: gather more of them per commit (each commit is an fsync).
@@ -157,6 +159,18 @@ class Drain(AckHandling):
                 self._flush_pubacked()
         self._take_pubacks()       # what the broker took before we stopped is not sent again
         self._flush_pubacked()
+
+    def _wait_s(self) -> float:
+        """How long the loop may sleep unless woken: every input (a submission, an ack, a PUBACK it
+        waits for, a connection change, central's return) sets ``wake``, so only timers bound the sleep.
+        A short tick stays while blob uploads run, the broker starves us, or central is away."""
+        if self._jobs or self.starved or self.presence.central_away():
+            return BUSY_TICK_S
+        now = time.monotonic()
+        timers = [t for t in self._hold_until.values() if t > now]
+        if self._due:
+            timers.append(self._due[0][0])
+        return max(0.0, min([IDLE_WAIT_S + now, *timers]) - now)
 
     def _no_room(self) -> bool:
         self.starved = self.session.room() <= 0

@@ -67,6 +67,7 @@ class SyncEngine:
         self._storage_alarm = False
         self._keys_lock = threading.Lock()
         self._running = False
+        self._last_beat: dict[str, Any] | None = None
         self._stop = threading.Event()
         self.session = Session(config, self.store, on_up=self._on_up, on_down=self._on_down,
                                on_message=self._on_message, on_published=self._on_published, birth=self._birth)
@@ -175,7 +176,7 @@ class SyncEngine:
         self.drain.stop()
         self.supervisor.stop()
         self._running = False
-        self._heartbeat(False)
+        self._heartbeat(False, running=False)
         self.store.close()
 
     def __enter__(self) -> SyncEngine:
@@ -208,7 +209,8 @@ class SyncEngine:
         if self.store_state in (StoreState.CORRUPT, StoreState.KEY_LOST):
             raise StoreUnavailable(self.store_problem)
         try:
-            stored = store_it()
+            with self.store.urgent():
+                stored = store_it()
         except StorageFull as exc:
             if not self._storage_alarm:
                 self._storage_alarm = True
@@ -437,11 +439,17 @@ class SyncEngine:
     def _on_published(self, mid: int) -> None:
         self.drain.put_puback(mid)
 
-    def _heartbeat(self, connected: bool | None = None) -> None:
+    def _heartbeat(self, connected: bool | None = None, running: bool = True) -> None:
+        """Records who runs the engine for ``kiosk sync status`` in another process. Written only when
+        the record changes: a periodic durable write would cost the SD card ~130 kB a minute at rest."""
+        record = {"pid": os.getpid(), "started": _start_ticks(os.getpid()), "epoch": self.session.epoch,
+                  "connected": self.session.connected.is_set() if connected is None else connected,
+                  "running": running}
+        if record == self._last_beat:
+            return
         try:
-            self.store.put("session", {"pid": os.getpid(), "at": time.time(), "epoch": self.session.epoch,
-                                       "connected": self.session.connected.is_set() if connected is None
-                                       else connected})
+            self.store.put("session", {**record, "at": time.time()})
+            self._last_beat = record
         except Exception:
             pass
 
@@ -464,9 +472,11 @@ def read_status(store: Store, *, running: bool, connected: bool,
     session = store.get("session") or {}
     alive = running
     if not running:
-        # Another process may run the engine: trust its heartbeat only when fresh and alive.
-        alive = bool(session) and time.time() - float(session.get("at", 0)) < 3 * HEARTBEAT_S \
-            and _pid_alive(int(session.get("pid", 0)))
+        # Another process may run the engine: trust its record only while that very process lives (a
+        # reused pid has another start time).
+        pid = int(session.get("pid", 0))
+        alive = bool(session.get("running")) and _pid_alive(pid) \
+            and session.get("started") is not None and session.get("started") == _start_ticks(pid)
         connected = alive and bool(session.get("connected"))
     stats = outbox_stats(store)
     last = last_ack_at if last_ack_at is not None else store.get("last_ack_at")
@@ -478,6 +488,15 @@ def read_status(store: Store, *, running: bool, connected: bool,
             .isoformat(timespec="seconds"),
             "catalog_version": store.get("catalog.version"), "rejected_cases": rejected,
             "alarms": (store.get("alarms") or [])[-5:]}
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When the process started (clock ticks since boot, ``/proc/<pid>/stat`` field 22); None if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _pid_alive(pid: int) -> bool:

@@ -27,6 +27,7 @@ log = logging.getLogger("edge_sync.session")
 SESSION_EXPIRY_S = 604800
 WILL_DELAY_S = 5
 CONTRACT_MAX_PAYLOAD = 262144
+CONNECTED_BEAT_S = 5.0  # well inside the stall limit below
 STALL_MARGIN_S = 60.0   # beyond the longest backoff wait: a connection attempt (TCP + TLS + CONNACK)
 # Room for the fixed header, topic, packet id and the blob chunk's user properties.
 PUBLISH_OVERHEAD = 1024
@@ -167,7 +168,9 @@ class Session:
         client.loop_start()
         try:
             deadline = time.monotonic() + 15
-            while not self._stop.is_set() and not self._down.wait(0.2):
+            # Connected, only a lost connection or stop() (both set _down) needs this thread: beat seldom.
+            while not self._stop.is_set() and not self._down.wait(CONNECTED_BEAT_S if self.connected.is_set()
+                                                                  else 0.2):
                 worker.beat(healthy=self.connected.is_set())
                 if not self.connected.is_set() and time.monotonic() > deadline:
                     self._log_error("no CONNACK within 15 s")

@@ -101,6 +101,16 @@ class Store:
         self.conn = conn
         self.lock = threading.RLock()
         self._depth = 0
+        self._owner: int | None = None      # the thread inside tx()
+        # A read-only or in-memory store reads through its one connection (another would not see it).
+        self._one_connection = readonly or str(path) == ":memory:"
+        # Reads outside a transaction go through one connection per thread (WAL: readers never wait for
+        # the writer), so that a submission never queues behind the drain reading a window of rows.
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        # Submissions are urgent: while one waits, other writers hold back and the drain cuts its batch.
+        self._urgent = 0
+        self._turn = threading.Condition(threading.Lock())
         if not readonly:
             conn.executescript(_SCHEMA)
             for table, column, decl in _ADDED_COLUMNS:
@@ -109,11 +119,47 @@ class Store:
 
     def close(self) -> None:
         with self.lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             self.conn.close()
 
     @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE … COMMIT); nested calls join the outer one."""
+    def urgent(self) -> Iterator[None]:
+        """Marks this thread's writes as urgent (a person waits for them): other threads' new
+        transactions wait until it is done, and the drain ends its batch early (see urgent_waiting)."""
+        if getattr(self._local, "urgent", False):
+            yield
+            return
+        with self._turn:
+            self._urgent += 1
+        self._local.urgent = True
+        try:
+            yield
+        finally:
+            self._local.urgent = False
+            with self._turn:
+                self._urgent -= 1
+                if not self._urgent:
+                    self._turn.notify_all()
+
+    def urgent_waiting(self) -> bool:
+        """True while an urgent writer waits or writes: a long batch should commit what it has."""
+        return self._urgent > 0
+
+    @contextmanager
+    def tx(self, synced: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT); nested calls join the outer one.
+
+        ``synced=False`` commits without its own fsync (WAL, synchronous=NORMAL): it survives a crash
+        or kill -9 of the process, and the next synced commit or checkpoint makes it power-safe too. Only
+        for writes that are redone if lost to a power cut (central's acks: central answers the re-sent
+        message as a duplicate), never for a submission."""
+        me = threading.get_ident()
+        if self._owner != me and not getattr(self._local, "urgent", False):
+            with self._turn:
+                while self._urgent:
+                    self._turn.wait(1.0)
         with self.lock:
             if self._depth:
                 self._depth += 1
@@ -122,8 +168,10 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
+            if not synced:
+                self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
+            self._depth, self._owner = 1, me
             try:
                 yield self.conn
             except BaseException:
@@ -132,15 +180,38 @@ class Store:
             else:
                 self.conn.execute("COMMIT")
             finally:
-                self._depth = 0
+                self._depth, self._owner = 0, None
+                if not synced:
+                    self.conn.execute("PRAGMA synchronous=FULL")
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read connection; None inside this thread's transaction (it must see its own
+        uncommitted writes) and for a read-only store."""
+        if self._one_connection or self._owner == threading.get_ident():
+            return None
+        conn: sqlite3.Connection | None = getattr(self._local, "reader", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout=5000")
+            self._local.reader = conn
+            with self.lock:
+                self._readers.append(conn)
+        return conn
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        reader = self._reader()
+        if reader is not None:
+            return reader.execute(sql, params).fetchall()
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
 
     def scalar(self, sql: str, params: tuple | dict = ()) -> Any:
-        with self.lock:
-            row = self.conn.execute(sql, params).fetchone()
+        reader = self._reader()
+        if reader is not None:
+            row = reader.execute(sql, params).fetchone()
+        else:
+            with self.lock:
+                row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
     # -- key/value state ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from edge_sync.supervise import Worker
 
 log = logging.getLogger(__name__)
-CHECK_S = 1.0            # how often a watcher's thread is looked at
+CHECK_S = 5.0            # how often a watcher's thread is looked at (seldom: each look wakes a resting Pi)
 BOARD_GRACE_S = 10.0     # an IO board that has not answered this long after start counts as lost
 
 

@@ -24,10 +24,15 @@ from drivers.ioboard.errors import (
 )
 from drivers.ioboard.events import EVENT_NAMES, SETTINGS, BoardInfo, IoEvent
 from drivers.ioboard.fwupdate import FirmwareCommands
+from drivers.ports import cancel_read
 
 log = logging.getLogger(__name__)
 
 FRAME_GAP_S = 0.1
+READ_TICK_S = 0.05   # port timeout while a frame is half read or the handshake runs
+# Port timeout while the session is up and nothing is half read: the board's own frames (at least
+# one a second) wake the reader, so a short tick would only wake a resting terminal ~20 times a second.
+IDLE_READ_S = 1.0
 # Same seq and payload within this long of the previous copy = a repeat. Seq alone is not enough:
 # it wraps after 256 frames, and two genuine events may then share one.
 EVENT_REPEAT_WINDOW_S = 5.0
@@ -122,6 +127,7 @@ class IoBoard(FirmwareCommands):
 
     def close(self) -> None:
         self._stop.set()
+        self._cancel_read()
         self._jobs.put(("stop", None))
         for thread in self._threads:
             if thread is not threading.current_thread():
@@ -192,6 +198,11 @@ class IoBoard(FirmwareCommands):
     def request_handshake(self) -> None:
         """Asks the reader for a new handshake at once (the board went silent: it may have restarted)."""
         self._resync.set()
+        self._cancel_read()
+
+    def _cancel_read(self) -> None:
+        """Ends a blocking read of the reader thread early (see ``IDLE_READ_S``)."""
+        cancel_read(self._port)
 
     def wait_session(self, after: int, timeout: float) -> BoardInfo | None:
         """The board's identity once a handshake later than the ``after``-th is done and the settings
@@ -287,10 +298,14 @@ class IoBoard(FirmwareCommands):
     def _open_port(self) -> Any:
         if self._given_port is not None:
             return self._given_port
-        return serial.serial_for_url(self._url, baudrate=self.baudrate, timeout=0.05)
+        return serial.serial_for_url(self._url, baudrate=self.baudrate, timeout=READ_TICK_S)
 
     def _read_frames(self) -> list[p.Frame]:
         port = self._port
+        idle = self._connected.is_set() and not self._decoder.pending and not self._resync.is_set()
+        wanted = IDLE_READ_S if idle else READ_TICK_S
+        if port.timeout != wanted and self._given_port is None:  # a port handed in keeps its own timeout
+            port.timeout = wanted
         data = port.read(max(1, port.in_waiting))
         if data:
             self._last_byte = time.monotonic()

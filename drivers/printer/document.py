@@ -3,6 +3,7 @@ images, rules, feeds, cuts) that the ESC/POS renderer turns into bytes for a giv
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,9 @@ class QR:
     """A QR code (model 2) of ``payload``, centred by default.
 
     ``module`` is the module size in dots (a hint: the printer profile may cap it). ``image`` is an
-    optional pre-rendered 1-bit picture of the same code, used only when the profile has no native QR.
+    optional pre-rendered 1-bit picture of the same code, used only when the profile has no native QR;
+    ``draw`` makes that picture on demand instead, so that a printer with native QR (GS ( k) never pays
+    for a picture it does not print.
     """
 
     payload: str
@@ -59,6 +62,13 @@ class QR:
     level: QrLevel = QrLevel.M
     align: Align = Align.CENTER
     image: PILImage | None = field(default=None, compare=False, repr=False)
+    draw: Callable[[], PILImage] | None = field(default=None, compare=False, repr=False)
+
+    def picture(self) -> PILImage | None:
+        """The raster fallback: the given picture, or one drawn now; None when there is neither."""
+        if self.image is not None:
+            return self.image
+        return self.draw() if self.draw is not None else None
 
 
 @dataclass(frozen=True)

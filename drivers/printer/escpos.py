@@ -13,6 +13,8 @@ from drivers.printer.profile import CutType, PrinterProfile
 
 ESC, GS, FS, DLE = b"\x1b", b"\x1d", b"\x1c", b"\x10"
 LF = b"\n"
+HT = b"\t"
+TAB_BYTES = 5  # ESC D n NUL HT
 USER_CHAR_LEAD = 0xFE
 USER_CHAR_FIRST = 0xA1
 LINE_GAP_DOTS = 6  # default line pitch 30 dots minus the 24-dot character height
@@ -57,6 +59,13 @@ def char_size(width: int, height: int) -> bytes:
 def hanzi_style(double_width: bool, double_height: bool) -> bytes:
     """FS ! n: bit 2 double width, bit 3 double height, for 2-byte characters."""
     return FS + b"!" + bytes([(0x04 if double_width else 0) | (0x08 if double_height else 0)])
+
+
+def tab_stop(column: int) -> bytes:
+    """ESC D n NUL: one horizontal tab stop at character column ``n`` (1..255), replacing all others."""
+    if not 1 <= column <= 255:
+        raise ValueError("tab column must be 1..255")
+    return ESC + b"D" + bytes([column]) + b"\x00"
 
 
 def feed_lines(n: int) -> bytes:
@@ -296,9 +305,24 @@ class _Renderer:
             lines = [line for part in label.split("\n") for line in layout.wrap(part, columns, self.profile)]
         else:
             value = _printable(element.value).replace("\n", " ")
-            lines = layout.label_value_lines(label.replace("\n", " "), value, columns, self.profile)
+            for head, column, tail in layout.label_value_rows(label.replace("\n", " "), value, columns,
+                                                              self.profile):
+                self.tabbed_line(head, column, tail, element.align, element.bold, size)
+            return
         for text in lines:
             self.line(text, element.align, element.bold, size)
+
+    def tabbed_line(self, head: str, column: int, tail: str, align_: Align, bold_: bool, size: int) -> None:
+        """``head``, then ``tail`` from ``column`` on. A long gap is one tab stop set for this line (ESC D
+        column NUL, HT: 5 bytes, in character columns whatever the font) instead of up to 40 spaces."""
+        gap = column - layout.text_columns(head, self.profile)
+        head_b, tail_b = self.encode_line(head), self.encode_line(tail)
+        if gap <= TAB_BYTES or size != 1 or align_ is not Align.LEFT or head_b is None or tail_b is None \
+                or not tail:
+            self.line(head + " " * gap + tail if tail else head, align_, bold_, size)
+            return
+        self.modes(align_, bold_, size)
+        self.buf += head_b + tab_stop(column) + HT + tail_b + LF
 
     def qr(self, element: QR) -> None:
         if self.profile.native_qr:
@@ -307,12 +331,13 @@ class _Renderer:
             self.buf += (qr_model2() + qr_module_size(module) + qr_error_level(element.level)
                          + qr_store(element.payload.encode("utf-8")) + qr_print())
             return
-        if element.image is None:
+        image = element.picture()
+        if image is None:
             raise RenderError(f"profile {self.profile.name} has no native QR and the QR has no image")
         self.modes(element.align, self.state.bold, self.state.size)
         # The picture carries no quiet zone: a fed line above and below is cheaper than white rows.
         self.buf += feed_lines(1)
-        self.picture(element.image, allow_quadruple=True)
+        self.picture(image, allow_quadruple=True)
         self.buf += feed_lines(1)
 
     def cut(self, element: Cut) -> None:

@@ -102,13 +102,20 @@ def wrap(text: str, columns: int, profile: PrinterProfile) -> list[str]:
 def label_value_lines(label: str, value: str, columns: int, profile: PrinterProfile) -> list[str]:
     """A label on the left and a value flush right on the same line when both fit (one space at
     least between them); otherwise the wrapped label, then the value wrapped and right-aligned."""
+    return [head + " " * (column - text_columns(head, profile)) + tail
+            for head, column, tail in label_value_rows(label, value, columns, profile)]
+
+
+def label_value_rows(label: str, value: str, columns: int, profile: PrinterProfile) -> list[tuple[str, int, str]]:
+    """The lines of :func:`label_value_lines` as (head, column where the tail starts, tail), so that a
+    renderer can reach the column with a tab instead of spaces."""
     label_w, value_w = text_columns(label, profile), text_columns(value, profile)
     if label_w + 1 + value_w <= columns:
-        return [label + " " * (columns - label_w - value_w) + value]
-    lines = wrap(label, columns, profile)
+        return [(label, columns - value_w, value)]
+    rows = [(line, text_columns(line, profile), "") for line in wrap(label, columns, profile)]
     for part in wrap(value, columns, profile):
-        lines.append(" " * (columns - text_columns(part, profile)) + part)
-    return lines
+        rows.append(("", columns - text_columns(part, profile), part))
+    return rows
 
 
 @functools.lru_cache(maxsize=1)

@@ -31,7 +31,8 @@ from drivers.printer.status import (
 
 log = logging.getLogger(__name__)
 
-READ_SLICE = 0.05     # s per read call; deadlines are checked between reads
+READ_SLICE = 0.05     # s: the port's first timeout, and how far a read may end past its deadline
+READ_MAX_S = 1.0      # s one read may block waiting for the printer's next byte
 WRITE_TIMEOUT = 10.0  # s a single write may block (flow control held off by the printer)
 POLL_INTERVAL = 0.5   # how often to ask DLE EOT 2 while waiting for GS r (no ASB)
 FAULT_CONFIRMATIONS = 2  # a fault must be seen twice: a stray reply from raster data must not fail a job
@@ -137,7 +138,7 @@ class Printer:
             raise self._io_failed(exc) from exc
 
     def _next_event(self, deadline: float) -> Event | None:
-        """The next decoded event, or None at the deadline (±50 ms). Noise bytes are skipped."""
+        """The next decoded event, or None at the deadline (+50 ms). Noise bytes are skipped."""
         while True:
             if self._events:
                 return self._events.pop(0)
@@ -145,6 +146,11 @@ class Printer:
             if remaining <= 0:
                 return None
             try:
+                # Block until a byte or the deadline: short read slices would wake a resting terminal
+                # about ten times for every status poll.
+                wait = min(remaining, READ_MAX_S)
+                if abs((self._port.timeout or 0.0) - wait) > READ_SLICE:
+                    self._port.timeout = wait
                 waiting = getattr(self._port, "in_waiting", 0) or 1
                 data = self._port.read(waiting)
             except (serial.SerialException, OSError) as exc:

@@ -17,6 +17,7 @@ from typing import Any
 
 import serial
 
+from drivers.ports import cancel_read
 from drivers.scanner.errors import (
     BadPayload,
     PayloadTooLong,
@@ -45,6 +46,8 @@ READ_TICK = 0.05
 # Silence after which an unfinished line is given up (or, in gap mode, is a payload). Bytes of one
 # payload follow each other within milliseconds even over USB-CDC, so a second is a safe margin.
 DEFAULT_IDLE_GAP = 1.0
+# One read of the watcher while nothing arrives; stop() cancels it (ports that cannot: up to this long).
+WATCH_READ_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,10 @@ class Scanner:
             now = time.monotonic()
             if now >= deadline:
                 return None
-            data = self._read_some()
+            # Nothing half read: block until the deadline in one read (a resting terminal sleeps);
+            # a started line needs the short tick to notice its idle gap.
+            wait = READ_TICK if self._assembler.busy else max(READ_TICK, deadline - now)
+            data = self._read_some(wait)
             now = time.monotonic()
             if data:
                 self._last_rx = now
@@ -179,10 +185,16 @@ class Scanner:
                 return make_scan(item)
         return None
 
-    def _read_some(self) -> bytes:
+    def cancel_read(self) -> None:
+        """Ends a blocking read early (another thread stops the reader); where the port can."""
+        cancel_read(self._port)
+
+    def _read_some(self, wait: float) -> bytes:
         port = self._port
         try:
-            first = port.read(1)  # blocks up to READ_TICK
+            if port.timeout is None or abs(port.timeout - wait) > 0.01:
+                port.timeout = wait
+            first = port.read(1)  # blocks up to ``wait``
             if not first:
                 return b""
             waiting = port.in_waiting
@@ -218,6 +230,7 @@ class ScannerWatcher:
         self._scanner_options = scanner_options
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._scanner: Scanner | None = None
         self.state: ScannerState | None = None
 
     def start(self) -> ScannerWatcher:
@@ -229,6 +242,9 @@ class ScannerWatcher:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        scanner = self._scanner
+        if scanner is not None:
+            scanner.cancel_read()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():  # stop() from a callback
             thread.join(timeout)
@@ -250,12 +266,12 @@ class ScannerWatcher:
         try:
             while not self._stop.is_set():
                 if scanner is None:
-                    scanner = self._try_open()
+                    scanner = self._scanner = self._try_open()
                     if scanner is None:
                         self._stop.wait(self._retry_interval)
                         continue
                 try:
-                    scan = scanner.read_scan(timeout=0.25)
+                    scan = scanner.read_scan(timeout=WATCH_READ_S)
                 except BadPayload as exc:
                     log.warning("scanner: %s", exc)
                     self._call(self._on_error, exc)

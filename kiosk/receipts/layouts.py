@@ -3,7 +3,7 @@
 page. Each takes the one typed value its service built."""
 from __future__ import annotations
 
-import io
+import functools
 
 import segno
 from PIL import Image as PILImage
@@ -24,12 +24,17 @@ QR_MODULE = 6  # dots: a version 3–4 code is then 25–30 mm wide, easy for ph
 
 
 def qr(payload: str, module: int = QR_MODULE, level: QrLevel = QrLevel.M) -> QR:
-    """A QR element carrying a pre-rendered picture (segno) for printers without native QR."""
+    """A QR element; its picture (segno) is drawn only if the printer has no native QR (GS ( k)."""
+    return QR(payload, module=module, level=level, draw=functools.partial(qr_picture, payload, module, level))
+
+
+def qr_picture(payload: str, module: int, level: QrLevel) -> PILImage.Image:
+    """The 1-bit picture of a QR code, ``module`` dots a module, no quiet zone (the raster fallback)."""
     code = segno.make_qr(payload, error=level.name.lower(), boost_error=False)
-    buf = io.BytesIO()
-    code.save(buf, kind="png", scale=module, border=0)
-    buf.seek(0)
-    return QR(payload, module=module, level=level, image=PILImage.open(buf).convert("1"))
+    size = int(code.symbol_size(scale=1, border=0)[0])
+    img = PILImage.new("1", (size, size), 1)
+    img.putdata([0 if dark else 1 for row in code.matrix for dark in row])
+    return img.resize((size * module, size * module), PILImage.Resampling.NEAREST)
 
 
 def _pairs(rows: list[tuple[str, str | None]]) -> list[Text]:

@@ -137,7 +137,7 @@ def create_app(services: Services, bus: EventBus, *, boot_id: str | None = None,
 
     async def ticker(app: web.Application) -> AsyncIterator[None]:
         bus.bind(asyncio.get_running_loop())
-        task = asyncio.create_task(_tick_forever(services, tick_s, status_poll_s))
+        task = asyncio.create_task(_tick_forever(services, tick_s, status_poll_s, bus))
         app[TASKS]["ticker"] = task
         yield
         task.cancel()
@@ -150,11 +150,14 @@ def create_app(services: Services, bus: EventBus, *, boot_id: str | None = None,
     return app
 
 
-async def _tick_forever(services: Services, tick_s: float, status_poll_s: float) -> None:
+async def _tick_forever(services: Services, tick_s: float, status_poll_s: float, bus: EventBus) -> None:
     loop = asyncio.get_running_loop()
     ctx = services.ctx
     next_poll = 0.0
     polling: asyncio.Future[Any] | None = None
+    # Every application event (a card, a scan, a tap's session start) ticks at once; without a session
+    # nothing times out, so a resting terminal ticks only for the printer poll.
+    events = bus.subscribe()
     while True:
         try:
             ctx.sessions.tick()
@@ -165,7 +168,11 @@ async def _tick_forever(services: Services, tick_s: float, status_poll_s: float)
                 polling = loop.run_in_executor(None, ctx.devices.poll_printer)
         except Exception:  # the ticker must outlive any single fault
             log.exception("ticker step failed")
-        await asyncio.sleep(tick_s)
+        delay = tick_s if ctx.sessions.current is not None else max(tick_s, next_poll - loop.time())
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(events.get(), delay)
+        while not events.empty():
+            events.get_nowait()
 
 
 async def start_site(app: web.Application, host: str, port: int) -> web.AppRunner:

@@ -31,6 +31,7 @@ class Commands:
     qr_data: bytes
     qr_module: int
     qr_level: int
+    tab_stops: list[int]
     asb_mask: int
     cells: list[Cell]
     line_text: list[str]
@@ -74,9 +75,12 @@ class Commands:
             return 2
         if c == "2":
             return 2
-        if c == "D":  # tab stops: NUL-terminated list
+        if c == "D":  # tab stops: NUL-terminated list of columns, each counted in the current character width
             end = buf.find(b"\x00", pos + 2)
-            return NEED_MORE if end < 0 else end - pos + 1
+            if end < 0:
+                return NEED_MORE
+            self.tab_stops = [n * 12 * self.width_mul for n in buf[pos + 2:end]]
+            return end - pos + 1
         if c in "a!EGdtJM-3V{R aeUc$\\*pK=" and one < 0:
             return NEED_MORE
         if c == "a":

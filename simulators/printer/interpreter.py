@@ -54,6 +54,7 @@ class Interpreter(Commands):
         self.qr_data = b""
         self.qr_module = 3
         self.qr_level = 48
+        self.tab_stops = [n * 12 for n in range(8, 256, 8)]  # dots; default: every 8 characters
         self.cells: list[Cell] = []
         self.line_text: list[str] = []
 
@@ -193,7 +194,7 @@ class Interpreter(Commands):
         if b in (0x0D, 0x00):
             return 1
         if b == 0x09:
-            self._add_char(" ")
+            self._tab()
             return 1
         if b == 0x1B:
             return self._counted(self._esc(buf, pos))
@@ -253,6 +254,16 @@ class Interpreter(Commands):
 
     def _hh(self) -> int:
         return max(self.height_mul, 2 if self.hanzi_tall else 1)
+
+    def _tab(self) -> None:
+        """HT: blank up to the next tab stop right of the print position; ignored when there is none
+        within the line (or none set)."""
+        x = sum(c.width for c in self.cells)
+        stop = next((t for t in sorted(self.tab_stops) if t > x), None)
+        if stop is None or stop > self.dots:
+            return
+        self.cells.append(Cell(stop - x, 24 * self.height_mul, char=" "))
+        self.line_text.append(" " * max(1, (stop - x) // 12))
 
     def _add_char(self, ch: str) -> None:
         self._add_cell(Cell(12 * self.width_mul, 24 * self.height_mul, char=ch, bold=self.bold), ch)

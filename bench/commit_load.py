@@ -1,0 +1,140 @@
+"""Durable case commit while a large backlog drains: the latency a villager's submission sees when the
+terminal comes back online after days offline (issue 15: the commit must not wait behind the drain).
+
+Per round: a fresh engine holding a backlog of cases (default 100 000, stored beforehand) connects to
+mosquitto and the central peer (``tests/edge_sync/central_peer.py``, own process, acks per the
+contract); while the backlog drains, a submitting thread commits one new case every 20 ms and times
+each ``submit_case`` until the outbox is empty (or ``--max-s``). The anchor is a minimal SQLite outbox
+on the same disk (WAL, ``synchronous=FULL``, one INSERT + COMMIT per case, nothing else running),
+measured before and after the round; the table gives p50/p99 and p99 × anchor p99, median and spread
+of the rounds.
+
+Run: .venv/bin/python bench/commit_load.py [--rounds 3] [--backlog 100000] [--max-s 30]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.sync import config, start_peer_process  # noqa: E402
+from edge_sync import SyncEngine  # noqa: E402
+from tests.edge_sync.conftest import sample_case  # noqa: E402
+from tests.support.broker import Broker  # noqa: E402
+
+SUBMIT_EVERY_S = 0.02
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def minimal_outbox(n: int = 500) -> float:
+    """p99 ms of one INSERT + COMMIT into a bare outbox table (WAL, synchronous=FULL)."""
+    with tempfile.TemporaryDirectory(prefix="bench-minimal-") as tmp:
+        conn = sqlite3.connect(Path(tmp) / "outbox.db", isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("CREATE TABLE outbox (msg_id TEXT PRIMARY KEY, seq INTEGER, body BLOB)")
+        body = os.urandom(900)
+        times = []
+        for i in range(n):
+            t = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO outbox VALUES (?, ?, ?)", (f"m{i}", i, body))
+            conn.execute("COMMIT")
+            times.append(time.perf_counter() - t)
+        conn.close()
+    return percentile(times, 99) * 1e3
+
+
+def one_round(broker: Broker, backlog: int, max_s: float) -> dict[str, float]:
+    anchor_before = minimal_outbox()
+    engine = SyncEngine(config(broker.url, tempfile.mkdtemp(prefix="bench-backlog-")))
+    t = time.perf_counter()
+    with engine.store.tx():
+        for i in range(backlog):
+            engine.submit_case(sample_case(i))
+    fill_s = time.perf_counter() - t
+    # A backlog of days was written over days, checkpoint by checkpoint: start from a folded WAL.
+    with engine.store.lock:
+        engine.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    times: list[float] = []
+    stop = threading.Event()
+
+    def submitter() -> None:
+        n = backlog
+        while not stop.wait(SUBMIT_EVERY_S):
+            n += 1
+            t0 = time.perf_counter()
+            engine.submit_case(sample_case(n))
+            times.append(time.perf_counter() - t0)
+
+    engine.start()
+    thread = threading.Thread(target=submitter, daemon=True)
+    t = time.perf_counter()
+    thread.start()
+    deadline = time.monotonic() + max_s
+    while time.monotonic() < deadline and engine.store.scalar("SELECT COUNT(*) FROM outbox") > 5:
+        time.sleep(0.2)
+    stop.set()
+    thread.join(10)
+    drained_s = time.perf_counter() - t
+    left = engine.store.scalar("SELECT COUNT(*) FROM outbox")
+    engine.stop()
+    anchor_after = minimal_outbox()
+    anchor = (anchor_before + anchor_after) / 2
+    p99 = percentile(times, 99) * 1e3
+    return {"fill_s": fill_s, "commits": len(times), "p50_ms": percentile(times, 50) * 1e3, "p99_ms": p99,
+            "max_ms": max(times) * 1e3, "anchor_p99_ms": anchor, "ratio": p99 / anchor,
+            "drained_per_s": (backlog - left) / drained_s, "left": left}
+
+
+def spread(values: list[float], digits: int = 2) -> str:
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backlog", type=int, default=100_000)
+    parser.add_argument("--max-s", type=float, default=30.0, help="stop measuring after this long")
+    args = parser.parse_args()
+    results = []
+    with Broker() as broker:
+        peer = start_peer_process(broker.url)
+        try:
+            for _ in range(args.rounds):
+                r = one_round(broker, args.backlog, args.max_s)
+                print({k: round(v, 3) for k, v in r.items()}, file=sys.stderr)
+                results.append(r)
+        finally:
+            assert peer.stdin is not None
+            peer.stdin.close()
+            peer.wait(10)
+
+    def col(key: str) -> list[float]:
+        return [r[key] for r in results]
+
+    print(f"| figure (backlog {args.backlog}, load {os.getloadavg()[0]:.1f}) | value | bar |\n|---|---|---|")
+    print(f"| durable commit p50 while draining | {spread(col('p50_ms'))} ms | |")
+    print(f"| durable commit p99 while draining | {spread(col('p99_ms'))} ms | ≤ 5 ms |")
+    print(f"| anchor: minimal SQLite outbox commit p99 (before/after, mean) | {spread(col('anchor_p99_ms'))} ms | |")
+    print(f"| p99 × anchor p99 | {spread(col('ratio'))} | |")
+    print(f"| commits timed per round / drain rate meanwhile | {spread(col('commits'), 0)} / "
+          f"{spread(col('drained_per_s'), 0)} cases/s | |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

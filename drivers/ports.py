@@ -1,0 +1,17 @@
+"""Small helpers shared by the serial drivers."""
+from __future__ import annotations
+
+from typing import Any
+
+import serial
+
+
+def cancel_read(port: Any) -> None:
+    """Ends another thread's blocking read of ``port`` early where pyserial can (POSIX serial ports);
+    other ports (sockets, a closed or absent port) are left to their read timeout. Never raises."""
+    cancel = getattr(port, "cancel_read", None)
+    if cancel is not None:
+        try:
+            cancel()
+        except (serial.SerialException, OSError, ValueError):
+            pass
