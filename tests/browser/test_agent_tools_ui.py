@@ -53,7 +53,7 @@ def for_resident(other, paper: tuple[str, ...]) -> str:
     """A case the logged-in agent of terminal ``other`` submits for 向金花, her own consent after her card is
     read again; its query code."""
     other.card(other_terminal.XIANG)
-    other.fill(*VILLAGE_ITEM, paper=paper, pickup="village_point", point="511902-V-0001")
+    other.fill_draft(*VILLAGE_ITEM, paper=paper, pickup="village_point", point="511902-V-0001")
     other.services.submit.ask_resident_consent()
     other.remove_card()
     other.card(other_terminal.XIANG)

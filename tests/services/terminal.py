@@ -76,7 +76,7 @@ class Terminal:
         self.card(card)
         return self.services.agent.login(agent_id, pin)
 
-    def fill(self, item: str, situation: str, *, paper: tuple[str, ...] = (), pickup: str = "window",
+    def fill_draft(self, item: str, situation: str, *, paper: tuple[str, ...] = (), pickup: str = "window",
              **pickup_args: Any) -> dict[str, Any]:
         """A draft with every required material scanned (or ``paper``), phone, pickup; consent (citizen)."""
         s = self.services.submit

@@ -24,7 +24,7 @@ AGAIN = ("重新提交", "再提交", "再次提交", "重新申请")
 
 def test_electronic_case_is_accepted_at_once_and_gets_the_acceptance_notice(net, terminal):
     terminal.card(ZHANG)
-    terminal.fill(*ITEM)
+    terminal.fill_draft(*ITEM)
     result = terminal.services.committer.commit()
     case = result["notice"]["cases"][0]
     assert result["status"] == "accepted" and case["stage_title"] == "受理通知书" and case["case_no"]
@@ -41,7 +41,7 @@ def test_electronic_case_is_accepted_at_once_and_gets_the_acceptance_notice(net,
 
 def test_originals_at_the_window_give_a_pre_review_then_the_acceptance_notice(net, terminal):
     terminal.card(ZHANG)
-    terminal.fill(*ITEM, paper=("M03",))
+    terminal.fill_draft(*ITEM, paper=("M03",))
     result = terminal.services.committer.commit()
     case = result["notice"]["cases"][0]
     assert result["status"] == "pre_review" and case["promised_text"] is None
@@ -59,7 +59,7 @@ def test_originals_at_the_window_give_a_pre_review_then_the_acceptance_notice(ne
 
 def test_mail_and_village_point_pickup_travel_in_the_case_and_show_masked(net, terminal):
     terminal.card(ZHANG)
-    terminal.fill(*VILLAGE_ITEM, pickup="mail", address=MAIL)
+    terminal.fill_draft(*VILLAGE_ITEM, pickup="mail", address=MAIL)
     mailed = terminal.services.committer.commit()["notice"]["cases"][0]
     envelope = json.loads(central_case(net, mailed["query_code"])["envelope"])
     assert envelope["pickup"] == {"method": "mail",
@@ -67,7 +67,7 @@ def test_mail_and_village_point_pickup_travel_in_the_case_and_show_masked(net, t
     mine = terminal.services.query.my_cases()["cases"]
     view = next(c for c in mine if c["query_code"] == mailed["query_code"])
     assert view["pickup"]["method"] == "mail" and "回风路" not in json.dumps(view, ensure_ascii=False)
-    terminal.fill(*VILLAGE_ITEM, pickup="village_point", point="511902-V-0001")
+    terminal.fill_draft(*VILLAGE_ITEM, pickup="village_point", point="511902-V-0001")
     point = terminal.services.committer.commit()["notice"]["cases"][0]
     assert point["pickup"]["place"] == "江北街道示例村便民服务点（江北街道示例村村委会一楼）"
     envelope = json.loads(central_case(net, point["query_code"])["envelope"])
@@ -106,7 +106,7 @@ def test_bundle_gives_one_case_per_item_linked_at_central_and_one_notice(net, te
 
 def test_concurrent_commits_of_one_draft_make_one_case_at_central(net, terminal):
     terminal.card(XIANG)
-    terminal.fill(*ITEM)
+    terminal.fill_draft(*ITEM)
     results: list[dict] = []
     threads = [threading.Thread(target=lambda: results.append(terminal.services.committer.commit()))
                for _ in range(6)]
@@ -125,7 +125,7 @@ def test_concurrent_commits_of_one_draft_make_one_case_at_central(net, terminal)
 def test_reprint_records_survive_a_restart_encrypted(net, make_terminal):
     first = make_terminal("kiosk")
     first.card(ZHANG)
-    first.fill(*ITEM)
+    first.fill_draft(*ITEM)
     first.printer.fail_next = "paper_out"
     result = first.services.committer.commit()
     assert result["printed"] is False and result["reprint"] is True and "已经提交成功" in result["print_message"]
@@ -145,7 +145,7 @@ def test_reprint_records_survive_a_restart_encrypted(net, make_terminal):
 def test_evaluation_five_levels_reasons_callback_and_one_per_service(net, make_terminal):
     a = make_terminal("a")
     a.card(ZHANG)
-    a.fill(*ITEM)
+    a.fill_draft(*ITEM)
     code = a.services.committer.commit()["notice"]["query_code"]
     options = a.services.evaluation.options()
     assert [lv["name"] for lv in options["levels"]] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
@@ -173,7 +173,7 @@ def test_evaluation_five_levels_reasons_callback_and_one_per_service(net, make_t
 
 def test_urge_and_complaint_get_a_receipt_number_and_a_slip(net, terminal):
     terminal.card(ZHANG)
-    terminal.fill(*ITEM)
+    terminal.fill_draft(*ITEM)
     code = terminal.services.committer.commit()["notice"]["query_code"]
     case = next(c for c in terminal.services.query.my_cases()["cases"] if c["query_code"] == code)
     assert case["actions"]["urge"] and case["actions"]["complain"]
@@ -201,9 +201,9 @@ def test_urge_and_complaint_get_a_receipt_number_and_a_slip(net, terminal):
 
 def test_withdraw_only_before_acceptance(net, terminal):
     terminal.card(ZHANG)
-    terminal.fill(*ITEM, paper=("M03",))
+    terminal.fill_draft(*ITEM, paper=("M03",))
     received = terminal.services.committer.commit()["notice"]["query_code"]
-    terminal.fill(*ITEM)
+    terminal.fill_draft(*ITEM)
     accepted = terminal.services.committer.commit()["notice"]["query_code"]
     central_case(net, accepted)
     refused = terminal.services.casework.withdraw(accepted)
@@ -214,7 +214,7 @@ def test_withdraw_only_before_acceptance(net, terminal):
 
 def test_correction_asked_by_central_is_captured_and_accepted(net, terminal):
     terminal.card(ZHANG)
-    terminal.fill(*ITEM)
+    terminal.fill_draft(*ITEM)
     code = terminal.services.committer.commit()["notice"]["query_code"]
     central_case(net, code)
     net.command(f"correction {code} M03 请补充清晰的经营场所使用证明")
@@ -263,7 +263,7 @@ def test_village_cases_come_from_central_for_all_agents_and_terminals(net, make_
     other = make_terminal("other", device="KSK-511902-0009")
     other.agent(ZHOU, "0032", "112233")  # another agent of 江北街道示例村, on another terminal
     other.card(XIANG)
-    other.fill(*VILLAGE_ITEM, pickup="village_point", point="511902-V-0001")
+    other.fill_draft(*VILLAGE_ITEM, pickup="village_point", point="511902-V-0001")
     other.services.submit.ask_resident_consent()
     other.remove_card()
     other.card(XIANG)  # the resident puts the card back and consents by their own tap
