@@ -93,8 +93,14 @@ class SyncConfig:
         Keys come from ``[sync]`` and from ``[device]`` (``id``, ``site_id``, ``data_dir``) or, in a
         file without tables, from the top level under their own names (``device_id`` …).
         Raises SyncConfigError on a missing or invalid value or an unreadable file."""
-        raw = {} if path is None else _read_toml(path)
-        return cls.from_mapping(raw, env=os.environ if env is None else env, **overrides)
+        document = {} if path is None else read_config_file(path)
+        return cls.from_document(document, env=env, **overrides)
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any], env: Mapping[str, str] | None = None,
+                      **overrides: Any) -> SyncConfig:
+        """The same from a document :func:`read_config_file` has read (the kiosk reads its file once)."""
+        return cls.from_mapping(_sync_keys(document), env=os.environ if env is None else env, **overrides)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> SyncConfig:
@@ -131,7 +137,7 @@ def read_key_tables(path: str | Path, env: Mapping[str, str] | None = None) -> t
     ``KIOSK_SYNC_COMMAND_KEYS`` / ``KIOSK_SYNC_CATALOG_KEYS``; a table absent from both is empty.
     Other settings in the file are not looked at. Raises SyncConfigError on an unreadable file or a
     malformed key id or key."""
-    raw = _read_toml(path)
+    raw = _sync_keys(read_config_file(path))
     env = os.environ if env is None else env
     tables = []
     for name in KEY_TABLES:
@@ -158,12 +164,30 @@ def check_key_table(name: str, keys: Any) -> dict[str, str]:
     return dict(keys)
 
 
-def _read_toml(path: str | Path) -> dict[str, Any]:
-    """The plain keys of a kiosk TOML file: top-level scalars, ``[device]`` under their field names, ``[sync]``."""
+class ConfigFileError(SyncConfigError):
+    """The configuration file cannot be used: ``missing`` when it does not exist, else unreadable or not TOML."""
+
+    def __init__(self, path: str | Path, problem: str, missing: bool = False) -> None:
+        self.path, self.problem, self.missing = str(path), problem, missing
+        super().__init__(f"cannot read config file {path}: {problem}")
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The terminal's configuration file as a TOML document: the one place that reads it, for the kiosk's
+    settings and the sync engine's alike. Raises ConfigFileError when it is missing, unreadable or not TOML."""
     try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SyncConfigError(f"cannot read config file {path}: {exc}") from exc
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigFileError(path, "it does not exist", missing=True) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigFileError(path, f"it is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigFileError(path, f"{type(exc).__name__}: {exc}") from None
+
+
+def _sync_keys(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain keys of a kiosk TOML document: top-level scalars, ``[device]`` under their field names, ``[sync]``."""
     raw: dict[str, Any] = {k: v for k, v in doc.items() if not isinstance(v, dict) or k in KEY_TABLES}
     device = doc.get("device", {})
     for key, name in _DEVICE_KEYS.items():

@@ -457,10 +457,10 @@ def build_ports(config: KioskConfig) -> tuple[Ports, Any]:
     if dev["ioboard"]:
         ports.ioboard = adapters.IoBoardAdapter(dev["ioboard"])
     engine = None
-    if config.get("sync", "enabled"):
-        from edge_sync import SyncConfig, SyncEngine
+    if config.sync is not None:
+        from edge_sync import SyncEngine
 
-        engine = SyncEngine(SyncConfig.from_toml(config.path or None, sw_version=__version__))
+        engine = SyncEngine(config.sync.with_(sw_version=__version__))
         ports.sync = adapters.SyncAdapter(engine)
         ports.sync_control = engine
     return ports, engine

@@ -140,8 +140,10 @@ class CommandRunner:
     def _apply_keys(self, config: KioskConfig) -> Outcome:
         if self.engine is None:
             return True, "signing keys not applied: no sync engine"
+        if config.sync is None:
+            return False, "config not reloaded, signing keys unchanged: the file now turns sync off (needs a restart)"
+        command_keys, catalog_keys = config.sync.command_keys, config.sync.catalog_keys
         try:
-            command_keys, catalog_keys = key_tables(config)
             self.engine.set_accepted_keys(command_keys, catalog_keys)
         except ValueError as exc:  # edge_sync's SyncConfigError: the accepted keys stay as they were
             return False, _short(f"config not reloaded, signing keys unchanged: {exc}")
@@ -212,15 +214,3 @@ class CommandRunner:
         self.k.devices.set_locked(REBOOT_MESSAGE)
         self.k.request_exit(REBOOT_EXIT_CODE)
         return True, "rebooting"
-
-
-def key_tables(config: KioskConfig) -> tuple[dict[str, str], dict[str, str]]:
-    """(command_keys, catalog_keys) as a restart reads them: edge_sync's reader for the configuration
-    file (it also applies KIOSK_SYNC_*_KEYS), else the ``[sync]`` tables already loaded.
-    Raises ValueError (edge_sync's SyncConfigError) on a malformed key."""
-    if config.path:
-        from edge_sync.config import read_key_tables
-
-        return read_key_tables(config.path)
-    sync = config.raw.get("sync", {})
-    return dict(sync.get("command_keys") or {}), dict(sync.get("catalog_keys") or {})

@@ -1,16 +1,21 @@
 """The terminal's configuration: a TOML file validated against a schema, every key overridable by an
-environment variable ``KIOSK_<SECTION>_<KEY>`` (plus the short names the sync engine uses)."""
+environment variable ``KIOSK_<SECTION>_<KEY>`` (plus the short names the sync engine uses).
+
+One loader: the file is read once, by edge_sync's :func:`~edge_sync.config.read_config_file`; the kiosk's
+sections are validated here and, with sync on, the sync engine's :class:`~edge_sync.config.SyncConfig` is
+built from the same document, environment and identity (``KioskConfig.sync``)."""
 from __future__ import annotations
 
 import ipaddress
 import json
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from edge_sync.config import ConfigFileError, SyncConfig, SyncConfigError, read_config_file
 
 # Short variables shared with edge_sync (issue 4) → (section, key).
 ENV_ALIASES = {
@@ -174,6 +179,8 @@ class KioskConfig:
     values: Mapping[str, Mapping[str, Any]]
     raw: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     path: str = ""
+    # The sync engine's settings, built from the same file and environment (None when sync is off).
+    sync: SyncConfig | None = None
 
     def get(self, section: str, key: str) -> Any:
         return self.values[section][key]
@@ -239,12 +246,10 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     if path is not None:
         file_label = str(path)
         try:
-            with open(path, "rb") as fh:
-                raw = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError("(file)", f"{path} does not exist", "a readable TOML file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("(file)", f"{path} is not valid TOML: {exc}", "TOML syntax") from None
+            raw = read_config_file(path)
+        except ConfigFileError as exc:
+            raise ConfigError("(file)", f"{path}: {exc.problem}",
+                              "a readable TOML file" if exc.missing else "TOML syntax") from None
     values: dict[str, dict[str, Any]] = {}
     for section, keys in SCHEMA.items():
         given = raw.get(section, {})
@@ -279,7 +284,21 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     sections = {name: dict(body) for name, body in raw.items() if isinstance(body, dict)}
     for section, body in values.items():
         sections.setdefault(section, {}).update(body)
-    return KioskConfig(values=values, raw=sections, path=file_label)
+    return KioskConfig(values=values, raw=sections, path=file_label, sync=_sync_config(raw, values, env))
+
+
+def _sync_config(document: Mapping[str, Any], values: dict[str, dict[str, Any]],
+                 env: Mapping[str, str]) -> SyncConfig | None:
+    """edge_sync's settings from the same document and environment, under the identity validated above
+    (device id, site, data dir and broker are the kiosk's, so the two can never disagree)."""
+    if not values["sync"]["enabled"]:
+        return None
+    device = values["device"]
+    try:
+        return SyncConfig.from_document(document, env=env, device_id=device["id"], site_id=device["site_id"],
+                                        data_dir=device["data_dir"], mqtt_url=values["sync"]["mqtt_url"])
+    except SyncConfigError as exc:
+        raise ConfigError("sync", str(exc), "valid [sync] settings (see kiosk/config.example.toml)") from None
 
 
 def _check_relations(values: dict[str, dict[str, Any]]) -> None:
@@ -327,7 +346,7 @@ def with_setting(config: KioskConfig, name: str, value: Any) -> KioskConfig:
     _check_relations(values)
     raw = {sec: dict(body) for sec, body in config.raw.items()}
     raw.setdefault(section, {})[key] = value
-    return KioskConfig(values=values, raw=raw, path=config.path)
+    return KioskConfig(values=values, raw=raw, path=config.path, sync=config.sync)
 
 
 def save_override(config: KioskConfig, name: str, value: Any) -> Path:

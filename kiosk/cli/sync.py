@@ -8,9 +8,10 @@ import os
 import sys
 import time
 
-from edge_sync import StorageFull, SyncConfig, SyncConfigError, SyncEngine, read_status
+from edge_sync import StorageFull, SyncConfig, SyncEngine, read_status
 from edge_sync.outbox import now_iso
 from edge_sync.store import Store
+from kiosk.config import ConfigError, load_config
 
 SELFTEST_CASE = {
     "item": {"code": "SELFTEST", "situation": "S00"},
@@ -36,9 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = SyncConfig.from_toml(args.config)
-    except SyncConfigError as exc:
+        config = load_config(args.config).sync
+    except ConfigError as exc:
         print(f"kiosk sync: {exc}", file=sys.stderr)
+        return 2
+    if config is None:
+        print("kiosk sync: sync is off in this configuration ([sync] enabled = false)", file=sys.stderr)
         return 2
     if args.action == "status":
         return _status(config)

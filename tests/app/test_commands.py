@@ -27,7 +27,7 @@ KEY_B = base64.b64encode(bytes(range(1, 33))).decode()
 
 def write_toml(path, reset_after: float, command_keys: dict[str, str]) -> None:
     keys = "".join(f'"{k}" = "{v}"\n' for k, v in command_keys.items())
-    path.write_text(f"[session]\nreset_after_s = {reset_after}\n\n[sync]\nenabled = false\n"
+    path.write_text(f"[session]\nreset_after_s = {reset_after}\n\n[sync]\nenabled = true\n"
                     f"[sync.command_keys]\n{keys}[sync.catalog_keys]\n\"cat-2026\" = \"{KEY_A}\"\n", "utf-8")
 
 
@@ -76,7 +76,7 @@ def test_reload_config_changes_nothing_when_the_file_or_a_key_is_bad(setup):
     assert not ok and "session.reset_after_s" in detail
     write_toml(toml, 90, {"cmd-2027": base64.b64encode(b"short").decode()})
     ok, detail = kiosk.on_command("reload_config", {})
-    assert not ok and "keys unchanged" in detail
+    assert not ok and "config not reloaded" in detail and "command_keys.cmd-2027" in detail
     assert engine.accepted_key_ids() == {"command_keys": ["cmd-2026"], "catalog_keys": ["cat-2026"]}
     assert kiosk.sessions.timeouts.reset_after_s == 60
 

@@ -107,3 +107,40 @@ def test_override_file_is_checked_like_the_configuration(tmp_path):
         load_config(None, env=env)
     (tmp_path / OVERRIDE_FILE).write_text('{"web.idle_after_s": 0}', "utf-8")
     assert load_config(None, env=env).get("web", "idle_after_s") == 0.0
+
+
+def test_sync_settings_come_from_the_same_load_under_the_kiosks_identity(tmp_path):
+    """One loader: the sync engine's settings are read with the kiosk's, from the same file and variables,
+    and the identity is the one the kiosk validated (a variable's device id reaches both)."""
+    path = write(tmp_path, '[device]\nid = "KSK-511902-0007"\nsite_id = "511902-HALL-01"\n'
+                           f'data_dir = "{tmp_path}"\n[sync]\nmqtt_url = "mqtt://127.0.0.1:1884"\n'
+                           "ack_timeout_s = 7\nwindow = 50\n")
+    config = load_config(path, env={"KIOSK_DEVICE_ID": "KSK-511902-0042", "KIOSK_SYNC_WINDOW": "60"})
+    assert config.sync is not None
+    assert (config.sync.device_id, config.sync.site_id, config.sync.data_dir, config.sync.mqtt_url) == (
+        config.device_id, "511902-HALL-01", config.data_dir, "mqtt://127.0.0.1:1884")
+    assert config.device_id == "KSK-511902-0042"
+    assert (config.sync.ack_timeout_s, config.sync.window) == (7.0, 60)
+
+
+def test_sync_off_has_no_sync_settings_and_a_bad_sync_value_is_a_config_error(tmp_path):
+    assert load_config(write(tmp_path, "[sync]\nenabled = false\nack_timeout_s = -1\n"), env={}).sync is None
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, "[sync]\nack_timeout_s = -1\n"), env={})
+    assert info.value.key == "sync" and "ack_timeout_s must be > 0" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env={"KIOSK_SYNC_COMMAND_KEYS": "{not json"})
+    assert info.value.key == "sync" and "KIOSK_SYNC_COMMAND_KEYS" in str(info.value)
+
+
+def test_kiosk_sync_command_reads_the_same_configuration(tmp_path, capsys):
+    import argparse
+
+    from kiosk.cli import sync as sync_cli
+
+    off = write(tmp_path, "[sync]\nenabled = false\n")
+    assert sync_cli.run(argparse.Namespace(config=str(off), action="status")) == 2
+    assert "sync is off" in capsys.readouterr().err
+    bad = write(tmp_path, "[web]\nport = 0\n")
+    assert sync_cli.run(argparse.Namespace(config=str(bad), action="status")) == 2
+    assert "web.port" in capsys.readouterr().err
