@@ -147,7 +147,7 @@ def _submit_cases(sync: Any, count: int) -> list[str]:
     """Cases committed through the real outbox and acked by the central simulator; their query codes."""
     import uuid
 
-    from drivers.scanner.receipt_code import mint_query_code
+    from edge_sync.querycode import mint_query_code
 
     codes = []
     for _ in range(count):
@@ -170,7 +170,7 @@ def bench_scan(rounds: int) -> list[Row]:
     central on loopback and then offline (broker stopped: the cached view with its age)."""
     from playwright.sync_api import sync_playwright
 
-    from drivers.scanner.receipt_code import receipt_url
+    from edge_sync.querycode import receipt_url
     from kiosk.app import Kiosk
     from kiosk.catalog import load_catalog
     from kiosk.config import load_config

@@ -1,5 +1,6 @@
 """Scanner figures: line assembly and receipt-code parsing throughput against plain-Python baselines, and
-the latency from a scan's first byte on a real pty to a classified ``Scan``, against its wire time.
+the latency from a scan's first byte on a real pty to the kiosk's classified ``ScanEvent`` (the driver's
+``Scan`` read through ``kiosk.adapters.scan_event``), against its wire time.
 
 Run: ``.venv/bin/python bench/scanner.py``.
 """
@@ -15,7 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drivers.scanner import LineAssembler, Scanner, mint_query_code, parse_receipt_code, receipt_url
+from drivers.scanner import LineAssembler, Scanner
+from edge_sync.querycode import mint_query_code, parse_receipt_code, receipt_url
+from kiosk.adapters import scan_event
 from simulators.link import Pacer, PtyLink
 
 
@@ -89,8 +92,9 @@ def bench_latency(baud: int, samples: int) -> tuple[str, str, str]:
             for _ in range(samples):
                 go.set()
                 scan = scanner.read_scan(5.0)
+                event = scan_event(scan) if scan is not None else None
                 done = time.monotonic()
-                if scan is None or scan.code is None:
+                if event is None or event.code is None:
                     raise RuntimeError("scan lost during the benchmark")
                 latencies.append(done - started[-1])
     finally:
@@ -100,7 +104,7 @@ def bench_latency(baud: int, samples: int) -> tuple[str, str, str]:
         link.close()
     median = statistics.median(latencies)
     p95 = sorted(latencies)[int(0.95 * (len(latencies) - 1))]
-    return (f"scan → Scan at {baud} ({len(payload)} B)", f"p50 {median * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms",
+    return (f"scan → ScanEvent at {baud} ({len(payload)} B)", f"p50 {median * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms",
             f"{median / wire:.3f}× wire time ({wire * 1e3:.1f} ms)")
 
 

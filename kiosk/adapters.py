@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from edge_sync.querycode import RejectCause, ScanKind, classify
 from kiosk.ports import (
     AlreadyCommitted,
     Attachment,
@@ -26,6 +27,7 @@ from kiosk.ports import (
 )
 
 if TYPE_CHECKING:
+    from drivers.scanner.scanner import Scan
     from edge_sync.health import SyncHealth
     from kiosk.receipts.data import ChecklistData, ComplaintData, TicketData
     from kiosk.services.notice import Notice
@@ -60,8 +62,20 @@ class IdReaderAdapter:
         return self._watcher is not None and self._watcher.running
 
 
+def scan_event(scan: Scan) -> ScanEvent:
+    """The kiosk's view of one payload from the scanner driver: a receipt's query code or "other" with the
+    cause, per edge_sync's reading of contract §10. Only text decoded as UTF-8 can be a code (the notice URL
+    and the code are ASCII); a GB18030 or hex view of the bytes is always "other"."""
+    from drivers.scanner.protocol import TextEncoding
+
+    if scan.encoding is not TextEncoding.UTF8:
+        return ScanEvent(scan.text, ScanKind.OTHER, cause=RejectCause.NOT_A_CODE)
+    result = classify(scan.text)
+    return ScanEvent(scan.text, result.kind, result.code, result.cause)
+
+
 class ScannerAdapter:
-    """`drivers.scanner.ScannerWatcher` as a ScannerPort (it classifies receipt codes itself)."""
+    """`drivers.scanner.ScannerWatcher` as a ScannerPort: each payload is classified by ``scan_event``."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -70,8 +84,8 @@ class ScannerAdapter:
     def start(self, on_scan: Callable[[ScanEvent], None], on_state: Callable[[bool], None]) -> None:
         from drivers.scanner.scanner import ScannerWatcher
 
-        def scanned(scan: Any) -> None:
-            on_scan(ScanEvent(text=scan.text, kind=getattr(scan.kind, "value", scan.kind), code=scan.code))
+        def scanned(scan: Scan) -> None:
+            on_scan(scan_event(scan))
 
         def state(value: Any) -> None:
             on_state(getattr(value, "value", value) == "online")

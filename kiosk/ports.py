@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # the typed slip values: the notice belongs to the services, 
     from kiosk.services.notice import Notice
 
 from edge_sync.health import SyncHealth
+from edge_sync.querycode import RejectCause, ScanKind
 
 
 # --- ID-card reader -------------------------------------------------------------------------------
@@ -49,11 +50,14 @@ class IdReaderPort(Protocol):
 # --- QR scanner ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ScanEvent:
-    """One scanned payload; ``code`` is the canonical query code when ``kind == "receipt_code"``."""
+    """One scanned payload, classified: ``code`` is the canonical query code when ``kind`` is receipt_code,
+    ``cause`` says why anything else is not one. The repr shows neither the text nor the code (a code is a
+    capability: whoever holds it sees the case)."""
 
-    text: str
-    kind: str
-    code: str | None = None
+    text: str = field(repr=False)
+    kind: ScanKind
+    code: str | None = field(default=None, repr=False)
+    cause: RejectCause | None = None
 
 
 class ScannerPort(Protocol):

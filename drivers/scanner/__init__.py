@@ -1,5 +1,5 @@
-"""Serial QR/barcode scanner: payload framing and decoding, receipt-code (查询码) recognition per
-contract §10, the driver and a reconnecting watcher."""
+"""Serial QR/barcode scanner: payload framing and decoding, the driver and a reconnecting watcher. What a
+payload means (a receipt's query code or not) is the application's business, not the driver's."""
 from drivers.scanner.errors import (
                                     BadPayload,
                                     PayloadTooLong,
@@ -19,32 +19,18 @@ from drivers.scanner.protocol import (
                                     decode_payload,
                                     escape_for_display,
 )
-from drivers.scanner.receipt_code import (
-                                    Classification,
-                                    RejectCause,
-                                    ScanKind,
-                                    check_symbol,
-                                    classify,
-                                    format_query_code,
-                                    mint_query_code,
-                                    parse_receipt_code,
-                                    receipt_url,
-)
 from drivers.scanner.scanner import Scan, Scanner, ScannerState, ScannerWatcher, make_scan
 
 __all__ = [
                                     "DEFAULT_MAX_LEN",
                                     "BadPayload",
-                                    "Classification",
                                     "DecodedPayload",
                                     "DuplicateFilter",
                                     "LineAssembler",
                                     "OverlongPayload",
                                     "PayloadTooLong",
                                     "PayloadTruncated",
-                                    "RejectCause",
                                     "Scan",
-                                    "ScanKind",
                                     "Scanner",
                                     "ScannerError",
                                     "ScannerLost",
@@ -53,13 +39,7 @@ __all__ = [
                                     "ScannerWatcher",
                                     "TextEncoding",
                                     "TruncatedPayload",
-                                    "check_symbol",
-                                    "classify",
                                     "decode_payload",
                                     "escape_for_display",
-                                    "format_query_code",
                                     "make_scan",
-                                    "mint_query_code",
-                                    "parse_receipt_code",
-                                    "receipt_url",
 ]

@@ -1,4 +1,4 @@
-"""The serial QR scanner driver: opens a port by pyserial URL, turns its bytes into classified ``Scan``s,
+"""The serial QR scanner driver: opens a port by pyserial URL, turns its bytes into decoded ``Scan``s,
 and a watcher thread that keeps reading across unplug/replug.
 
 Payload text is never logged: a QR can carry anything, personal data included.
@@ -37,7 +37,6 @@ from drivers.scanner.protocol import (
     decode_payload,
     escape_for_display,
 )
-from drivers.scanner.receipt_code import RejectCause, ScanKind, classify, reason_for
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +51,13 @@ WATCH_READ_S = 2.0
 
 @dataclass(frozen=True)
 class Scan:
-    """One payload from the scanner. ``text`` is the decoded text (not escaped: use ``display``);
-    ``code`` is the canonical query code when ``kind`` is receipt_code; ``reason`` tells a villager why
-    anything else is not one. The repr shows no payload content."""
+    """One payload as the scanner sent it: the ``raw`` bytes and their decoded ``text`` (not escaped: use
+    ``display``), with the ``encoding`` that decoded them. What the text means is for the application to
+    say. The repr shows no payload content."""
 
     raw: bytes = field(repr=False)
     text: str = field(repr=False)
     encoding: TextEncoding
-    kind: ScanKind
-    code: str | None = None
-    reason: str | None = field(default=None, repr=False)
-    cause: RejectCause | None = None
 
     @property
     def display(self) -> str:
@@ -70,19 +65,14 @@ class Scan:
         return escape_for_display(self.text)
 
     def to_dict(self) -> dict[str, Any]:
-        """The technician's JSON view: escaped text, kind, code and which decoding worked."""
-        return {"text": self.display, "kind": self.kind.value, "code": self.code, "encoding": self.encoding.value}
+        """The technician's JSON view: escaped text and which decoding worked."""
+        return {"text": self.display, "encoding": self.encoding.value}
 
 
 def make_scan(raw: bytes) -> Scan:
-    """Decodes and classifies one payload. Only text decoded as UTF-8 can be a receipt code (the URL
-    and code are ASCII); a GB18030 or hex view is always "other"."""
+    """Decodes one payload (UTF-8, else GB18030, else a hex view)."""
     decoded = decode_payload(raw)
-    if decoded.encoding is TextEncoding.UTF8:
-        result = classify(decoded.text)
-        return Scan(raw, decoded.text, decoded.encoding, result.kind, result.code, result.reason, result.cause)
-    cause = RejectCause.NOT_A_CODE
-    return Scan(raw, decoded.text, decoded.encoding, ScanKind.OTHER, None, reason_for(cause), cause)
+    return Scan(raw, decoded.text, decoded.encoding)
 
 
 class Scanner:

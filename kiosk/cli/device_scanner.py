@@ -1,5 +1,6 @@
 """``kiosk-device scanner listen``: prints one JSON line per scan so a technician can check the scanner
-and see whether a notice's QR is recognised as a receipt code.
+and see whether a notice's QR is recognised as a receipt code (classified as the kiosk does, and if not,
+the cause).
 
 Exit status: 0 when ``--count`` scans arrived (or, with ``--count 0``, when ``--timeout`` ended the
 listening), 3 when the time ran out first, 4 on a device error; the reason is one line on stderr.
@@ -12,7 +13,8 @@ import sys
 import time
 from enum import IntEnum
 
-from drivers.scanner import BadPayload, Scanner, ScannerError
+from drivers.scanner import BadPayload, Scan, Scanner, ScannerError
+from kiosk.adapters import scan_event
 
 
 class ExitCode(IntEnum):
@@ -38,6 +40,14 @@ def _fail(code: ExitCode, reason: str) -> int:
     return int(code)
 
 
+def scan_line(scan: Scan) -> str:
+    """One scan as the technician's JSON line: the escaped text, how it decoded, and what the kiosk makes of it."""
+    event = scan_event(scan)
+    cause = event.cause.value if event.cause is not None else None
+    return json.dumps({**scan.to_dict(), "kind": event.kind.value, "code": event.code, "cause": cause},
+                      ensure_ascii=False)
+
+
 def listen(args: argparse.Namespace) -> int:
     if args.count < 0 or args.timeout < 0:
         return _fail(ExitCode.USAGE, "--count and --timeout must not be negative")
@@ -56,7 +66,7 @@ def listen(args: argparse.Namespace) -> int:
                     continue
                 if scan is not None:
                     received += 1
-                    print(json.dumps(scan.to_dict(), ensure_ascii=False), flush=True)
+                    print(scan_line(scan), flush=True)
     except ScannerError as exc:
         return _fail(ExitCode.DEVICE, f"{exc.code}: {exc}")
     if args.count and received < args.count:

@@ -9,7 +9,7 @@ import segno
 from PIL import Image as PILImage
 
 from drivers.printer import QR, Align, Cut, Document, Element, Feed, QrLevel, Rule, Text
-from drivers.scanner.receipt_code import format_query_code
+from edge_sync.querycode import format_query_code
 from kiosk.receipts.data import ChecklistData, ComplaintData, FeeData, MaterialData, TicketData
 from kiosk.services.notice import PENDING_MARK, STAGE_TITLES, Notice, NoticeCase, NoticeStage
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from drivers.scanner.receipt_code import format_query_code
+from edge_sync.querycode import format_query_code
 from edge_sync.service_models import AgentProfile, AgentProfileRequest, VillageCases, VillageCasesRequest
 from kiosk.ports import CaseLookup, Reply
 from kiosk.services import Context, ServiceError, require_agent, require_card

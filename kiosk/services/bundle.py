@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drivers.scanner.receipt_code import classify
+from edge_sync.querycode import ScanKind
 from kiosk.ports import ScanEvent
 from kiosk.services import Context
 from kiosk.services.agent import AgentService, CaseLedger
@@ -20,6 +20,7 @@ from kiosk.services.pickup import PickupService
 from kiosk.services.query import QueryService
 from kiosk.services.queue import QueueService
 from kiosk.services.records import ServiceRecords
+from kiosk.services.scan_reasons import reason_for
 from kiosk.services.submit import SubmitService
 
 
@@ -45,12 +46,11 @@ class Services:
         if self.ctx.devices.locked:
             return  # a locked terminal starts no session
         self.ctx.sessions.activity("scan")
-        if scan.kind == "receipt_code" and scan.code:
+        if scan.kind == ScanKind.RECEIPT_CODE and scan.code:
             self.ctx.emit({"type": "scan", "kind": "receipt_code", "code": scan.code})
         else:
             # The text itself never leaves the terminal, not even to the page: only why it was refused.
-            reason = classify(scan.text).reason or "这不是受理通知书上的二维码。"
-            self.ctx.emit({"type": "scan", "kind": "other", "message": reason})
+            self.ctx.emit({"type": "scan", "kind": "other", "message": reason_for(scan.cause)})
 
     def on_card(self, identity: Any | None) -> None:
         """A card read (``identity``) or removed (None): the agent-mode consent is bound to fresh reads."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.masking import mask_name
-from drivers.scanner.receipt_code import parse_receipt_code
+from edge_sync.querycode import parse_receipt_code
 from kiosk.catalog import Catalog
 from kiosk.ports import AlreadyCommitted, Attachment, CaseAck, PrintFailed, StorageFull
 from kiosk.services import Context, ServiceError, actor_of, require_session

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.scanner.receipt_code import NOTICE_HOST
+from edge_sync.querycode import NOTICE_HOST
 from kiosk.catalog import Catalog, Item
 from kiosk.catalog.details import VillagePoint
 from kiosk.receipts.data import ChecklistData, FeeData, MaterialData, SituationData

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from drivers.scanner.receipt_code import format_query_code, receipt_url
+from edge_sync.querycode import format_query_code, receipt_url
 from kiosk.catalog.model import PICKUP_LABELS
 
 

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from drivers.masking import mask_name, mask_phone
-from drivers.scanner.receipt_code import classify, format_query_code
+from edge_sync.querycode import classify, format_query_code
 from kiosk.ports import Offline
 from kiosk.services import Context, ServiceError, applicant_of, require_card, require_session
 from kiosk.services.evaluation import offer, visit_ref
 from kiosk.services.notice import Notice, NoticeCase, NoticeStage
+from kiosk.services.scan_reasons import reason_for
 from kiosk.session import Session
 
 STATUS_LABELS = {
@@ -127,7 +128,7 @@ class QueryService:
         such a text never leaves the terminal."""
         result = classify(text)
         if result.code is None:
-            raise ServiceError("not_receipt", result.reason or "这不是受理通知书上的查询码。", 400)
+            raise ServiceError("not_receipt", reason_for(result.cause), 400)
         return result.code
 
     def by_code(self, text: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from drivers.scanner.receipt_code import mint_query_code
+from edge_sync.querycode import mint_query_code
 from kiosk.catalog import Catalog, Item, Situation
 from kiosk.catalog.details import Bundle, BundleItem
 from kiosk.ports import CapturedPage, CaptureRejected, Reply

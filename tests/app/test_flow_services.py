@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.scanner.receipt_code import format_query_code, mint_query_code
+from edge_sync.querycode import RejectCause, ScanKind, format_query_code, mint_query_code
 from kiosk.ports import PrinterState, ScanEvent
 from kiosk.services import ServiceError
 from kiosk.services.devices import Light
@@ -68,11 +68,14 @@ def test_other_texts_never_reach_central(world):
 
 def test_scan_events(world):
     code = mint_query_code()
-    world.services.on_scan(ScanEvent(text=code, kind="receipt_code", code=code))
-    world.services.on_scan(ScanEvent(text="http://x.cn", kind="other"))
+    world.services.on_scan(ScanEvent(text=code, kind=ScanKind.RECEIPT_CODE, code=code))
+    world.services.on_scan(ScanEvent(text="http://x.cn", kind=ScanKind.OTHER, cause=RejectCause.FOREIGN_URL))
+    world.services.on_scan(ScanEvent(text=code[:16] + "?", kind=ScanKind.OTHER, cause=RejectCause.BAD_CHECK))
     scans = [e for e in world.events if e["type"] == "scan"]
     assert scans[0] == {"type": "scan", "kind": "receipt_code", "code": code}
-    assert scans[1]["kind"] == "other" and "二维码" in scans[1]["message"] and "x.cn" not in scans[1]["message"]
+    assert scans[1]["kind"] == "other" and "不是受理通知书上的二维码" in scans[1]["message"]
+    assert scans[2]["kind"] == "other" and "查询码有误" in scans[2]["message"]
+    assert "x.cn" not in scans[1]["message"] and code[:16] not in scans[2]["message"]
 
 
 def test_my_cases_need_the_card_and_mask_the_phone(world):

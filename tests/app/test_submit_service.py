@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from drivers.scanner.receipt_code import parse_receipt_code, receipt_url
+from edge_sync.querycode import parse_receipt_code, receipt_url
 from kiosk.catalog import Catalog, load_catalog
 from kiosk.ports import CaseAck, PrinterState
 from kiosk.services import ServiceError

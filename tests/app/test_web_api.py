@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers.scanner.receipt_code import mint_query_code
+from edge_sync.querycode import mint_query_code
 from kiosk.adapters import ReceiptsAdapter
 from kiosk.app import Kiosk, Ports
 from kiosk.config import load_config

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from drivers.scanner.receipt_code import format_query_code
+from edge_sync.querycode import format_query_code
 from kiosk.catalog import load_catalog
 from simulators.hall.stack import sample_file
 from tests.browser import hallstack

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.scanner.receipt_code import parse_receipt_code, receipt_url
+from edge_sync.querycode import parse_receipt_code, receipt_url
 from tests.browser import hallstack
 from tests.browser.conftest import Screens
 from tests.browser.hallstack import ZHANG

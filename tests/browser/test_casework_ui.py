@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from drivers.scanner.receipt_code import format_query_code, receipt_url
+from edge_sync.querycode import format_query_code, receipt_url
 from tests.browser import hallstack
 from tests.browser.conftest import Screens
 from tests.browser.hallstack import ZHANG

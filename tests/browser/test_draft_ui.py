@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from drivers.scanner.receipt_code import receipt_url
+from edge_sync.querycode import receipt_url
 from kiosk.adapters import CameraAdapter, IdReaderAdapter, PrinterAdapter, ReceiptsAdapter, ScannerAdapter
 from kiosk.app import Ports
 from tests.browser.test_consult_ui import wait_connected

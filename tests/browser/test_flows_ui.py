@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from drivers.scanner.receipt_code import format_query_code, parse_receipt_code, receipt_url
+from edge_sync.querycode import format_query_code, parse_receipt_code, receipt_url
 from tests.browser.conftest import Screens
 from tests.browser.test_consult_ui import search_by_taps
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.scanner.receipt_code import receipt_url
+from edge_sync.querycode import receipt_url
 from simulators.hall.stack import sample_file
 from tests.browser.test_flows_ui import keypad, read_card, shown_code
 

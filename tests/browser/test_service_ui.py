@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from drivers.scanner.receipt_code import format_query_code, receipt_url
+from edge_sync.querycode import format_query_code, receipt_url
 from tests.browser.conftest import Screens
 from tests.browser.test_consult_ui import CONTRAST, MEASURE
 from tests.browser.test_flows_ui import fill_submission, keypad, read_card, shown_code

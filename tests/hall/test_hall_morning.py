@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode
 
-from drivers.scanner.receipt_code import parse_receipt_code, receipt_url
+from edge_sync.querycode import parse_receipt_code, receipt_url
 from tests.hall.conftest import KIOSK_SIM, alive, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.integration]

@@ -9,7 +9,7 @@ from contextlib import closing
 
 import pytest
 
-from drivers.scanner import mint_query_code, receipt_url
+from edge_sync.querycode import mint_query_code, receipt_url
 from simulators.hall.control import HallControl
 from simulators.hall.terminal_config import MAINTENANCE_PIN
 from tests.hall.conftest import EventStream, get_json, post_json, require_chromium, wait_until

@@ -1,8 +1,8 @@
 """Hostile scanner payloads: the nasty-string corpus (other hosts' URLs, look-alike and userinfo hosts,
 percent-encoding, IDN homoglyphs, control characters, injection strings, GBK/UTF-8 mixes, invalid UTF-8) and
-generated texts, bytes and mutated receipt URLs — through ``make_scan``/``classify`` and the real ``Scanner``
-on a pty. Each is "other" with a cause and a Chinese reason, never a receipt code, never an exception; a
-valid code after them still arrives."""
+generated texts, bytes and mutated receipt URLs — through the driver's ``make_scan`` and the kiosk's
+``scan_event`` (edge_sync's ``classify``), and the real ``Scanner`` on a pty. Each is "other" with a cause and
+a Chinese reason, never a receipt code, never an exception; a valid code after them still arrives."""
 from __future__ import annotations
 
 import json
@@ -14,17 +14,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.scanner import PayloadTooLong, ScanKind, Scanner, ScannerWatcher, make_scan
-from drivers.scanner.receipt_code import (
+from drivers.scanner import PayloadTooLong, Scanner, ScannerWatcher, make_scan
+from edge_sync.querycode import (
     ALPHABET,
     CHECK_ALPHABET,
     NOTICE_URL_PREFIX,
     RejectCause,
+    ScanKind,
     check_symbol,
     classify,
     code_from_value,
     receipt_url,
 )
+from kiosk.adapters import scan_event
+from kiosk.services.scan_reasons import reason_for
 from simulators.link import open_link
 from tests.hostile.bounded import count, within
 
@@ -48,19 +51,26 @@ def corpus() -> list[bytes]:
 NASTY = corpus()
 
 
-def assert_rejected(raw: bytes) -> None:
+def read_raw(raw: bytes):
+    """The kiosk's event for one payload, through the driver's decoding: (driver scan, kiosk event)."""
     scan = within(2, make_scan, raw)
-    assert scan.kind is ScanKind.OTHER and scan.code is None, raw
-    assert scan.cause is not None and scan.reason and any("\u4e00" <= ch <= "\u9fff" for ch in scan.reason)
+    return scan, within(2, scan_event, scan)
+
+
+def assert_rejected(raw: bytes) -> None:
+    scan, event = read_raw(raw)
+    assert event.kind is ScanKind.OTHER and event.code is None, raw
+    reason = reason_for(event.cause)
+    assert event.cause is not None and any("\u4e00" <= ch <= "\u9fff" for ch in reason)
     assert "\x1b" not in scan.display and "\x00" not in scan.display and "\n" not in scan.display
     json.dumps(scan.to_dict())  # the technician's view is always serialisable
-    assert CODE not in repr(scan)
+    assert CODE not in repr(scan) and CODE not in repr(event)
 
 
 def test_the_corpus_is_big_and_the_valid_forms_are_accepted():
     assert len(NASTY) >= 150
-    assert make_scan(URL.encode()).code == CODE
-    assert make_scan(f"  {CODE[:4]}-{CODE[4:8]} {CODE[8:]}  ".lower().encode()).code == CODE
+    assert read_raw(URL.encode())[1].code == CODE
+    assert read_raw(f"  {CODE[:4]}-{CODE[4:8]} {CODE[8:]}  ".lower().encode())[1].code == CODE
 
 
 @pytest.mark.parametrize("raw", NASTY, ids=range(len(NASTY)))
@@ -83,10 +93,11 @@ def test_wrong_check_symbols_are_bad_check():
 @given(st.binary(max_size=5000))
 def test_random_bytes_never_raise_and_only_exact_codes_pass(raw):
     count("scanner.random_bytes")
-    scan = within(2, make_scan, raw)
-    if scan.kind is ScanKind.RECEIPT_CODE:
+    _, event = read_raw(raw)
+    if event.kind is ScanKind.RECEIPT_CODE:
+        assert event.code is not None
         text = raw.decode("utf-8").strip(" ")
-        assert text.upper().replace("-", "").replace(" ", "") == scan.code or receipt_url(scan.code) == \
+        assert text.upper().replace("-", "").replace(" ", "") == event.code or receipt_url(event.code) == \
             "https://zwfw.example.gov.cn/q/" + text.rsplit("/", 1)[-1].upper()
 
 
@@ -97,7 +108,7 @@ def test_random_text_never_raises(text):
     result = within(2, classify, text)
     assert (result.code is None) == (result.kind is ScanKind.OTHER)
     if result.kind is ScanKind.OTHER:
-        assert result.reason and result.cause is not None
+        assert result.cause is not None
 
 
 @settings(max_examples=400, deadline=None)
@@ -151,8 +162,9 @@ def test_nasty_payloads_over_a_pty_are_each_other_and_nothing_is_lost():
     count("scanner.pty", len(lines) + 2)
     assert too_long == 1
     assert [s.raw for s in scans[:-1]] == lines
-    assert all(s.kind is ScanKind.OTHER for s in scans[:-1])
-    assert scans[-1].kind is ScanKind.RECEIPT_CODE and scans[-1].code == CODE
+    events = [scan_event(s) for s in scans]  # as the kiosk reads them
+    assert all(e.kind is ScanKind.OTHER and e.cause is not None for e in events[:-1])
+    assert events[-1].kind is ScanKind.RECEIPT_CODE and events[-1].code == CODE
 
 
 def test_watcher_keeps_delivering_after_hostile_bursts():
@@ -162,7 +174,7 @@ def test_watcher_keeps_delivering_after_hostile_bursts():
 
     def on_scan(scan):
         scans.append(scan)
-        if scan.code == CODE:
+        if scan.text == URL:
             done.set()
 
     lines = [raw for raw in NASTY[:60] if raw and b"\r" not in raw and b"\n" not in raw]
@@ -182,4 +194,5 @@ def test_watcher_keeps_delivering_after_hostile_bursts():
         link.close()
     count("scanner.watcher", len(lines) + 3)
     assert [type(e).__name__ for e in errors] == ["PayloadTooLong", "PayloadTruncated"]
-    assert [s.raw for s in scans[:-1]] == lines and all(s.kind is ScanKind.OTHER for s in scans[:-1])
+    assert [s.raw for s in scans[:-1]] == lines
+    assert all(scan_event(s).kind is ScanKind.OTHER for s in scans[:-1]) and scan_event(scans[-1]).code == CODE

@@ -33,7 +33,7 @@ from drivers.printer import (
     Text,
     render,
 )
-from drivers.scanner.receipt_code import mint_query_code, receipt_url
+from edge_sync.querycode import mint_query_code, receipt_url
 from kiosk.receipts import acceptance_notice
 from tests.support.net import free_port
 from tests.support.notices import sample_notice

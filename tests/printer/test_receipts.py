@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 from pyzbar.pyzbar import decode
 
 from drivers.printer import EPSON_ASB, GENERIC_58, GENERIC_80, QR, Cut, Text, render
-from drivers.scanner.receipt_code import format_query_code, mint_query_code, receipt_url
+from edge_sync.querycode import format_query_code, mint_query_code, receipt_url
 from kiosk.catalog import load_catalog
 from kiosk.receipts import (
     OFFLINE_MARK,

@@ -44,9 +44,9 @@ def test_listen_prints_one_json_line_per_scan_and_exits_0():
         code, lines, err = finish(listen)
     assert code == 0, err
     assert lines == [
-        {"text": URL, "kind": "receipt_code", "code": CODE, "encoding": "utf-8"},
-        {"text": "受理\\t通知", "kind": "other", "code": None, "encoding": "utf-8"},
-        {"text": "7kq2 m9xd pa4t h6wr p", "kind": "receipt_code", "code": CODE, "encoding": "utf-8"},
+        {"text": URL, "kind": "receipt_code", "code": CODE, "cause": None, "encoding": "utf-8"},
+        {"text": "受理\\t通知", "kind": "other", "code": None, "cause": "control_chars", "encoding": "utf-8"},
+        {"text": "7kq2 m9xd pa4t h6wr p", "kind": "receipt_code", "code": CODE, "cause": None, "encoding": "utf-8"},
     ]
     assert err == []
 
@@ -58,7 +58,8 @@ def test_listen_shows_gbk_and_binary_payloads():
         sim.send("scanhex ff00")
         code, lines, _ = finish(listen)
     assert code == 0
-    assert [(line["text"], line["encoding"]) for line in lines] == [("张三", "gb18030"), ("ff00", "hex")]
+    assert [(line["text"], line["encoding"], line["kind"], line["cause"]) for line in lines] == [
+        ("张三", "gb18030", "other", "not_a_code"), ("ff00", "hex", "other", "not_a_code")]
 
 
 def test_listen_times_out_with_3_and_one_line_reason():

@@ -6,7 +6,9 @@ import os
 
 import pytest
 
-from drivers.scanner import ScanKind, Scanner
+from drivers.scanner import Scanner
+from edge_sync.querycode import ScanKind
+from kiosk.adapters import scan_event
 
 URL = os.environ.get("KIOSK_SCANNER_URL", "")
 
@@ -18,4 +20,5 @@ def test_real_scanner_reads_a_notice_qr():
     with Scanner(URL, baudrate=int(os.environ.get("KIOSK_SCANNER_BAUD", "9600"))) as scanner:
         scan = scanner.read_scan(float(os.environ.get("KIOSK_SCANNER_WAIT", "20")))
     assert scan is not None, "no scan: is the scanner in serial (not HID keyboard) mode?"
-    assert scan.kind is ScanKind.RECEIPT_CODE, f"scanned something else ({scan.cause})"
+    event = scan_event(scan)  # as the kiosk reads it
+    assert event.kind is ScanKind.RECEIPT_CODE, f"scanned something else ({event.cause})"

@@ -14,7 +14,6 @@ import serial
 from drivers.scanner import (
     PayloadTooLong,
     PayloadTruncated,
-    ScanKind,
     Scanner,
     ScannerError,
     ScannerLost,
@@ -22,9 +21,9 @@ from drivers.scanner import (
     ScannerUnavailable,
     ScannerWatcher,
     TextEncoding,
-    mint_query_code,
-    receipt_url,
 )
+from edge_sync.querycode import RejectCause, ScanKind, mint_query_code, receipt_url
+from kiosk.adapters import scan_event
 from tests.support.net import free_port
 from tests.support.simproc import SimProcess
 
@@ -59,10 +58,12 @@ def test_scans_arrive_over_each_link_and_suffix(link, suffix):
                         f"scan https://evil.example.com/q/{CODE}"):
             proc.send(command)
         first, second, chinese, foreign = (read(scanner) for _ in range(4))
-    assert (first.kind, first.code, first.text, first.raw) == (ScanKind.RECEIPT_CODE, CODE, URL, URL.encode())
-    assert (second.kind, second.code) == (ScanKind.RECEIPT_CODE, CODE)
-    assert (chinese.text, chinese.encoding, chinese.kind) == ("受理通知书 张三", TextEncoding.UTF8, ScanKind.OTHER)
-    assert foreign.kind is ScanKind.OTHER and foreign.code is None and "二维码" in foreign.reason
+    assert (first.text, first.raw, first.encoding) == (URL, URL.encode(), TextEncoding.UTF8)
+    assert second.text == "7kq2-m9xd-pa4t-h6wr-p"
+    assert (chinese.text, chinese.encoding) == ("受理通知书 张三", TextEncoding.UTF8)
+    # As the kiosk reads them:
+    assert [scan_event(s).code for s in (first, second, chinese, foreign)] == [CODE, CODE, None, None]
+    assert (scan_event(foreign).kind, scan_event(foreign).cause) == (ScanKind.OTHER, RejectCause.FOREIGN_URL)
 
 
 def test_gbk_module_output_is_decoded_as_gb18030():
@@ -70,14 +71,14 @@ def test_gbk_module_output_is_decoded_as_gb18030():
         proc.send("scan 受理通知书 张三 第0007号")
         scan = read(scanner)
     assert scan.raw == "受理通知书 张三 第0007号".encode("gbk")
-    assert (scan.text, scan.encoding, scan.kind) == ("受理通知书 张三 第0007号", TextEncoding.GB18030, ScanKind.OTHER)
+    assert (scan.text, scan.encoding) == ("受理通知书 张三 第0007号", TextEncoding.GB18030)
 
 
 def test_default_9600_baud_scan():
     with sim() as proc, Scanner(proc.port, baudrate=9600) as scanner:
         assert proc.ready["baud"] == 9600 and proc.ready["suffix"] == "CR"
         proc.send(f"scan {URL}")
-        assert read(scanner).code == CODE
+        assert read(scanner).text == URL
 
 
 def test_largest_qr_payload_and_binary_bytes_pass_unchanged():
@@ -88,7 +89,6 @@ def test_largest_qr_payload_and_binary_bytes_pass_unchanged():
         large, binary = read(scanner), read(scanner)
     assert large.raw == big
     assert binary.raw == b"\x00\x01\xff\xfe\x1d" and binary.encoding is TextEncoding.HEX
-    assert binary.kind is ScanKind.OTHER
 
 
 @pytest.mark.parametrize("noise, then, error", [
@@ -102,7 +102,7 @@ def test_a_broken_payload_is_reported_and_the_next_scan_survives(noise, then, er
             proc.send(command)
         with pytest.raises(error):
             scanner.read_scan(10)
-        assert read(scanner).code == CODE
+        assert read(scanner).text == URL
 
 
 def test_suffixless_scanner_framed_by_idle_gap_keeps_inner_line_ends():
@@ -111,7 +111,7 @@ def test_suffixless_scanner_framed_by_idle_gap_keeps_inner_line_ends():
         proc.send("scanhex 41 0d 0a 42")
         assert read(scanner).raw == b"A\r\nB"
         proc.send(f"scan {URL}")
-        assert read(scanner).code == CODE
+        assert read(scanner).text == URL
 
 
 def test_repeated_reads_within_the_window_count_once():
@@ -120,22 +120,22 @@ def test_repeated_reads_within_the_window_count_once():
         proc.send(f"scan {URL}")
         proc.send(f"scan {URL}")
         proc.send(f"scan {other}")
-        assert read(scanner).code == CODE
-        assert read(scanner).code == other
+        assert read(scanner).text == URL
+        assert read(scanner).text == other
 
 
 def test_without_a_window_repeats_are_kept():
     with sim(*FAST) as proc, Scanner(proc.port) as scanner:
         proc.send(f"scan {URL}")
         proc.send(f"scan {URL}")
-        assert [read(scanner).code, read(scanner).code] == [CODE, CODE]
+        assert [read(scanner).text, read(scanner).text] == [URL, URL]
 
 
 def test_port_that_goes_away_raises_scanner_lost():
     with sim(*FAST) as proc:
         scanner = Scanner(proc.port).open()
         proc.send(f"scan {URL}")
-        assert read(scanner).code == CODE
+        assert read(scanner).text == URL
     with pytest.raises(ScannerLost):
         scanner.read_scan(5)
     assert not scanner.is_open
@@ -148,7 +148,7 @@ def test_an_already_open_port_is_used_and_left_open():
     try:
         with Scanner(port) as scanner:
             port.write(URL.encode() + b"\r\n")
-            assert read(scanner, 5).code == CODE
+            assert read(scanner, 5).text == URL
         assert port.is_open
     finally:
         port.close()
@@ -210,7 +210,7 @@ def test_watcher_follows_a_pty_that_disappears_and_comes_back(tmp_path, caplog):
     try:
         assert rec.expect("state") is ScannerState.ONLINE
         os.write(master, URL.encode() + b"\r")
-        assert rec.expect("scan").code == CODE
+        assert rec.expect("scan").text == URL
 
         os.close(master)  # unplugged: the driver's reads fail, the by-id link vanishes
         os.close(slave)
@@ -222,7 +222,7 @@ def test_watcher_follows_a_pty_that_disappears_and_comes_back(tmp_path, caplog):
         assert rec.expect("state") is ScannerState.ONLINE
         second = mint_query_code()
         os.write(master, receipt_url(second).encode() + b"\r\n")
-        assert rec.expect("scan").code == second
+        assert rec.expect("scan").text == receipt_url(second)
     finally:
         watcher.stop()
         for fd in (master, slave):
@@ -247,14 +247,14 @@ def test_watcher_waits_for_a_tcp_scanner_and_reconnects_after_restart():
             proc.send(f"scan {URL}")
             proc.send(f"scan {URL}")  # a repeat within the window: suppressed
             proc.send("scan hello")
-            assert rec.expect("scan").code == CODE
+            assert rec.expect("scan").text == URL
             assert rec.expect("scan").text == "hello"
         assert rec.expect("state") is ScannerState.OFFLINE
         with sim("--link", f"tcp:127.0.0.1:{port}", *FAST) as proc:
             assert rec.expect("state") is ScannerState.ONLINE
             again = mint_query_code()
             proc.send(f"scan {again}")
-            assert rec.expect("scan").code == again
+            assert rec.expect("scan").text == again
     finally:
         watcher.stop()
 
@@ -271,7 +271,7 @@ def test_watcher_survives_a_failing_callback():
         assert rec.expect("state") is ScannerState.ONLINE  # opening a pty flushes what came before
         proc.send("scan boom")
         proc.send(f"scan {URL}")
-        assert rec.expect("scan").code == CODE
+        assert rec.expect("scan").text == URL
 
 
 # ---- independence ------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from drivers.scanner.protocol import (
     decode_payload,
     escape_for_display,
 )
-from drivers.scanner.receipt_code import RejectCause, ScanKind
 from drivers.scanner.scanner import make_scan
 
 URL = b"https://zwfw.example.gov.cn/q/7KQ2M9XDPA4TH6WRP"
@@ -182,14 +181,14 @@ def test_escaped_text_has_no_invisible_characters_and_can_be_read_back(text):
     assert shown.encode("latin-1", "backslashreplace").decode("unicode_escape") == text
 
 
-def test_make_scan_classifies_utf8_only():
+def test_make_scan_delivers_what_the_scanner_sent_decoded():
     scan = make_scan(URL)
-    assert scan.kind is ScanKind.RECEIPT_CODE and scan.code == "7KQ2M9XDPA4TH6WRP"
+    assert (scan.raw, scan.text, scan.encoding) == (URL, URL.decode(), TextEncoding.UTF8)
     gbk = make_scan("7KQ2M9XDPA4TH6WRP 查询".encode("gbk"))
-    assert gbk.encoding is TextEncoding.GB18030 and gbk.kind is ScanKind.OTHER and gbk.reason
+    assert (gbk.text, gbk.encoding) == ("7KQ2M9XDPA4TH6WRP 查询", TextEncoding.GB18030)
     binary = make_scan(b"\xff\x00")
-    assert binary.kind is ScanKind.OTHER and binary.cause is RejectCause.NOT_A_CODE
-    assert binary.to_dict() == {"text": "ff00", "kind": "other", "code": None, "encoding": "hex"}
+    assert binary.to_dict() == {"text": "ff00", "encoding": "hex"}
+    assert make_scan(b"A\x1bB").to_dict() == {"text": "A\\x1bB", "encoding": "utf-8"}
 
 
 def test_scan_repr_shows_no_payload():
