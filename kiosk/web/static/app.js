@@ -37,6 +37,14 @@ export function resetPage(reason) {
   setTextSize(0);
   // Reload only when the service answers: a reload against a stopped service would leave Chromium's
   // error page on the screen, with no script left to come back. Until then the page stays blank.
+  if (reason === 'shutdown') {
+    // The service is stopping: it may answer one more request and be gone before the reload's (seen on
+    // a loaded machine). Wait for its next start instead; the event stream's hello brings the reload.
+    App.reloadWhenBack = true;
+    App.connected = false;
+    renderBanners();
+    return;
+  }
   fetch('/api/status', { cache: 'no-store' }).then((r) => {
     if (r.ok) location.replace('/' + (reason ? `?r=${encodeURIComponent(reason)}` : ''));
     else App.reloadWhenBack = true;
