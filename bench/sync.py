@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO))
 
 import paho.mqtt.client as mqtt  # noqa: E402
 
+from bench.pinning import pin_to_first_core  # noqa: E402
 from edge_sync import Attachment, SyncConfig, SyncEngine  # noqa: E402
 from edge_sync.blobs import chunk_properties  # noqa: E402
 from edge_sync.outbox import open_body  # noqa: E402
@@ -328,6 +329,13 @@ def resume(broker: Broker) -> tuple[int, int, int]:
 
 
 def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--pinned", action="store_true",
+                        help="this process (engine and raw anchors) on CPU 0; broker and central keep every CPU")
+    if parser.parse_args().pinned:
+        pin_to_first_core()
     logging.basicConfig(level=logging.ERROR)
     p50, p99 = commit_latency()
     with Broker() as broker:
