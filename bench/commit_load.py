@@ -26,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.pinning import pin_to_first_core  # noqa: E402
 from bench.sync import config, start_peer_process  # noqa: E402
 from edge_sync import SyncEngine  # noqa: E402
 from tests.edge_sync.conftest import sample_case  # noqa: E402
@@ -109,7 +110,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backlog", type=int, default=100_000)
     parser.add_argument("--max-s", type=float, default=30.0, help="stop measuring after this long")
+    parser.add_argument("--pinned", action="store_true",
+                        help="this process (engine, submitter, anchor) on CPU 0; broker and peer keep every CPU")
     args = parser.parse_args()
+    if args.pinned:
+        pin_to_first_core()
     results = []
     with Broker() as broker:
         peer = start_peer_process(broker.url)
@@ -126,7 +131,8 @@ def main() -> int:
     def col(key: str) -> list[float]:
         return [r[key] for r in results]
 
-    print(f"| figure (backlog {args.backlog}, load {os.getloadavg()[0]:.1f}) | value | bar |\n|---|---|---|")
+    pinned = ", pinned to CPU 0" if args.pinned else ""
+    print(f"| figure (backlog {args.backlog}, load {os.getloadavg()[0]:.1f}{pinned}) | value | bar |\n|---|---|---|")
     print(f"| durable commit p50 while draining | {spread(col('p50_ms'))} ms | |")
     print(f"| durable commit p99 while draining | {spread(col('p99_ms'))} ms | ≤ 5 ms |")
     print(f"| anchor: minimal SQLite outbox commit p99 (before/after, mean) | {spread(col('anchor_p99_ms'))} ms | |")

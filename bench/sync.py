@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO))
 
 import paho.mqtt.client as mqtt  # noqa: E402
 
+from bench.pinning import pin_to_first_core  # noqa: E402
 from edge_sync import Attachment, SyncConfig, SyncEngine  # noqa: E402
 from edge_sync.blobs import chunk_properties  # noqa: E402
 from edge_sync.outbox import open_body  # noqa: E402
@@ -133,13 +134,19 @@ def drain_round(broker: Broker, peer: subprocess.Popen, raw_device: str) -> tupl
 
 
 def timed_drain(engine: SyncEngine) -> float:
-    """Seconds from the engine's connection to an empty outbox (start-up and CONNACK not counted)."""
-    connected = [0.0]
-    up = engine.drain.connection_up
-    engine.drain.connection_up = lambda: (connected.__setitem__(0, time.perf_counter()), up())
+    """Seconds from the engine's first publish to an empty outbox (start-up and CONNACK not counted; the
+    raw anchors' clocks also start at their first publish)."""
+    first = [0.0]
+    publish = engine.session.publish
+
+    def first_publish(*args: Any, **kwargs: Any) -> Any:
+        if not first[0]:
+            first[0] = time.perf_counter()
+        return publish(*args, **kwargs)
+    engine.session.publish = first_publish  # type: ignore[method-assign]
     engine.start()
     wait_empty(engine)
-    seconds = time.perf_counter() - connected[0]
+    seconds = time.perf_counter() - first[0]
     engine.stop()
     return seconds
 
@@ -156,24 +163,66 @@ def drain_vs_raw(broker: Broker, rounds: int = 3) -> tuple[float, float, float, 
             statistics.median(o for _, _, o in results), ratios)
 
 
-def drain_real_central(broker: Broker) -> tuple[float, float]:
-    """(raw msg/s, our msg/s) with the real ``kiosk-sim central`` (validates and stores every case)."""
+def raw_until_acked(port: int, device: str, payloads: list[bytes], inflight: int = 1000,
+                    timeout: float = 300) -> float:
+    """Seconds for a bare paho client to publish ``payloads`` as ``device`` (QoS 1, ``inflight`` at once)
+    until central's contract **ack** for every one of them has arrived on ``down/{device}/ack``: the
+    like-for-like anchor of a drain (the same central does the same work; nothing of edge_sync runs)."""
+    wanted = {json.loads(p)["msg_id"] for p in payloads}
+    acked: set[str] = set()
+    done, subscribed = threading.Event(), threading.Event()
+
+    def on_message(_c: Any, _u: Any, msg: Any) -> None:
+        ref = json.loads(msg.payload).get("ref")
+        if ref in wanted:
+            acked.add(ref)
+            if len(acked) == len(wanted):
+                done.set()
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"raw-{device}-{time.time_ns()}",
+                    protocol=mqtt.MQTTv5)
+    c.max_inflight_messages_set(inflight)
+    c.max_queued_messages_set(0)
+    c.on_message = on_message
+    c.on_subscribe = lambda *_a: subscribed.set()
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    c.subscribe(f"gov/v1/down/{device}/ack", qos=1)
+    subscribed.wait(10)
+    t = time.perf_counter()
+    for p in payloads:
+        c.publish(f"gov/v1/up/{device}/case", p, qos=1)
+    finished = done.wait(timeout)
+    elapsed = time.perf_counter() - t
+    c.disconnect()
+    c.loop_stop()
+    if not finished:
+        raise RuntimeError(f"central acked {len(acked)} of {len(payloads)} raw cases within {timeout:g} s")
+    return elapsed
+
+
+def drain_real_central(broker: Broker, rounds: int = 3) -> tuple[float, float, list[float]]:
+    """(median raw msg/s, median our msg/s, each round's ratio) against the real ``kiosk-sim central``
+    (validates, sequences and stores every case in SQLite, then acks). In each round the raw anchor runs
+    before and after our drain, each as a device of its own, and the faster one is the ceiling."""
     data = tempfile.mkdtemp(prefix="bench-real-")
-    engine = SyncEngine(config(broker.url, data))
-    for i in range(CASES):
-        engine.submit_case(sample_case(i))
-    payloads = raw_payloads(CASES)
     central = subprocess.Popen([sys.executable, "-m", "simulators", "central", "--broker", broker.url,
                                 "--keys", f"{data}/central-keys", "--db", f"{data}/central.db"], cwd=REPO,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    results = []
     try:
         central.stdout.readline()
-        raw = raw_publish(broker.port, f"gov/v1/up/{RAW_DEVICE}/case", payloads, 1000)
-        time.sleep(3)      # let central work off the raw run (it has no stats command)
-        ours = timed_drain(engine)
+        for n in range(rounds):
+            engine = SyncEngine(config(broker.url, f"{data}/round-{n}"))
+            for i in range(CASES):
+                engine.submit_case(sample_case(i))
+            before = raw_until_acked(broker.port, f"BEN-000000-01{n}0", raw_payloads(CASES, f"BEN-000000-01{n}0"))
+            ours = timed_drain(engine)
+            after = raw_until_acked(broker.port, f"BEN-000000-01{n}1", raw_payloads(CASES, f"BEN-000000-01{n}1"))
+            results.append((CASES / min(before, after), CASES / ours))
     finally:
         central.communicate("quit\n", timeout=60)
-    return CASES / raw, CASES / ours
+    return (statistics.median(r for r, _ in results), statistics.median(o for _, o in results),
+            [o / r for r, o in results])
 
 
 def blob_vs_raw(broker: Broker) -> tuple[float, float, float]:
@@ -280,12 +329,19 @@ def resume(broker: Broker) -> tuple[int, int, int]:
 
 
 def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--pinned", action="store_true",
+                        help="this process (engine and raw anchors) on CPU 0; broker and central keep every CPU")
+    if parser.parse_args().pinned:
+        pin_to_first_core()
     logging.basicConfig(level=logging.ERROR)
     p50, p99 = commit_latency()
     with Broker() as broker:
         raw_rate, intake, our_rate, ratios = drain_vs_raw(broker)
     with Broker() as broker:
-        real_raw, real_ours = drain_real_central(broker)
+        real_raw, real_ours, real_ratios = drain_real_central(broker)
     raw_mb, our_mb, e2e_mb, blob_ratios = blob_rounds()
     with Broker() as broker:
         twice, count, at_cut = resume(broker)
@@ -296,9 +352,10 @@ def main() -> int:
             ("outbox drain, 10 000 cases with central acks (median of 3)", f"{our_rate:,.0f} msg/s",
              f"{statistics.median(ratios):.2f}× (bar ≥ 0.5×; rounds "
              + " ".join(f"{r:.2f}" for r in ratios) + ")"),
-            ("raw paho QoS 1 publish (run with kiosk-sim central)", f"{real_raw:,.0f} msg/s", "baseline"),
-            ("outbox drain, 10 000 cases, real kiosk-sim central", f"{real_ours:,.0f} msg/s",
-             f"{real_ours / real_raw:.2f}×"),
+            ("raw paho QoS 1 until kiosk-sim central's ack, 10 000 cases (median of 3)", f"{real_raw:,.0f} msg/s",
+             "baseline"),
+            ("outbox drain, 10 000 cases, real kiosk-sim central (median of 3)", f"{real_ours:,.0f} msg/s",
+             ratio_note(real_ratios, "bar ≥ 0.5×")),
             ("raw loopback publish, 10 MB in 256 KiB chunks", f"{raw_mb:.1f} MB/s", "baseline"),
             ("attachment 10 MB upload (first publish → all chunks PUBACKed, median of 3)", f"{our_mb:.1f} MB/s",
              ratio_note(blob_ratios, "bar ≥ 0.6×")),
@@ -313,7 +370,8 @@ def main() -> int:
     print(json.dumps({"commit_p50_ms": round(p50, 3), "commit_p99_ms": round(p99, 3), "raw_rate": round(raw_rate),
                       "drain_rate": round(our_rate), "drain_ratio": round(statistics.median(ratios), 3),
                       "drain_ratios": [round(r, 3) for r in ratios], "central_intake": round(intake),
-                      "real_central_ratio": round(real_ours / real_raw, 3),
+                      "real_central_ratio": round(statistics.median(real_ratios), 3),
+                      "real_central_ratios": [round(r, 3) for r in real_ratios],
                       "raw_mb_s": round(raw_mb, 2), "blob_mb_s": round(our_mb, 2),
                       "blob_ratio": round(statistics.median(blob_ratios), 3), "blob_e2e_mb_s": round(e2e_mb, 2),
                       "blob_e2e_ratio": round(e2e_mb / raw_mb, 3), "resume_twice": twice}))

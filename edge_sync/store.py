@@ -40,6 +40,12 @@ class RowState(str, Enum):
     BLOCKED = "blocked"     # a case waiting for its blobs to be stored
 
 
+# Every commit writes each page it changes whole into the WAL (and again at the checkpoint): with 1 KiB
+# pages a case commit writes about a quarter of what it writes with SQLite's default 4 KiB (bench/
+# commit_wear.py: SD-card wear, issue 15). Rows stay within a page; blobs are in 256 KiB overflow chains
+# either way. Applies to stores created from now on (a page size cannot change in WAL mode).
+PAGE_SIZE = 1024
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cases (
@@ -47,7 +53,8 @@ CREATE TABLE IF NOT EXISTS cases (
   created_at TEXT NOT NULL, test INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL,
   applicant BLOB, lookup TEXT, case_no TEXT, promised_by TEXT, status TEXT, result TEXT,
   detail BLOB, acked_at REAL, purge_after REAL);
-CREATE INDEX IF NOT EXISTS cases_purge ON cases(purge_after);
+-- Partial: a new case (purge_after still NULL) adds no entry, one page fewer written per commit.
+CREATE INDEX IF NOT EXISTS cases_purge ON cases(purge_after) WHERE purge_after IS NOT NULL;
 CREATE INDEX IF NOT EXISTS cases_query ON cases(query_code);
 CREATE TABLE IF NOT EXISTS outbox (
   msg_id TEXT PRIMARY KEY, kind TEXT NOT NULL, seq INTEGER NOT NULL, case_id TEXT,
@@ -94,6 +101,7 @@ class Store:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")     # takes effect only on a new, empty file
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=5000")
@@ -112,6 +120,7 @@ class Store:
         self._urgent = 0
         self._turn = threading.Condition(threading.Lock())
         if not readonly:
+            _replace_full_purge_index(conn)
             conn.executescript(_SCHEMA)
             for table, column, decl in _ADDED_COLUMNS:
                 if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
@@ -250,3 +259,10 @@ class Store:
 
     def disk_free_bytes(self) -> int:
         return shutil.disk_usage(self.path.parent).free
+
+
+def _replace_full_purge_index(conn: sqlite3.Connection) -> None:
+    """Stores made before the purge index became partial: drop the full one (the schema makes the new one)."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'cases_purge'").fetchone()
+    if row and "WHERE" not in (row[0] or "").upper():
+        conn.execute("DROP INDEX cases_purge")
