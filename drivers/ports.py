@@ -15,3 +15,8 @@ def cancel_read(port: Any) -> None:
             cancel()
         except (serial.SerialException, OSError, ValueError):
             pass
+
+
+def can_cancel_read(port: Any) -> bool:
+    """Whether ``cancel_read`` ends a blocking read of ``port`` (a reader may then block long)."""
+    return callable(getattr(port, "cancel_read", None))

@@ -46,6 +46,26 @@ class Limits:
         return max(0, min(CONTRACT_MAX_PAYLOAD, self.max_packet - PUBLISH_OVERHEAD))
 
 
+class _Client(mqtt.Client):
+    """paho's client whose network thread (``loop_start``) waits up to ``loop_wait_s`` for traffic instead
+    of paho's fixed second: a publish, subscribe or disconnect from another thread wakes it at once
+    through paho's own socket pair, so the wait only bounds how late a keepalive ping may go out."""
+
+    loop_wait_s = 1.0
+
+    def _thread_main(self) -> None:  # what loop_start runs, with the longer wait
+        try:
+            self.loop_forever(timeout=self.loop_wait_s, retry_first_connection=True)
+        finally:
+            self._thread = None
+
+
+def loop_wait(keepalive_s: int) -> float:
+    """The network thread's longest wait: a quarter of the keepalive (a ping then goes out by 1.25 ×
+    keepalive, well before the broker's 1.5 × limit), never under paho's own second."""
+    return max(1.0, keepalive_s / 4)
+
+
 class Session:
     """Keeps one connection up from a supervised worker (``sync-connection``): an error while
     connecting — a store that cannot write the epoch, a certificate file missing during renewal — is
@@ -178,8 +198,9 @@ class Session:
                     break
             return self._had_connack
         finally:
-            if not self._stop.is_set():
-                client.disconnect()
+            # Also when stopping (stop() disconnected a connected client already): a disconnect wakes the
+            # network thread, which would otherwise finish its wait before loop_stop() returns.
+            client.disconnect()
             client.loop_stop()
             self.subscribed.clear()
             if self.connected.is_set():
@@ -187,8 +208,9 @@ class Session:
                 self._safe(self._on_down)
 
     def _new_client(self) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.cfg.device_id,
-                             protocol=mqtt.MQTTv5, reconnect_on_failure=False)
+        client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.cfg.device_id,
+                         protocol=mqtt.MQTTv5, reconnect_on_failure=False)
+        client.loop_wait_s = loop_wait(self.cfg.keepalive_s)
         _, _, tls = self.cfg.broker
         if tls:
             client.tls_set(ca_certs=self.cfg.ca_file or None, certfile=self.cfg.cert_file or None,

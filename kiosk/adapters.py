@@ -35,11 +35,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class IdReaderAdapter:
-    """`drivers.idcard.CardWatcher` as an IdReaderPort."""
+# How often the reader is asked for a card while nobody uses the terminal: a card put on the reader at
+# the home screen is read within this plus the read itself (~0.15 s), and each look costs two wake-ups.
+REST_POLL_S = 1.5
 
-    def __init__(self, url: str, baudrate: int = 115200, poll_interval: float = 0.5) -> None:
+
+class IdReaderAdapter:
+    """`drivers.idcard.CardWatcher` as an IdReaderPort: polls every ``poll_interval`` while attended (a
+    session is open), every ``rest_interval`` while not."""
+
+    def __init__(self, url: str, baudrate: int = 115200, poll_interval: float = 0.5,
+                 rest_interval: float = REST_POLL_S) -> None:
         self.url, self.baudrate, self.poll_interval = url, baudrate, poll_interval
+        self.rest_interval = rest_interval
+        self._attended = False
         self._watcher: Any = None
 
     def start(self, on_event: Callable[[CardEvent], None]) -> None:
@@ -51,12 +60,18 @@ class IdReaderAdapter:
                 log.info("ID card in the field could not be read (%s)", getattr(event.error, "code", "?"))
                 return
             on_event(CardEvent(kind, event.identity))
-        self._watcher = CardWatcher(self.url, forward, self.poll_interval, baudrate=self.baudrate)
+        self._watcher = CardWatcher(self.url, forward, self.poll_interval, baudrate=self.baudrate,
+                                    rest_interval=self.rest_interval, attended=self._attended)
         self._watcher.start()
 
     def stop(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()
+
+    def attend(self, attended: bool) -> None:
+        self._attended = attended
+        if self._watcher is not None:
+            self._watcher.attend(attended)
 
     def alive(self) -> bool:
         return self._watcher is not None and self._watcher.running

@@ -170,8 +170,10 @@ class Kiosk:
         self.bus.publish(event)
         kind = event.get("type")
         if kind == "session.started":
+            self._attend_reader(True)
             self.audit("kiosk", AuditAction.SESSION_START, str(event.get("source", "")))
         elif kind == "session.reset":
+            self._attend_reader(False)
             self.audit("kiosk", AuditAction.SESSION_END, str(event.get("reason", "")))
         elif kind == "card.present":
             # Never the card's content: the same record as AuditLog.card_read() writes.
@@ -181,6 +183,12 @@ class Kiosk:
         elif kind == "agent.login":
             agent = (event.get("session") or {}).get("agent") or {}
             self.audit(f"agent:{agent.get('agent_id', '?')}", AuditAction.AGENT_LOGIN, "")
+
+    def _attend_reader(self, attended: bool) -> None:
+        """A session opened (every screen that asks for a card is reached by a tap, which opens one) or
+        ended: the ID-card reader is looked at often while someone is there, seldom at rest."""
+        if self.ports.idreader is not None:
+            self.ports.idreader.attend(attended)
 
     def _session_ending(self, session: Any) -> None:
         """An agent's session ends: the agent is logged out (the session.end record follows)."""

@@ -43,6 +43,9 @@ class CardEvent:
 class IdReaderPort(Protocol):
     def start(self, on_event: Callable[[CardEvent], None]) -> None: ...
     def stop(self) -> None: ...
+    def attend(self, attended: bool) -> None:
+        """Someone is at the terminal (a session is open): look for a card often; False: nobody is, so
+        look seldom (each look wakes the resting terminal). Kept across a restart of the watcher."""
     def alive(self) -> bool:
         """False once the watcher's thread is gone (the application's supervisor then restarts it)."""
 

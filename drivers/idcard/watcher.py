@@ -5,6 +5,10 @@ Removal detection: after a read the card is halted, so find answers 80 although 
 While a card is present the watcher therefore polls with *select*: a card in the field (halted or not)
 answers 90, and select answers 81 once it has gone. A new card that arrived between two polls was never
 found, so its select also answers 81: the watcher reports the old card removed and then finds the new one.
+
+Pace: every poll wakes the host twice (the reply, then the pause), so a terminal nobody uses polls at
+``rest_interval`` and, once ``attend(True)`` says someone is there, at ``poll_interval``; the switch to
+the quick pace ends the pause in progress, so the next poll follows at once.
 """
 from __future__ import annotations
 
@@ -45,23 +49,28 @@ class _Card(enum.Enum):
 
 
 class CardWatcher:
-    """Polls ``url`` every ``poll_interval`` seconds and calls ``on_event(CardEvent)`` from its own thread.
+    """Polls ``url`` every ``poll_interval`` seconds (``rest_interval`` while not attended, see ``attend``;
+    by default the same) and calls ``on_event(CardEvent)`` from its own thread.
 
     A card that cannot be read is retried ``read_retries`` times, then reported once as ``read_failed``.
     ``max_failures`` consecutive bad exchanges (no reply, garbage) count as the reader being lost."""
 
     def __init__(self, url: str, on_event: Callable[[CardEvent], None], poll_interval: float = 0.5, *,
                  baudrate: int = 115200, reconnect_interval: float = 1.0, read_retries: int = 1,
-                 max_failures: int = 3, reader_options: dict | None = None) -> None:
+                 max_failures: int = 3, reader_options: dict | None = None,
+                 rest_interval: float | None = None, attended: bool = False) -> None:
         self.url = url
         self.on_event = on_event
         self.poll_interval = poll_interval
+        self.rest_interval = poll_interval if rest_interval is None else rest_interval
+        self._attended = attended
         self.baudrate = baudrate
         self.reconnect_interval = reconnect_interval
         self.read_retries = read_retries
         self.max_failures = max_failures
         self.reader_options = dict(reader_options or {})
         self._stop = threading.Event()
+        self._wake = threading.Event()  # ends a pause early: stop, or attend(True)
         self._thread: threading.Thread | None = None
         self._reader: IdCardReader | None = None
         self._card = _Card.NONE
@@ -80,8 +89,25 @@ class CardWatcher:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop polling and close the port. Waits for an exchange in progress (at most a read timeout)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def attend(self, attended: bool) -> None:
+        """Someone is at the terminal (True: poll every ``poll_interval``, starting now) or nobody is
+        (False: every ``rest_interval`` from the next pause on). Callable from any thread."""
+        was, self._attended = self._attended, attended
+        if attended and not was:
+            self._wake.set()
+
+    @property
+    def attended(self) -> bool:
+        return self._attended
+
+    @property
+    def interval(self) -> float:
+        """The pause between two polls at the current pace."""
+        return self.poll_interval if self._attended else self.rest_interval
 
     @property
     def running(self) -> bool:
@@ -128,7 +154,10 @@ class CardWatcher:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                self._stop.wait(self._cycle())
+                pause = self._cycle()
+                if pause > 0 and not self._stop.is_set():
+                    self._wake.wait(pause)
+                    self._wake.clear()
         finally:
             self._close_reader()
 
@@ -154,7 +183,7 @@ class CardWatcher:
         except IdCardError as exc:
             return self._failed(exc)
         self._mark_alive()
-        return 0.0 if again else self.poll_interval
+        return 0.0 if again else self.interval
 
     def _failed(self, exc: IdCardError) -> float:
         """A poll without a usable answer (silence, noise, bad frame): tolerated a few times in a row before
@@ -164,7 +193,7 @@ class CardWatcher:
         if self._failures >= self.max_failures:
             self._mark_lost(exc)
             return self.reconnect_interval
-        return self.poll_interval
+        return self.interval
 
     def _recover_sam(self, fault: SamFault) -> float:
         """Reset the SAM once; a fault that survives the reset makes the reader lost (retried every

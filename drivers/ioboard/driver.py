@@ -24,14 +24,16 @@ from drivers.ioboard.errors import (
 )
 from drivers.ioboard.events import EVENT_NAMES, SETTINGS, BoardInfo, IoEvent
 from drivers.ioboard.fwupdate import FirmwareCommands
-from drivers.ports import cancel_read
+from drivers.ports import can_cancel_read, cancel_read
 
 log = logging.getLogger(__name__)
 
 FRAME_GAP_S = 0.1
 READ_TICK_S = 0.05   # port timeout while a frame is half read or the handshake runs
-# Port timeout while the session is up and nothing is half read: the board's own frames (at least
-# one a second) wake the reader, so a short tick would only wake a resting terminal ~20 times a second.
+# Port timeout while the session is up and nothing is half read, on a port whose read cannot be
+# cancelled (socket://): the board's own frames wake the reader, so a short tick would only wake a
+# resting terminal ~20 times a second. A port that can be cancelled (close, request_handshake) waits
+# for the board's silence limit instead: its heartbeats alone then wake the reader.
 IDLE_READ_S = 1.0
 # Same seq and payload within this long of the previous copy = a repeat. Seq alone is not enough:
 # it wraps after 256 frames, and two genuine events may then share one.
@@ -303,7 +305,7 @@ class IoBoard(FirmwareCommands):
     def _read_frames(self) -> list[p.Frame]:
         port = self._port
         idle = self._connected.is_set() and not self._decoder.pending and not self._resync.is_set()
-        wanted = IDLE_READ_S if idle else READ_TICK_S
+        wanted = (self.silence_timeout if can_cancel_read(port) else IDLE_READ_S) if idle else READ_TICK_S
         if port.timeout != wanted and self._given_port is None:  # a port handed in keeps its own timeout
             port.timeout = wanted
         data = port.read(max(1, port.in_waiting))
@@ -359,6 +361,8 @@ class IoBoard(FirmwareCommands):
             self._handle(frame)
 
     def _pump(self) -> None:
+        if self._stop.is_set():  # close() came while the port was reopened: nobody cancels a long read
+            return
         if self._resync.is_set():
             raise _SessionLost("a new handshake was asked for")
         for frame in self._read_frames():

@@ -17,7 +17,7 @@ from typing import Any
 
 import serial
 
-from drivers.ports import cancel_read
+from drivers.ports import can_cancel_read, cancel_read
 from drivers.scanner.errors import (
     BadPayload,
     PayloadTooLong,
@@ -45,8 +45,10 @@ READ_TICK = 0.05
 # Silence after which an unfinished line is given up (or, in gap mode, is a payload). Bytes of one
 # payload follow each other within milliseconds even over USB-CDC, so a second is a safe margin.
 DEFAULT_IDLE_GAP = 1.0
-# One read of the watcher while nothing arrives; stop() cancels it (ports that cannot: up to this long).
+# One read of the watcher while nothing arrives on a port whose read stop() cannot cancel (socket://);
+# a port that can be cancelled is read in waits this long (a vanished device ends the read at once).
 WATCH_READ_S = 2.0
+WATCH_READ_CANCELLABLE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,11 @@ class Scanner:
         """Ends a blocking read early (another thread stops the reader); where the port can."""
         cancel_read(self._port)
 
+    @property
+    def watch_read_s(self) -> float:
+        """How long a watcher may block in one ``read_scan`` and still stop promptly."""
+        return WATCH_READ_CANCELLABLE_S if can_cancel_read(self._port) else WATCH_READ_S
+
     def _read_some(self, wait: float) -> bytes:
         port = self._port
         try:
@@ -260,8 +267,10 @@ class ScannerWatcher:
                     if scanner is None:
                         self._stop.wait(self._retry_interval)
                         continue
+                    if self._stop.is_set():  # stop() came before _scanner was set: nobody cancels the read
+                        break
                 try:
-                    scan = scanner.read_scan(timeout=WATCH_READ_S)
+                    scan = scanner.read_scan(timeout=scanner.watch_read_s)
                 except BadPayload as exc:
                     log.warning("scanner: %s", exc)
                     self._call(self._on_error, exc)

@@ -26,7 +26,8 @@ from kiosk.update.versions import BadVersion, Version
 
 log = logging.getLogger(__name__)
 
-REPORT_S = 1.0
+REPORT_S = 1.0         # how often the journal is looked at while an install or rollback is under way
+REST_REPORT_S = 30.0   # and while none is (a request this agent writes starts the quick looks at once)
 Outcome = tuple[bool, Any]
 
 
@@ -87,6 +88,9 @@ class UpdateAgent:
         self._download: threading.Thread | None = None
         self._reporter: threading.Thread | None = None
         self._percent: int | None = None
+        self._look = threading.Event()  # ends the reporter's pause: a request written, or stop
+        self._journal_seen: tuple[int, int, int] | None = None  # (inode, size, mtime) of the journal read last
+        self._under_way = True  # until the first look says otherwise
 
     @property
     def _pending(self) -> Path:
@@ -111,6 +115,7 @@ class UpdateAgent:
 
     def stop(self) -> None:
         self._stop.set()
+        self._look.set()
         if self.follower is not None:
             self.follower.stop()
         for thread in (self._download, self._reporter):
@@ -146,6 +151,7 @@ class UpdateAgent:
         if status.phase != Phase.IDLE.value:
             return False, "busy: another update is under way on this terminal"
         write_request(self.s.request, Request(cmd_id or "rollback", Action.ROLLBACK, None, rollout_id))
+        self._look.set()
         return True, f"rollback to {status.previous} requested"
 
     # -- download -------------------------------------------------------------------------------------
@@ -193,6 +199,7 @@ class UpdateAgent:
             self._percent = None
         write_request(self.s.request, Request(cmd_id or command.rollout_id, Action.INSTALL, dest.name,
                                               command.rollout_id))
+        self._look.set()
         self._pending.unlink(missing_ok=True)
         self._progress(command, "queued", "downloaded and checked; the installer takes over", 100)
 
@@ -213,18 +220,39 @@ class UpdateAgent:
 
     # -- reporting the installer's journal -------------------------------------------------------------
     def _report_loop(self) -> None:
-        while not self._stop.wait(REPORT_S):
+        pause = REPORT_S
+        while not self._stop.is_set():
+            self._look.wait(pause)
+            self._look.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.report_once()
             except Exception:
                 log.exception("update report failed")
+            # A resting terminal wakes for the journal seldom: only the installer changes it, and only
+            # after a request (written by this agent, or found waiting here) or during an operation.
+            pause = REPORT_S if self._under_way or self.s.request.exists() else REST_REPORT_S
+
+    def _journal_stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.s.layout.journal.stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
 
     def report_once(self) -> int:
-        """Sends the journal's transitions not reported yet; returns how many."""
+        """Sends the journal's transitions not reported yet; returns how many. The installer replaces the
+        journal whole, so one whose inode, size and time are those of the journal reported last holds
+        nothing new and is not read again."""
+        seen = self._journal_stat()
+        if seen is not None and seen == self._journal_seen:
+            return 0
         try:
             state = journal.load(self.s.layout.journal)
         except ValueError:
             return 0
+        self._under_way = state is not None and state.phase is not Phase.IDLE
         if state is None:
             return 0
         try:
@@ -241,6 +269,7 @@ class UpdateAgent:
             self._send(*event_fields(event, self.running))
             write_atomic(self._reported, json.dumps({"seq": event.seq}).encode("utf-8"))
             sent += 1
+        self._journal_seen = seen
         return sent
 
     # -- status ---------------------------------------------------------------------------------------

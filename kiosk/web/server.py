@@ -27,6 +27,10 @@ STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 BOOT = web.AppKey("boot", str)
+# The printer's status is asked for every ``status_poll_s`` while someone uses the terminal, and at least
+# this seldom while nobody does (each poll wakes the resting terminal about six times); the tap that
+# opens a session polls at once when the last poll is older than ``status_poll_s``.
+REST_STATUS_POLL_S = 10.0
 # Long-lived tasks of the app by name (the ticker), for the watchdog to see that they still run.
 TASKS = web.AppKey("tasks", dict)
 TOKENS = web.AppKey("tokens", PageTokens)
@@ -153,7 +157,8 @@ def create_app(services: Services, bus: EventBus, *, boot_id: str | None = None,
 async def _tick_forever(services: Services, tick_s: float, status_poll_s: float, bus: EventBus) -> None:
     loop = asyncio.get_running_loop()
     ctx = services.ctx
-    next_poll = 0.0
+    rest_poll_s = max(status_poll_s, REST_STATUS_POLL_S)
+    last_poll = -rest_poll_s
     polling: asyncio.Future[Any] | None = None
     # Every application event (a card, a scan, a tap's session start) ticks at once; without a session
     # nothing times out, so a resting terminal ticks only for the printer poll.
@@ -161,14 +166,17 @@ async def _tick_forever(services: Services, tick_s: float, status_poll_s: float,
     while True:
         try:
             ctx.sessions.tick()
-            ctx.devices.set_busy(ctx.sessions.current is not None)
+            attended = ctx.sessions.current is not None
+            ctx.devices.set_busy(attended)
             # The printer poll may wait behind a print job: never let it hold up the session timer.
-            if loop.time() >= next_poll and (polling is None or polling.done()):
-                next_poll = loop.time() + status_poll_s
+            if loop.time() >= last_poll + (status_poll_s if attended else rest_poll_s) and \
+                    (polling is None or polling.done()):
+                last_poll = loop.time()
                 polling = loop.run_in_executor(None, ctx.devices.poll_printer)
         except Exception:  # the ticker must outlive any single fault
             log.exception("ticker step failed")
-        delay = tick_s if ctx.sessions.current is not None else max(tick_s, next_poll - loop.time())
+        attended = ctx.sessions.current is not None
+        delay = tick_s if attended else max(tick_s, last_poll + rest_poll_s - loop.time())
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(events.get(), delay)
         while not events.empty():

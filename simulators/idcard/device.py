@@ -9,6 +9,7 @@ with 41; a new card that was never found also answers select with 81.
 from __future__ import annotations
 
 import struct
+from collections import Counter
 from dataclasses import dataclass
 
 from simulators.idcard import wire
@@ -40,6 +41,7 @@ class ReaderDevice:
         self.sam_dead = False  # 60 to every command, reset included
         self.apdu_status = False
         self.reads = 0
+        self.commands: Counter[str] = Counter()  # commands answered, by target (find, select, read, other)
 
     # -- the field -----------------------------------------------------------------------------------------
     def present(self, index: int) -> None:
@@ -64,6 +66,7 @@ class ReaderDevice:
         cmd, para, data = incoming.cmd, incoming.para, incoming.data
         key = (cmd, para)
         target = {0x20: "find" if para == 0x01 else "select", 0x30: "read"}.get(cmd, "other")
+        self.commands[target] += 1
         expected = 4 if key == (0x61, 0xFF) else 3
         known = key in _HANDLERS or (cmd == 0x60 and para in BAUD_BY_CODE)
         if not known:

@@ -189,10 +189,14 @@ class FakeReader:
     def __init__(self) -> None:
         self.on_event: Callable[[Any], None] | None = None
         self.stopped = threading.Event()
+        self.attended: list[bool] = []  # every attend() call, in order
 
     def start(self, on_event: Callable[[Any], None]) -> None:
         self.on_event = on_event
         self.stopped.clear()
+
+    def attend(self, attended: bool) -> None:
+        self.attended.append(attended)
 
     def stop(self) -> None:
         self.stopped.set()

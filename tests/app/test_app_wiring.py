@@ -59,6 +59,21 @@ def test_tamper_locks_and_reports(kiosk):
     assert kiosk.sessions.current is None  # a locked terminal starts no session
 
 
+def test_the_reader_is_attended_while_a_session_is_open(kiosk):
+    """The ID-card reader is looked at often from the session's first tap (or card) to its reset, and
+    seldom at rest; a second tap in the same session changes nothing."""
+    reader = kiosk.ports.idreader
+    kiosk.sessions.activity("touch")
+    kiosk.sessions.activity("touch")
+    assert reader.attended == [True]
+    kiosk.sessions.end()
+    assert reader.attended == [True, False]
+    kiosk.on_card_event(CardEvent("card_present", ALICE))    # a card put down at the home screen
+    assert reader.attended == [True, False, True]
+    kiosk.on_io_event("tamper", "open")                       # a lock ends the session
+    assert reader.attended == [True, False, True, False]
+
+
 def test_help_button_and_presence(kiosk):
     kiosk.on_io_event("help", "pressed")
     assert kiosk.ports.sync.events[-1] == ("help.requested", {"source": "button"})

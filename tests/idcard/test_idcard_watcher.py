@@ -1,5 +1,6 @@
 """``CardWatcher`` against the simulator: card present/removed (also a card swapped between polls), an
-unreadable card, SAM recovery, and the reader lost and back over a pty link and a TCP port."""
+unreadable card, SAM recovery, the reader lost and back over a pty link and a TCP port, and the pace of
+the polls (seldom at rest, often while someone is at the terminal)."""
 from __future__ import annotations
 
 import os
@@ -8,10 +9,12 @@ import queue
 import pytest
 
 from drivers.idcard import CardEvent, CardWatcher
+from kiosk.adapters import IdReaderAdapter
 from tests.idcard import fixtures as fx
 from tests.idcard.conftest import QUICK
 from tests.support.net import free_port
 from tests.support.simproc import SimProcess
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -159,3 +162,62 @@ def test_reader_missing_at_start_is_reported_lost(watch, tmp_path):
     events.none_within(0.5)
     watcher.stop()
     assert not watcher.running
+
+
+def looks(sim) -> int:
+    """How often the reader was asked about a card (find, or select for the one in the field)."""
+    return sim.device.commands["find"] + sim.device.commands["select"]
+
+
+def test_at_rest_the_reader_is_looked_at_seldom_and_attending_looks_at_once(make_sim, watch):
+    sim = make_sim()
+    watcher, events = watch(sim.link.port, rest_interval=60.0)
+    wait_until(lambda: looks(sim) >= 1, 10, "the first look")
+    sim.present(0)
+    events.none_within(0.5)          # at rest the next look is a minute away: ten quick ones would fit here
+    assert looks(sim) == 1 and not watcher.attended
+    watcher.attend(True)             # someone touched the screen: the pause ends now
+    assert events.next().kind == "card_present"
+    seen = looks(sim)
+    wait_until(lambda: looks(sim) >= seen + 5, 10, "presence checks at the quick pace")
+    watcher.attend(False)
+    after = looks(sim)
+    events.none_within(0.5)
+    assert looks(sim) <= after + 1   # at most the look that ends the quick pause in progress
+
+
+def test_a_card_put_down_at_rest_is_read(make_sim, watch):
+    sim = make_sim()
+    watcher, events = watch(sim.link.port, rest_interval=0.3)
+    wait_until(lambda: looks(sim) >= 1, 10, "the first look")
+    sim.present(2)
+    event = events.next()
+    assert event.kind == "card_present" and event.identity.nation == "土家" and not watcher.attended
+    sim.remove()
+    assert events.next().kind == "card_removed"
+
+
+def test_the_kiosk_adapter_keeps_the_pace_for_a_new_watcher(make_sim):
+    """The application attends the reader while a session is open; a watcher started again by the
+    supervisor meanwhile polls at the quick pace too."""
+    sim = make_sim()
+    adapter = IdReaderAdapter(sim.link.port, poll_interval=0.05, rest_interval=60.0)
+    events = Events()
+    adapter.attend(True)
+    adapter.start(events)
+    try:
+        wait_until(lambda: looks(sim) >= 1, 10, "the first look")
+        sim.present(0)
+        assert events.next().kind == "card_present"
+        adapter.stop()
+        adapter.start(events)        # as the supervisor does after a watcher died
+        seen = looks(sim)
+        wait_until(lambda: looks(sim) >= seen + 1, 10, "the new watcher's first look")
+        sim.present(1)               # the next person's card: found by the next look, not a minute later
+        assert events.next().kind == "card_present"
+        adapter.attend(False)
+        after = looks(sim)
+        events.none_within(0.5)
+        assert looks(sim) <= after + 1
+    finally:
+        adapter.stop()

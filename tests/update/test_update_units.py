@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from kiosk.update.request import Request, read_request, write_request
 from kiosk.update.settings import UpdateSettings
 from kiosk.update.state import Action, Outcome, Phase, Result, SlotRef, Target, Trial, UpdateState
 from kiosk.update.versions import BadVersion, Version
+from tests.support.wait import wait_until
 
 BEFORE = Snapshot(True, "boot-1", "1.4.0", True, {"printer": True, "idcard": False, "ioboard": True}, "1.0.0")
 
@@ -131,6 +133,27 @@ def agent(tmp_path) -> tuple[UpdateAgent, Sink, UpdateSettings]:
     settings = UpdateSettings.from_config(load_config(config, env={}), env={})
     sink = Sink()
     return UpdateAgent(settings, sink, "1.4.0"), sink, settings
+
+
+def test_at_rest_the_journal_is_looked_at_seldom_and_a_request_looks_at_once(agent):
+    """Nothing under way: the reporter's next look is half a minute away, so a transition the installer
+    records meanwhile waits; a request the agent writes (here a rollback) makes it look at once."""
+    service, sink, settings = agent
+    settings.layout.root.mkdir(parents=True)
+    base = UpdateState(current=SlotRef("0002-1.4.0", "1.4.0"), previous=SlotRef("0001-1.3.0", "1.3.0"))
+    state = base.with_event("installed", "1.4.0", result=Result.INSTALLED)
+    journal.save(settings.layout.journal, state)
+    service.start()
+    try:
+        wait_until(lambda: len(sink.events) == 1, 10, "the first look")
+        journal.save(settings.layout.journal, state.with_event("refused", "1.5.0", result=Result.REFUSED))
+        time.sleep(1.5)
+        assert len(sink.events) == 1                                # a look every second would have seen it
+        assert service.on_rollback({"rollout_id": "r-2"}, "c-2")[0]
+        wait_until(lambda: len(sink.events) == 2, 10, "the look after the request")
+        assert sink.events[-1][1]["result"] == "refused"
+    finally:
+        service.stop()
 
 
 def test_the_agent_reports_each_transition_once(agent):
