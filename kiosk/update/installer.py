@@ -84,6 +84,9 @@ class Installer:
                 request = None
             if request is not None and request.id not in state.requests:
                 state = self._save(replace(state, requests=(*state.requests, request.id)[-REQUESTS_KEPT:]))
+                # Taken (the journal holds its id): gone before the work, so that nobody who hears the
+                # result (the service, central) can still find the request waiting.
+                self.s.request.unlink(missing_ok=True)
                 try:
                     if request.action is Action.ROLLBACK:
                         self._rollback(state, request.rollout_id)
