@@ -133,9 +133,9 @@ def drain_round(broker: Broker, peer: subprocess.Popen, raw_device: str) -> tupl
     return CASES / raw, CASES / intake, CASES / ours
 
 
-def timed_drain(engine: SyncEngine) -> float:
-    """Seconds from the engine's first publish to an empty outbox (start-up and CONNACK not counted; the
-    raw anchors' clocks also start at their first publish)."""
+def clock_at_first_publish(engine: SyncEngine) -> list[float]:
+    """A one-item list that takes ``perf_counter()`` at the engine's first publish. Like the raw clients',
+    our clocks start there (not in connection_up, which can run after the drain already sent: ratios above 1)."""
     first = [0.0]
     publish = engine.session.publish
 
@@ -144,6 +144,12 @@ def timed_drain(engine: SyncEngine) -> float:
             first[0] = time.perf_counter()
         return publish(*args, **kwargs)
     engine.session.publish = first_publish  # type: ignore[method-assign]
+    return first
+
+
+def timed_drain(engine: SyncEngine) -> float:
+    """Seconds from the engine's first publish to an empty outbox (start-up and CONNACK not counted)."""
+    first = clock_at_first_publish(engine)
     engine.start()
     wait_empty(engine)
     seconds = time.perf_counter() - first[0]
@@ -255,16 +261,7 @@ def blob_vs_raw(broker: Broker) -> tuple[float, float, float]:
                     uploaded.set()
             original(mid)
         engine.drain.put_puback = count_chunk_pubacks
-        connected = [0.0]
-        publish = engine.session.publish
-
-        def first_publish(*args: Any, **kwargs: Any) -> Any:
-            # Like the raw client's, the clock starts at the first publish. (It used to start in
-            # connection_up, which can run after the drain already sent: ratios above 1.)
-            if not connected[0]:
-                connected[0] = time.perf_counter()
-            return publish(*args, **kwargs)
-        engine.session.publish = first_publish  # type: ignore[method-assign]
+        connected = clock_at_first_publish(engine)
         engine.start()
         uploaded.wait(120)
         upload = time.perf_counter() - connected[0]
