@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 import threading
+from datetime import datetime
 from pathlib import Path
 
 from simulators.central.catalog import Catalog
@@ -38,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agents", help='agents JSON {"agents": [{agent_id, name, id_no, pin_sha256, villages}]}')
     parser.add_argument("--speed", type=float, default=1.0,
                         help="simulated seconds per real second for case progress (1440 = a day a minute)")
+    parser.add_argument("--clock-start", type=datetime.fromisoformat, default=None, metavar="ISO",
+                        help="simulated time to start at, e.g. 2026-03-02T09:00:00+08:00 (default: now)")
     parser.add_argument("--pace", type=float, default=None,
                         help="share of each step's limit every step takes (default: mixed 0.5/0.9/1.3 per case)")
     parser.add_argument("--client-id", help="MQTT client id; given, the session persists across restarts")
@@ -120,8 +123,10 @@ def run_central(args: argparse.Namespace, keys: KeyRing, tls_files: TlsFiles) ->
         db = temp_db
     try:
         bundles = Path(args.bundles) if args.bundles else DEFAULT_BUNDLES_DIR
+        start = args.clock_start.timestamp() if args.clock_start else None
         ctx = Context(catalog=Catalog.load(args.catalog), keys=keys, agents=load_agents(args.agents),
-                      clock=SimClock(args.speed), controls=Controls(), pace=args.pace, bundles=bundles)
+                      clock=SimClock(args.speed, start),
+                      controls=Controls(), pace=args.pace, bundles=bundles)
         service = CentralService(ctx, args.broker, db, args.client_id, tls_files, instance=args.instance,
                                  busy_after_s=args.busy_after, registry=load_registry(args.registry))
         service.rollouts = Rollouts(keys, bundles)

@@ -19,9 +19,11 @@ class SimClock:
     real second, and jumps forward with ``advance``. Acks' ``server_time`` stays real time (a kiosk sets
     its clock from it), only case steps, lights and promised dates live on this clock."""
 
-    def __init__(self, speed: float = 1.0) -> None:
+    def __init__(self, speed: float = 1.0, start: float | None = None) -> None:
+        """``start``: the simulated moment (epoch seconds) to begin at instead of the real time — tests
+        pin it to office hours, since a 即办 step received at 22:00 has only until midnight."""
         self.speed = speed
-        self._real0 = time.time()
+        self._real0 = time.time() if start is None else start
         self._mono0 = time.monotonic()
         self._offset = 0.0
         self._lock = threading.Lock()

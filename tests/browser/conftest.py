@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +164,13 @@ def make_kiosk(catalog_file, tmp_path) -> Iterator[Callable[..., KioskThread]]:
         runner.stop()
 
 
+def office_morning() -> str:
+    """Today 09:00 China time: central's case clock starts there, whatever the hour the tests run (at 22:00
+    a same-day 即办 step would be due within the hour, 4 s at the tests' speed)."""
+    today = datetime.now(timezone(timedelta(hours=8))).date()
+    return datetime.combine(today, dtime(9, 0), timezone(timedelta(hours=8))).isoformat()
+
+
 class Stack:
     """mosquitto + the central simulator + every device simulator + the real drivers and sync engine."""
 
@@ -176,7 +185,8 @@ class Stack:
         try:
             self.central = self._sim("central", "--broker", self.broker.url, "--db", str(tmp_path / "central.db"),
                                      "--catalog", str(catalog_file), "--keys", str(tmp_path / "keys"),
-                                     "--speed", "2000", *(["--pace", pace] if pace else []))
+                                     "--speed", "2000", "--clock-start", office_morning(),
+                                     *(["--pace", pace] if pace else []))
             self.idcard = self._sim("idcard", "--identities", str(identities_file))
             self.printer = self._sim("printer", "--out", str(self.receipts), "--paper", "80",
                                      "--paper-state", paper_state)
