@@ -140,7 +140,10 @@ def test_on_time_case_stays_green(broker, tmp_path, catalog_file, kiosk):
 
 
 def test_speed_runs_the_simulated_clock_fast(broker, tmp_path, catalog_file, kiosk):
-    sim = start_central(broker, tmp_path, catalog_file, "--speed", "172800", "--pace", "0.5")  # 2 days a second
+    # 2 days a second, from a Monday morning: a case received on a Friday night plans later steps from the
+    # weekend and can end a day after its promise (a simulator quirk, in the closing note of 2026-12-04).
+    sim = start_central(broker, tmp_path, catalog_file, "--speed", "172800", "--pace", "0.5",
+                        "--clock-start", "2026-03-02T09:00:00+08:00")
     try:
         case = kiosk.send_case(kiosk.case())
         promised = kiosk.wait_ack(case["msg_id"])["detail"]["promised_by"]
