@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.commit_load import spread  # noqa: E402
 from bench.pinning import pin_to_first_core  # noqa: E402
 from bench.sync import config  # noqa: E402
 from edge_sync import SyncEngine  # noqa: E402
@@ -79,10 +79,6 @@ def product(n: int) -> float:
     engine.store.close()
     os.sync()
     return (written() - before) / n
-
-
-def spread(values: list[float], digits: int = 2) -> str:
-    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 def main() -> int:
