@@ -212,9 +212,13 @@ def test_watcher_follows_a_pty_that_disappears_and_comes_back(tmp_path, caplog):
         os.write(master, URL.encode() + b"\r")
         assert rec.expect("scan").text == URL
 
-        os.close(master)  # unplugged: the driver's reads fail, the by-id link vanishes
-        os.close(slave)
+        # Unplugged: the by-id link vanishes and the driver's reads fail. The link goes first: a closed
+        # pty's number is free at once, and another process's new pty (a concurrent job on this machine)
+        # could take it while the stale link still pointed there; the watcher then opened that stranger
+        # ("back at"), lost it again and logged the loss twice (a fresh-clone CI run under load).
         link.unlink()
+        os.close(master)
+        os.close(slave)
         assert rec.expect("state") is ScannerState.OFFLINE
         assert rec.events.empty()
 
