@@ -18,7 +18,11 @@ from edge_sync.store import BlobState, CaseState, Kind, RowState, Store
 log = logging.getLogger("edge_sync.drain")
 
 DONE = (AckResult.ACCEPTED, AckResult.DUPLICATE)
-ACK_SLICE = 50   # acks applied between two looks for a waiting submission
+ACK_SLICE = 50   # acks written between two looks for a waiting submission
+# Acks applied between two checkpoints the drain runs itself (Store.checkpoint, outside the write lock):
+# at about 2 pages of WAL per ack, this keeps the WAL under SQLite's autocheckpoint size (1 000 pages), so
+# that no COMMIT a submission makes or waits for runs a checkpoint of the drain's pages (issue 15).
+ACKS_PER_CHECKPOINT = 250
 
 
 class AckHandling:
@@ -29,6 +33,7 @@ class AckHandling:
     clock: Clock
     last_ack_at: float | None
     _acks: queue.SimpleQueue[Ack]
+    _acks_since_checkpoint: int
     _inflight: dict[str, Any]
     _jobs: dict[str, BlobJob]
     _cursor: dict[Kind, int]
@@ -47,47 +52,57 @@ class AckHandling:
             return
         done_cases: list[str] = []
         self._flush_pubacked()
+        taken_all = len(batch)
         while batch:
             batch = batch[self._apply_acks(batch, done_cases):]
         for case_id in done_cases:
             self._on_case_done(case_id)
+        self._acks_since_checkpoint += taken_all
+        if self._acks_since_checkpoint >= ACKS_PER_CHECKPOINT:
+            self._acks_since_checkpoint = 0
+            self.store.checkpoint()
 
     def _apply_acks(self, batch: list[Ack], done_cases: list[str]) -> int:
         """Applies acks from the front of ``batch`` in one transaction; returns how many. The common case
-        (accepted/duplicate) goes with executemany: one commit per batch, cut short every ACK_SLICE acks
-        when a submission waits (it must never wait behind a thousand acks and their commit)."""
-        deletes: list[tuple[str]] = []
-        updates: list[tuple[Any, ...]] = []
+        (accepted/duplicate) goes with executemany, one commit per batch; the transaction is written in
+        slices of ACK_SLICE acks and ends after the slice in which a submission started waiting (it must
+        never wait behind a thousand acks' statements and their commit)."""
         now = time.time()
         purge = now + self.cfg.retention_days * 86400
         taken = 0
+        seen: set[str] = set()      # a second ack for one message in this batch finds nothing
         # Not synced: a power cut may undo these acks, and the cases then go again and come back as
         # duplicates; every fsync saved is one a waiting submission does not queue behind.
         with self.store.tx(synced=False) as c:
-            rows = self._lookup(c, [a.ref for a in batch])
-            for ack in batch:
-                if taken and taken % ACK_SLICE == 0 and self.store.urgent_waiting():
+            while taken < len(batch):
+                part = batch[taken:taken + ACK_SLICE]
+                rows = self._lookup(c, [a.ref for a in part if a.ref not in seen])
+                deletes: list[tuple[str]] = []
+                updates: list[tuple[Any, ...]] = []
+                for ack in part:
+                    self._inflight.pop(ack.ref, None)
+                    row = None if ack.ref in seen else rows.get(ack.ref)
+                    seen.add(ack.ref)
+                    case_id = row[1] if row is not None and row[0] == Kind.CASE.value else None
+                    if case_id is not None and ack.result in DONE:
+                        detail = ack.detail if isinstance(ack.detail, dict) else {}
+                        deletes.append((ack.ref,))
+                        updates.append((CaseState.ACKED.value, ack.result.value, _text(detail.get("case_no")),
+                                        _text(detail.get("promised_by")), _text(detail.get("status")),
+                                        json.dumps(detail, ensure_ascii=False), now, purge, case_id))
+                        done_cases.append(case_id)
+                    elif case_id is not None:
+                        self._case_ack(c, ack, case_id, done_cases)
+                    elif row is not None:
+                        self._event_ack(c, ack)
+                    else:
+                        self._blob_ack(c, ack, done_cases)
+                c.executemany("DELETE FROM outbox WHERE msg_id = ?", deletes)
+                c.executemany("UPDATE cases SET state = ?, result = ?, case_no = ?, promised_by = ?, status = ?,"
+                              " detail = ?, acked_at = ?, purge_after = ? WHERE case_id = ?", updates)
+                taken += len(part)
+                if self.store.urgent_waiting():
                     break
-                taken += 1
-                self._inflight.pop(ack.ref, None)
-                row = rows.pop(ack.ref, None)     # a second ack for it in this batch finds nothing
-                case_id = row[1] if row is not None and row[0] == Kind.CASE.value else None
-                if case_id is not None and ack.result in DONE:
-                    detail = ack.detail if isinstance(ack.detail, dict) else {}
-                    deletes.append((ack.ref,))
-                    updates.append((CaseState.ACKED.value, ack.result.value, _text(detail.get("case_no")),
-                                    _text(detail.get("promised_by")), _text(detail.get("status")),
-                                    json.dumps(detail, ensure_ascii=False), now, purge, case_id))
-                    done_cases.append(case_id)
-                elif case_id is not None:
-                    self._case_ack(c, ack, case_id, done_cases)
-                elif row is not None:
-                    self._event_ack(c, ack)
-                else:
-                    self._blob_ack(c, ack, done_cases)
-            c.executemany("DELETE FROM outbox WHERE msg_id = ?", deletes)
-            c.executemany("UPDATE cases SET state = ?, result = ?, case_no = ?, promised_by = ?, status = ?,"
-                          " detail = ?, acked_at = ?, purge_after = ? WHERE case_id = ?", updates)
             self.last_ack_at = now
             self.store.put("last_ack_at", now)
         for ack in batch[:taken]:

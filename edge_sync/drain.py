@@ -78,6 +78,7 @@ class Drain(AckHandling):
         self._reset = threading.Event()
         self._inflight: OrderedDict[str, InFlight] = OrderedDict()
         self._cursor = {Kind.CASE: 0, Kind.EVENT: 0}
+        self._acks_since_checkpoint = 0
         self._jobs: dict[str, BlobJob] = {}
         self._mids: dict[int, tuple[str, int, int]] = {}
         self._buffered = 0

@@ -119,6 +119,8 @@ class Store:
         # Submissions are urgent: while one waits, other writers hold back and the drain cuts its batch.
         self._urgent = 0
         self._turn = threading.Condition(threading.Lock())
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoint_lock = threading.Lock()
         if not readonly:
             _replace_full_purge_index(conn)
             conn.executescript(_SCHEMA)
@@ -131,7 +133,31 @@ class Store:
             for reader in self._readers:
                 reader.close()
             self._readers.clear()
+            with self._checkpoint_lock:
+                if self._checkpointer is not None:
+                    self._checkpointer.close()
+                    self._checkpointer = None
             self.conn.close()
+
+    def checkpoint(self) -> None:
+        """Folds the WAL into the database (a passive checkpoint) on a connection of its own, outside the
+        write lock: it copies what no reader still needs and never waits, writers go on appending
+        meanwhile, and a submission neither holds nor waits for the write lock during its copy and fsync.
+        For the drain, whose acks would otherwise reach SQLite's autocheckpoint size inside a COMMIT
+        (a submission's, or an ack batch a submission waits for)."""
+        if self._one_connection:
+            return
+        with self._checkpoint_lock:
+            if self._checkpointer is None:
+                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA synchronous=FULL")
+                self._checkpointer = conn
+            try:
+                self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.OperationalError as exc:
+                # Another checkpoint is running (the writer's own, at SQLite's size): this one is not needed.
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
 
     @contextmanager
     def urgent(self) -> Iterator[None]:

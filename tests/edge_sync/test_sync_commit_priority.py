@@ -1,0 +1,126 @@
+"""A submission never waits behind the drain's bookkeeping: the ack transaction ends one slice after a
+submission starts waiting, the WAL is folded into the database outside the write lock, and message ids
+are time-ordered so that acks dirty few pages (issue 15: commit latency while a backlog drains). Counted
+in statements, pages and ids, not timed."""
+from __future__ import annotations
+
+import threading
+import time
+
+from edge_sync.acks import ACK_SLICE, ACKS_PER_CHECKPOINT
+from edge_sync.models import Ack, AckResult
+from edge_sync.outbox import new_msg_id
+from edge_sync.querycode import ALPHABET
+from tests.edge_sync.conftest import sample_case
+
+OFFLINE = "mqtt://127.0.0.1:1"
+
+
+def _accepted(msg_id: str) -> Ack:
+    return Ack(type="ack", ref=msg_id, result=AckResult.ACCEPTED, detail={"case_no": "X"})
+
+
+def test_ack_batch_ends_one_slice_after_a_submission_starts_waiting(make_engine):
+    engine = make_engine(OFFLINE, start=False)
+    backlog = [engine.submit_case(sample_case(i)) for i in range(6 * ACK_SLICE)]
+    statements: list[str] = []
+    submitted: list[str] = []
+
+    def submit() -> None:
+        submitted.append(engine.submit_case(sample_case(10_000)).case_id)
+
+    submitter = threading.Thread(target=submit)
+
+    def trace(sql: str) -> None:
+        statements.append(sql)      # as run, with its values bound
+        if sql.startswith("DELETE FROM outbox") and not submitter.is_alive() and not submitted:
+            # The drain is writing acks: a villager presses 提交 now.
+            submitter.start()
+            deadline = time.monotonic() + 10
+            while not engine.store.urgent_waiting():
+                assert time.monotonic() < deadline, "the submission never started waiting"
+                time.sleep(0.001)
+
+    engine.store.conn.set_trace_callback(trace)
+    for sub in backlog:
+        engine.drain.put_ack(_accepted(sub.msg_id))
+    engine.drain._take_acks()      # the drain thread's step (the engine is not started: this thread is it)
+    submitter.join(10)
+    engine.store.conn.set_trace_callback(None)
+    assert submitted, "the submission did not complete"
+    first_insert = next(i for i, sql in enumerate(statements) if sql.startswith("INSERT INTO cases"))
+    deletes_before = [sql for sql in statements[:first_insert] if sql.startswith("DELETE FROM outbox")]
+    assert len(deletes_before) == ACK_SLICE
+    # Every ack was applied all the same, in later transactions.
+    assert engine.store.scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'case'") == 1
+    assert engine.store.scalar("SELECT COUNT(*) FROM cases WHERE state = 'acked'") == len(backlog)
+    engine.store.close()
+
+
+def test_drain_folds_the_wal_after_its_acks(make_engine, make_config):
+    engine = make_engine(OFFLINE, start=False)
+    backlog = [engine.submit_case(sample_case(i)) for i in range(ACKS_PER_CHECKPOINT + 10)]
+    db = make_config(OFFLINE).db_path
+    # Cases are written in one transaction each; fold them now, so that only the acks are left in the WAL.
+    engine.store.checkpoint()
+    file_before = db.read_bytes()
+    for sub in backlog[:ACKS_PER_CHECKPOINT - 1]:
+        engine.drain.put_ack(_accepted(sub.msg_id))
+    engine.drain._take_acks()
+    assert db.read_bytes() == file_before, "checkpointed before ACKS_PER_CHECKPOINT acks"
+    for sub in backlog[ACKS_PER_CHECKPOINT - 1:]:
+        engine.drain.put_ack(_accepted(sub.msg_id))
+    engine.drain._take_acks()
+    # Only a checkpoint writes the database file itself: the drain ran one (on its side connection).
+    assert db.read_bytes() != file_before
+    engine.store.close()
+
+
+def test_checkpoint_does_not_wait_for_the_write_lock(make_engine):
+    engine = make_engine(OFFLINE, start=False)
+    for i in range(20):
+        engine.submit_case(sample_case(i))
+    release = threading.Event()
+    in_tx = threading.Event()
+
+    def writer() -> None:
+        with engine.store.tx() as c:
+            c.execute("INSERT INTO meta(key, value) VALUES ('held', '1')")
+            in_tx.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=writer)
+    holder.start()
+    try:
+        assert in_tx.wait(10)
+        done = threading.Event()
+        checkpoint = threading.Thread(target=lambda: (engine.store.checkpoint(), done.set()))
+        checkpoint.start()
+        checkpoint.join(10)
+        assert done.is_set(), "the checkpoint waited for the transaction holding the write lock"
+    finally:
+        release.set()
+        holder.join(10)
+    engine.store.close()
+
+
+def _ulid_millis(ulid: str) -> int:
+    value = 0
+    for ch in ulid:
+        value = value * 32 + ALPHABET.index(ch)
+    return value >> 80
+
+
+def test_message_ids_are_ulids_in_the_order_they_were_made():
+    before = time.time_ns() // 1_000_000
+    ids = []
+    for _ in range(5):
+        ids += [new_msg_id() for _ in range(200)]
+        time.sleep(0.002)
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 26 and set(i) <= set(ALPHABET) and i[0] <= "7" for i in ids)
+    # Within one millisecond the order is random; across milliseconds it is the order of making.
+    stamps = [i[:10] for i in ids]
+    assert stamps == sorted(stamps)
+    after = time.time_ns() // 1_000_000
+    assert before <= _ulid_millis(ids[0]) <= _ulid_millis(ids[-1]) <= after
