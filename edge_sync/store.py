@@ -143,8 +143,8 @@ class Store:
         """Folds the WAL into the database (a passive checkpoint) on a connection of its own, outside the
         write lock: it copies what no reader still needs and never waits, writers go on appending
         meanwhile, and a submission neither holds nor waits for the write lock during its copy and fsync.
-        For the drain, whose acks would otherwise reach SQLite's autocheckpoint size inside a COMMIT
-        (a submission's, or an ack batch a submission waits for)."""
+        For the drain, whose acks would otherwise be folded by SQLite's autocheckpoint inside a COMMIT
+        (a submission's, or an ack batch's a submission waits for)."""
         if self._one_connection:
             return
         with self._checkpoint_lock:
