@@ -137,6 +137,7 @@ def test_page_reconnects_after_the_service_restarts(make_kiosk, screens):
     wait_connected(page)
     kiosk.stop()
     page.get_by_text("正在连接终端服务").first.wait_for(timeout=15_000)
+    s.check("service-restarting")   # what a villager sees while the service is away: banner, no error page
     kiosk.start()
     # A new server boot: the page clears what it held and comes back home by itself, connected.
     page.get_by_text("按窗口类别").first.wait_for(timeout=20_000)

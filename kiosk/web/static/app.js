@@ -43,6 +43,9 @@ export function resetPage(reason) {
     App.reloadWhenBack = true;
     App.connected = false;
     renderBanners();
+    // Not a blank page: say what is happening and that nothing is asked of the person in front of it.
+    document.getElementById('screen').append(h('div', { id: 'restarting' }, h('h1', {}, '请稍候'),
+      h('p', { class: 'message' }, '终端正在重新启动，马上就好，您不用做任何操作。')));
     return;
   }
   fetch('/api/status', { cache: 'no-store' }).then((r) => {
