@@ -25,6 +25,14 @@ ACK_SLICE = 50   # acks written between two looks for a waiting submission
 # while acks keep coming: a passive checkpoint never finds the WAL idle, so the WAL does not restart from
 # its beginning (measured: ~1 900 pages), and some COMMITs still fold their own few new pages.
 ACKS_PER_CHECKPOINT = 250
+# A slice of accepted/duplicate acks in three statements, each a single step (see _apply_acks).
+_LOOKUP = ("SELECT json_group_array(json_array(msg_id, kind, case_id)) FROM outbox"
+           " WHERE msg_id IN (SELECT value FROM json_each(?))")
+_DELETE_DONE = "DELETE FROM outbox WHERE msg_id IN (SELECT value FROM json_each(?))"
+_UPDATE_DONE = ("UPDATE cases SET state = ?1, result = json_extract(v.value, '$[1]'),"
+                " case_no = json_extract(v.value, '$[2]'), promised_by = json_extract(v.value, '$[3]'),"
+                " status = json_extract(v.value, '$[4]'), detail = json_extract(v.value, '$[5]'), acked_at = ?2,"
+                " purge_after = ?3 FROM json_each(?4) AS v WHERE cases.case_id = json_extract(v.value, '$[0]')")
 
 
 class AckHandling:
@@ -79,7 +87,7 @@ class AckHandling:
             while taken < len(batch):
                 part = batch[taken:taken + ACK_SLICE]
                 rows = self._lookup(c, [a.ref for a in part if a.ref not in seen])
-                deletes: list[tuple[str]] = []
+                deletes: list[str] = []
                 updates: list[tuple[Any, ...]] = []
                 for ack in part:
                     self._inflight.pop(ack.ref, None)
@@ -88,10 +96,10 @@ class AckHandling:
                     case_id = row[1] if row is not None and row[0] == Kind.CASE.value else None
                     if case_id is not None and ack.result in DONE:
                         detail = ack.detail if isinstance(ack.detail, dict) else {}
-                        deletes.append((ack.ref,))
-                        updates.append((CaseState.ACKED.value, ack.result.value, _text(detail.get("case_no")),
+                        deletes.append(ack.ref)
+                        updates.append((case_id, ack.result.value, _text(detail.get("case_no")),
                                         _text(detail.get("promised_by")), _text(detail.get("status")),
-                                        json.dumps(detail, ensure_ascii=False), now, purge, case_id))
+                                        json.dumps(detail, ensure_ascii=False)))
                         done_cases.append(case_id)
                     elif case_id is not None:
                         self._case_ack(c, ack, case_id, done_cases)
@@ -99,9 +107,13 @@ class AckHandling:
                         self._event_ack(c, ack)
                     else:
                         self._blob_ack(c, ack, done_cases)
-                c.executemany("DELETE FROM outbox WHERE msg_id = ?", deletes)
-                c.executemany("UPDATE cases SET state = ?, result = ?, case_no = ?, promised_by = ?, status = ?,"
-                              " detail = ?, acked_at = ?, purge_after = ? WHERE case_id = ?", updates)
+                if deletes:
+                    # One statement each, not one per row: sqlite3 lets go of the interpreter lock at every
+                    # statement step, and while paho's thread is busy each step can wait milliseconds to get
+                    # it back, with the store lock held and a submission waiting behind it (issue 15).
+                    c.execute(_DELETE_DONE, (json.dumps(deletes),))
+                    c.execute(_UPDATE_DONE, (CaseState.ACKED.value, now, purge,
+                                             json.dumps(updates, ensure_ascii=False)))
                 taken += len(part)
                 if self.store.urgent_waiting():
                     break
@@ -113,13 +125,11 @@ class AckHandling:
 
     @staticmethod
     def _lookup(c: Any, refs: list[str]) -> dict[str, tuple[str, str | None]]:
-        found: dict[str, tuple[str, str | None]] = {}
-        for i in range(0, len(refs), 500):
-            part = refs[i:i + 500]
-            sql = f"SELECT msg_id, kind, case_id FROM outbox WHERE msg_id IN ({','.join('?' * len(part))})"
-            for msg_id, kind, case_id in c.execute(sql, part):
-                found[msg_id] = (kind, case_id)
-        return found
+        """msg_id → (kind, case_id) of the outbox rows among ``refs``, read in one statement step."""
+        if not refs:
+            return {}
+        found = c.execute(_LOOKUP, (json.dumps(refs),)).fetchone()[0]
+        return {msg_id: (kind, case_id) for msg_id, kind, case_id in json.loads(found)}
 
     def _case_ack(self, c: Any, ack: Ack, case_id: str, done: list[str]) -> None:
         """Results other than accepted/duplicate for a case message."""

@@ -26,7 +26,7 @@ from edge_sync.models import Ack
 from edge_sync.outbox import SEGMENT, open_body
 from edge_sync.session import Session
 from edge_sync.store import BlobState, Kind, RowState, Store
-from edge_sync.supervise import Supervisor, Worker
+from edge_sync.supervise import Supervisor, Worker, lower_thread_priority
 
 log = logging.getLogger("edge_sync.drain")
 
@@ -133,7 +133,9 @@ class Drain(AckHandling):
     # -- the loop ----------------------------------------------------------------------------------
     def _run(self, worker: Worker) -> None:
         """The drain loop; an error (a store that cannot write, a row that cannot be read) goes to the
-        supervisor, which restarts it with backoff. A restart sends every unacked message again."""
+        supervisor, which restarts it with backoff. A restart sends every unacked message again. Runs below
+        the process's priority, and stands aside at every step while a submission is being stored."""
+        lower_thread_priority()
         self._reset.set()
         last_flush = time.monotonic()
         steps = 0
@@ -142,6 +144,7 @@ class Drain(AckHandling):
             steps += 1
             self.wake.wait(self._wait_s())
             self.wake.clear()
+            self.store.give_way()   # a submission goes first
             if 0 < self._acks.qsize() < ACK_BATCH and len(self._inflight) > ACK_BATCH:
                 # Many acks are on their way: gather more of them per commit (each commit is an fsync).
                 time.sleep(ACK_GATHER_S)
@@ -201,6 +204,7 @@ class Drain(AckHandling):
             rows = self.store.query("SELECT msg_id, seq, body, state FROM outbox WHERE kind = ? AND seq > ? "
                                     "ORDER BY seq LIMIT ?", (kind.value, self._cursor[kind], room))
             for msg_id, seq, body, state in rows:
+                self.store.give_way()
                 if state == RowState.BLOCKED.value:
                     break   # its blobs are not all stored yet; later rows wait to keep the order
                 try:

@@ -37,6 +37,9 @@ from edge_sync.upload import StoredBlob, enqueue_blob
 log = logging.getLogger("edge_sync")
 
 HEARTBEAT_S = 5.0
+# The longest paho's network thread waits, before handling a message, for a submission to finish: the
+# same thread keeps the connection alive, so it never waits for long.
+MESSAGE_GIVE_WAY_S = 0.05
 # Events that are safety records: never refused by the storage budget, and given the reserved headroom
 # when the disk itself is full (a full outbox must still let the terminal alarm and call staff).
 ESSENTIAL_EVENTS = frozenset({"help.requested", "tamper", "audit", "cmd.result", "device.health"})
@@ -432,6 +435,7 @@ class SyncEngine:
         self.drain.wake.set()
 
     def _on_message(self, msg: mqtt.MQTTMessage) -> None:
+        self.store.give_way(MESSAGE_GIVE_WAY_S)   # a submission goes first
         props = getattr(msg, "properties", None)
         self.downlink.handle(msg.topic, bytes(msg.payload), getattr(props, "CorrelationData", None),
                              bool(msg.retain), getattr(props, "UserProperty", None))

@@ -20,7 +20,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from edge_sync.config import SyncConfig
 from edge_sync.fleet import OLD_CATALOG_FILTER, fleet_filters
 from edge_sync.store import Store
-from edge_sync.supervise import Supervisor, Worker
+from edge_sync.supervise import Supervisor, Worker, lower_thread_priority
 
 log = logging.getLogger("edge_sync.session")
 
@@ -53,7 +53,8 @@ class _Client(mqtt.Client):
 
     loop_wait_s = 1.0
 
-    def _thread_main(self) -> None:  # what loop_start runs, with the longer wait
+    def _thread_main(self) -> None:  # what loop_start runs, with the longer wait; below the process's priority
+        lower_thread_priority()
         try:
             self.loop_forever(timeout=self.loop_wait_s, retry_first_connection=True)
         finally:

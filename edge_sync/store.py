@@ -6,6 +6,7 @@ import json
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -182,6 +183,21 @@ class Store:
         """True while an urgent writer waits or writes: a long batch should commit what it has."""
         return self._urgent > 0
 
+    def give_way(self, most_s: float | None = None) -> None:
+        """Waits while an urgent writer works: until it is done, or at most ``most_s``. Background threads
+        call it before each step of their own, so that a submission runs without them competing for the
+        interpreter lock, which each of its statements lets go of and must take back (issue 15). Returns
+        at once for the urgent thread itself."""
+        if not self._urgent or getattr(self._local, "urgent", False):
+            return
+        deadline = None if most_s is None else time.monotonic() + most_s
+        with self._turn:
+            while self._urgent:
+                left = 1.0 if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._turn.wait(left)
+
     @contextmanager
     def tx(self, synced: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE … COMMIT); nested calls join the outer one.
@@ -190,11 +206,8 @@ class Store:
         or kill -9 of the process, and the next synced commit or checkpoint makes it power-safe too. Only
         for writes that are redone if lost to a power cut (central's acks: central answers the re-sent
         message as a duplicate), never for a submission."""
-        me = threading.get_ident()
-        if self._owner != me and not getattr(self._local, "urgent", False):
-            with self._turn:
-                while self._urgent:
-                    self._turn.wait(1.0)
+        if self._owner != threading.get_ident():
+            self.give_way(None)
         with self.lock:
             if self._depth:
                 self._depth += 1
@@ -206,7 +219,7 @@ class Store:
             if not synced:
                 self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("BEGIN IMMEDIATE")
-            self._depth, self._owner = 1, me
+            self._depth, self._owner = 1, threading.get_ident()
             try:
                 yield self.conn
             except BaseException:

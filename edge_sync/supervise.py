@@ -7,7 +7,9 @@ it for device watchers and its periodic jobs."""
 from __future__ import annotations
 
 import logging
+import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +19,24 @@ from enum import StrEnum
 log = logging.getLogger("edge_sync.supervise")
 
 Alarm = Callable[[str, dict[str, object]], None]
+
+# How much lower than the process the background threads of sync (drain, MQTT network) run: while a
+# backlog drains they would otherwise take the CPU from the threads a person waits for (issue 15).
+BACKGROUND_NICE = 10
+
+
+def lower_thread_priority(by: int = BACKGROUND_NICE) -> None:
+    """Runs the calling thread ``by`` nice steps below the process's main thread (Linux gives each thread
+    its own nice value; elsewhere this does nothing). Idempotent: a restarted worker does not sink further."""
+    if sys.platform != "linux":
+        return
+    tid = threading.get_native_id()
+    try:
+        target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + by)
+        if os.getpriority(os.PRIO_PROCESS, tid) < target:
+            os.setpriority(os.PRIO_PROCESS, tid, target)
+    except OSError as exc:      # not allowed here (a sandbox): the thread keeps its priority
+        log.warning("could not lower the priority of thread %s: %s", threading.current_thread().name, exc)
 
 
 class WorkerState(StrEnum):

@@ -4,6 +4,8 @@ are time-ordered so that acks dirty few pages (issue 15: commit latency while a 
 in statements, pages and ids, not timed."""
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 
@@ -11,7 +13,8 @@ from edge_sync.acks import ACK_SLICE, ACKS_PER_CHECKPOINT
 from edge_sync.models import Ack, AckResult
 from edge_sync.outbox import new_msg_id
 from edge_sync.querycode import ALPHABET
-from tests.edge_sync.conftest import sample_case
+from edge_sync.supervise import BACKGROUND_NICE, lower_thread_priority
+from tests.edge_sync.conftest import sample_case, wait_until
 
 OFFLINE = "mqtt://127.0.0.1:1"
 
@@ -50,11 +53,119 @@ def test_ack_batch_ends_one_slice_after_a_submission_starts_waiting(make_engine)
     assert submitted, "the submission did not complete"
     first_insert = next(i for i, sql in enumerate(statements) if sql.startswith("INSERT INTO cases"))
     deletes_before = [sql for sql in statements[:first_insert] if sql.startswith("DELETE FROM outbox")]
-    assert len(deletes_before) == ACK_SLICE
+    acked_before = [sub for sub in backlog if any(sub.msg_id in sql for sql in deletes_before)]
+    assert len(acked_before) == ACK_SLICE
     # Every ack was applied all the same, in later transactions.
     assert engine.store.scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'case'") == 1
     assert engine.store.scalar("SELECT COUNT(*) FROM cases WHERE state = 'acked'") == len(backlog)
     engine.store.close()
+
+
+def test_a_slice_of_acks_is_written_in_three_statements(make_engine):
+    """sqlite3 lets go of the interpreter lock at every statement step and must take it back; with paho's
+    thread busy each time can cost milliseconds, with the write lock held. So the statements of an ack
+    transaction must not grow with its acks."""
+    engine = make_engine(OFFLINE, start=False)
+    slices = 4
+    backlog = [engine.submit_case(sample_case(i)) for i in range(slices * ACK_SLICE)]
+    statements: list[str] = []
+    engine.store.conn.set_trace_callback(statements.append)
+    for sub in backlog:
+        engine.drain.put_ack(Ack(type="ack", ref=sub.msg_id, result=AckResult.ACCEPTED,
+                                 detail={"case_no": f"NO-{sub.case_id}", "promised_by": "2026-12-31",
+                                         "status": "受理", "note": "已收到 \"材料\""}))
+    engine.drain._take_acks()
+    engine.store.conn.set_trace_callback(None)
+    def count(head: str) -> int:
+        return sum(sql.startswith(head) for sql in statements)
+
+    assert count("DELETE FROM outbox") == slices
+    assert count("UPDATE cases") == slices
+    assert count("SELECT") == slices
+    assert len(statements) <= 3 * slices + 6      # BEGIN, COMMIT, the pragmas and meta's last_ack_at
+    # Each case got its own ack's fields.
+    for sub in backlog:
+        row = engine.store.query("SELECT state, result, case_no, promised_by, status, detail, acked_at,"
+                                 " purge_after FROM cases WHERE case_id = ?", (sub.case_id,))[0]
+        assert tuple(row[:5]) == ("acked", "accepted", f"NO-{sub.case_id}", "2026-12-31", "受理")
+        assert json.loads(row[5])["note"] == '已收到 "材料"'
+        assert row[6] is not None and row[7] > row[6]
+    assert engine.store.scalar("SELECT COUNT(*) FROM outbox") == 0
+    engine.store.close()
+
+
+def test_background_work_waits_while_a_submission_is_stored(make_engine):
+    engine = make_engine(OFFLINE, start=False)
+    inside, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def submission() -> None:
+        with engine.store.urgent():
+            inside.set()
+            release.wait(10)
+            order.append("submission done")
+
+    def background() -> None:
+        engine.store.give_way()
+        order.append("background step")
+
+    person = threading.Thread(target=submission)
+    person.start()
+    assert inside.wait(10)
+    drain = threading.Thread(target=background)
+    drain.start()
+    drain.join(0.3)
+    assert drain.is_alive() and order == [], "the background step did not wait for the submission"
+    release.set()
+    person.join(10)
+    drain.join(10)
+    assert order == ["submission done", "background step"]
+    # Bounded: paho's thread waits at most its limit; the urgent thread itself never waits.
+    with engine.store.urgent():
+        engine.store.give_way()
+        capped = threading.Thread(target=engine.store.give_way, args=(0.05,))
+        capped.start()
+        capped.join(10)
+        assert not capped.is_alive()
+    engine.store.close()
+
+
+def test_drain_sends_nothing_while_a_submission_is_being_stored(broker, peer, make_engine):
+    engine = make_engine(broker.url)
+    wait_until(lambda: engine.session.connected.is_set(), 10, "connected")
+    engine.submit_case(sample_case(0))
+    wait_until(lambda: engine.drain.stats["sent"] == 1, 10, "the first case sent")
+    with engine.store.urgent():          # one long submission: several cases, then a pause
+        for i in range(1, 4):
+            engine.submit_case(sample_case(i))     # each wakes the drain
+        time.sleep(0.5)
+        sent_meanwhile = engine.drain.stats["sent"]
+    assert sent_meanwhile == 1, "the drain sent while a submission was being stored"
+    wait_until(lambda: engine.store.scalar("SELECT COUNT(*) FROM outbox") == 0, 10, "the cases delivered")
+
+
+def test_sync_threads_run_below_the_process_priority(broker, peer, make_engine):
+    engine = make_engine(broker.url)
+    wait_until(lambda: engine.session.connected.is_set(), 10, "connected")
+    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    by_name = {t.name: t for t in threading.enumerate()}
+    drain = by_name["sup-sync-drain"]
+    network = by_name[f"paho-mqtt-client-{engine.config.device_id}"]
+    for thread in (drain, network):
+        assert thread.native_id is not None
+        assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == min(19, base + BACKGROUND_NICE), thread.name
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+    seen: list[int] = []
+
+    def restarted_worker() -> None:   # a worker restarted in its thread lowers it again: no further
+        lower_thread_priority()
+        lower_thread_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    worker = threading.Thread(target=restarted_worker)
+    worker.start()
+    worker.join(10)
+    assert seen == [min(19, base + BACKGROUND_NICE)]
 
 
 def test_drain_folds_the_wal_after_its_acks(make_engine, make_config):
