@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from kiosk.catalog import CatalogError
 from kiosk.config import ConfigError, load_config
+from kiosk.memory import tune_malloc
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    tune_malloc()       # before any thread starts (kiosk.memory)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
