@@ -97,6 +97,7 @@ class Scanner:
         self._assembler = LineAssembler(max_len, terminators=terminators, gap_ends_payload=gap_ends_payload)
         self._dedup = DuplicateFilter(dedup_window)
         self._pending: deque[Item] = deque()
+        self._cancelled = False     # cancel_read() came: the read_scan in progress (or the next) returns
         self._last_rx = time.monotonic()
 
     @property
@@ -163,6 +164,11 @@ class Scanner:
             if data:
                 self._last_rx = now
                 self._pending.extend(self._assembler.feed(data))
+            if self._cancelled:
+                # Cancelling ends one port read; without this, read_scan would read on to its deadline
+                # (a watcher's minute) and outlive the stop() that cancelled it.
+                self._cancelled = False
+                return self._next_pending()
             elif self._assembler.busy and now - self._last_rx >= self.idle_gap:
                 self._pending.extend(self._assembler.end_burst())
 
@@ -178,7 +184,8 @@ class Scanner:
         return None
 
     def cancel_read(self) -> None:
-        """Ends a blocking read early (another thread stops the reader); where the port can."""
+        """Ends a blocking ``read_scan`` early (another thread stops the reader); where the port can."""
+        self._cancelled = True
         cancel_read(self._port)
 
     @property
