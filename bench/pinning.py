@@ -1,5 +1,7 @@
 """Benches pinned to one core (a Raspberry Pi proxy, issue 15): only the measuring process, never the broker
-or central it starts, which on a real terminal run on other machines."""
+or central it starts, which on a real terminal run on other machines. Those keep every CPU, or with
+``children_apart`` only the CPUs the terminal does not use: then they take none of its CPU time, as in the
+field, but on a 2-core machine they share one core and central becomes the slower side."""
 from __future__ import annotations
 
 import os
@@ -7,19 +9,21 @@ import subprocess
 from typing import Any
 
 _ALL = frozenset(os.sched_getaffinity(0))
+_FIRST = min(_ALL)
 
 
-def pin_to_first_core() -> None:
+def pin_to_first_core(children_apart: bool = False) -> None:
     """Puts every thread of this process on CPU 0 (threads started later inherit it). Processes started
-    afterwards through ``subprocess`` keep every CPU: the calling thread is unpinned around each start."""
-    first = {min(_ALL)}
+    afterwards through ``subprocess`` keep every CPU, or with ``children_apart`` every CPU but 0: the
+    calling thread is given that mask around each start, and the child inherits it."""
+    children = ((_ALL - {_FIRST}) or _ALL) if children_apart else _ALL   # one CPU: nothing to keep apart
     for tid in os.listdir("/proc/self/task"):
-        os.sched_setaffinity(int(tid), first)
+        os.sched_setaffinity(int(tid), {_FIRST})
     original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
 
     def execute_child(self: subprocess.Popen, *args: Any, **kwargs: Any) -> Any:
         mask = os.sched_getaffinity(0)
-        os.sched_setaffinity(0, _ALL)
+        os.sched_setaffinity(0, children)
         try:
             return original(self, *args, **kwargs)
         finally:

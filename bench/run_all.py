@@ -34,6 +34,8 @@ BENCHES = [
     Bench("commit_wear", ("bench/commit_wear.py",), ("--pinned",), ("--rounds", "1")),
     Bench("sync", ("bench/sync.py",), ("--pinned",)),
     Bench("commit_load", ("bench/commit_load.py",), ("--pinned",), ("--rounds", "1", "--backlog", "20000")),
+    # Pinned with the broker and central peer off the terminal's core (commit latency as in the field).
+    Bench("commit_load_apart", ("bench/commit_load.py", "--apart"), None, ("--rounds", "1", "--backlog", "20000")),
     Bench("print_notice", ("bench/print_notice.py",), (), ("--rounds", "1")),
     # idle and kiosk_real pin only the terminal's process themselves (the hall's simulators keep every CPU).
     Bench("idle", ("bench/idle.py",), ("--pinned",), ("--rounds", "1")),

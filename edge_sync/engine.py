@@ -37,8 +37,8 @@ from edge_sync.upload import StoredBlob, enqueue_blob
 log = logging.getLogger("edge_sync")
 
 HEARTBEAT_S = 5.0
-# The longest paho's network thread waits, before handling a message, for a submission to finish: the
-# same thread keeps the connection alive, so it never waits for long.
+# The longest paho's network thread waits, before handling a message or a PUBACK, for a submission to
+# finish: the same thread keeps the connection alive, so it never waits for long.
 MESSAGE_GIVE_WAY_S = 0.05
 # Events that are safety records: never refused by the storage budget, and given the reserved headroom
 # when the disk itself is full (a full outbox must still let the terminal alarm and call staff).
@@ -441,6 +441,7 @@ class SyncEngine:
                              bool(msg.retain), getattr(props, "UserProperty", None))
 
     def _on_published(self, mid: int) -> None:
+        self.store.give_way(MESSAGE_GIVE_WAY_S)   # a PUBACK is the thread's most frequent work (issue 15)
         self.drain.put_puback(mid)
 
     def _heartbeat(self, connected: bool | None = None, running: bool = True) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -116,15 +117,18 @@ def store_case_message(store: Store, key: DeviceKey, cfg: SyncConfig, env: dict[
     sealed_blobs = [(b, seal_segments(key, b["id"], b["data"])) for b in blobs]
     now = time.time()
     with store.tx() as c:
-        if c.execute("SELECT 1 FROM cases WHERE case_id = ?", (case_id,)).fetchone():
-            raise CaseExists("case_id already submitted on this device")
         seq = store.next_seq(Kind.CASE)
         env["seq"] = seq
-        c.execute("INSERT INTO cases(case_id, seq, msg_id, query_code, created_at, test, state, applicant, lookup)"
-                  " VALUES (?,?,?,?,?,?,?,?,?)",
-                  (case_id, seq, msg_id, env["query_code"], env["created_at"], int(env.get("test", False)),
-                   CaseState.QUEUED.value, key.seal_json(dict(applicant), case_id.encode()),
-                   applicant_lookup(key, applicant)))
+        try:   # the key finds a case_id stored before: no statement of its own (issue 15)
+            c.execute("INSERT INTO cases(case_id, seq, msg_id, query_code, created_at, test, state, applicant,"
+                      " lookup) VALUES (?,?,?,?,?,?,?,?,?)",
+                      (case_id, seq, msg_id, env["query_code"], env["created_at"], int(env.get("test", False)),
+                       CaseState.QUEUED.value, key.seal_json(dict(applicant), case_id.encode()),
+                       applicant_lookup(key, applicant)))
+        except sqlite3.IntegrityError as exc:
+            if "cases.case_id" not in str(exc):
+                raise
+            raise CaseExists("case_id already submitted on this device") from None
         for b, sealed in sealed_blobs:
             ord_ = store.next_seq(Kind.BLOB)
             c.execute("INSERT INTO blobs(blob_id, ord, case_id, msg_prefix, size, sha256, mime, pages, state,"

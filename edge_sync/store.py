@@ -47,6 +47,10 @@ class RowState(str, Enum):
 # either way. Applies to stores created from now on (a page size cannot change in WAL mode).
 PAGE_SIZE = 1024
 
+# Bytes in use (free pages left by purged rows do not count), read in one statement step.
+_SIZE_IN_USE = ("SELECT (c.page_count - f.freelist_count) * s.page_size "
+                "FROM pragma_page_count() AS c, pragma_freelist_count() AS f, pragma_page_size() AS s")
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cases (
@@ -275,10 +279,11 @@ class Store:
 
     def next_seq(self, kind: Kind) -> int:
         """The next ``seq`` of a kind; call inside the transaction that stores the message."""
-        with self.tx():
-            seq = int(self.get(f"seq.{kind.value}", 0)) + 1
-            self.put(f"seq.{kind.value}", seq)
-        return seq
+        with self.tx() as c:
+            # One statement: each one lets go of the interpreter lock and must take it back (issue 15).
+            row = c.execute("INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
+                            "SET value = CAST(value AS INTEGER) + 1 RETURNING value", (f"seq.{kind.value}",)).fetchone()
+        return int(row[0])
 
     def bump_epoch(self) -> int:
         """Connection epoch: grows by one for every new connection, persisted before connecting."""
@@ -291,10 +296,7 @@ class Store:
     def size_bytes(self) -> int:
         """Bytes in use by the database (free pages left by purged rows do not count)."""
         with self.lock:
-            pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
-            free = self.conn.execute("PRAGMA freelist_count").fetchone()[0]
-            page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
-        return (pages - free) * page_size
+            return int(self.conn.execute(_SIZE_IN_USE).fetchone()[0])
 
     def disk_free_bytes(self) -> int:
         return shutil.disk_usage(self.path.parent).free

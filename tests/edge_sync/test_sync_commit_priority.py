@@ -9,10 +9,14 @@ import os
 import threading
 import time
 
+import paho.mqtt.client as mqtt
+import pytest
+
 from edge_sync.acks import ACK_SLICE, ACKS_PER_CHECKPOINT
 from edge_sync.models import Ack, AckResult
 from edge_sync.outbox import new_msg_id
 from edge_sync.querycode import ALPHABET
+from edge_sync.results import CaseExists
 from edge_sync.supervise import BACKGROUND_NICE, lower_thread_priority
 from tests.edge_sync.conftest import sample_case, wait_until
 
@@ -94,6 +98,31 @@ def test_a_slice_of_acks_is_written_in_three_statements(make_engine):
     engine.store.close()
 
 
+def test_a_case_is_stored_in_six_statements_and_a_second_one_with_its_id_refused(make_engine):
+    """Each statement of a submission lets go of the interpreter lock and must take it back while the
+    drain and paho's thread are busy: the budget check, the seq, the case and its outbox row take one each."""
+    engine = make_engine(OFFLINE, start=False)
+    first = engine.submit_case(sample_case(0))
+    statements: list[str] = []
+    engine.store.conn.set_trace_callback(statements.append)
+    second = engine.submit_case(sample_case(1))
+    engine.store.conn.set_trace_callback(None)
+    top_level = [sql.split()[0] for sql in statements if not sql.startswith("--")]  # "--": inside a pragma function
+    assert top_level == ["SELECT", "BEGIN", "INSERT", "INSERT", "INSERT", "COMMIT"], statements
+    assert second.seq == first.seq + 1 and engine.store.get("seq.case") == second.seq
+    again = {**sample_case(2), "case_id": second.case_id}
+    with pytest.raises(CaseExists):
+        engine.submit_case(again)
+    assert engine.store.get("seq.case") == second.seq, "a refused case used up a seq"
+    assert engine.store.scalar("SELECT COUNT(*) FROM outbox") == 2
+    assert engine.submit_case(sample_case(3)).seq == second.seq + 1
+    budget = engine.config.max_store_mb * 1024 * 1024
+    in_use = engine.store.size_bytes()
+    pages = engine.store.scalar("PRAGMA page_count") - engine.store.scalar("PRAGMA freelist_count")
+    assert 0 < in_use == pages * engine.store.scalar("PRAGMA page_size") < budget
+    engine.store.close()
+
+
 def test_background_work_waits_while_a_submission_is_stored(make_engine):
     engine = make_engine(OFFLINE, start=False)
     inside, release = threading.Event(), threading.Event()
@@ -127,6 +156,31 @@ def test_background_work_waits_while_a_submission_is_stored(make_engine):
         capped.start()
         capped.join(10)
         assert not capped.is_alive()
+    engine.store.close()
+
+
+def test_network_thread_holds_pubacks_and_messages_while_a_submission_is_stored(make_engine, monkeypatch):
+    engine = make_engine(OFFLINE, start=False)
+    monkeypatch.setattr("edge_sync.engine.MESSAGE_GIVE_WAY_S", 30.0)   # wait for the submission, not the cap
+    handled: list[str] = []
+    put_puback, handle = engine.drain.put_puback, engine.downlink.handle
+    monkeypatch.setattr(engine.drain, "put_puback", lambda mid: (handled.append(f"puback {mid}"), put_puback(mid)))
+    monkeypatch.setattr(engine.downlink, "handle",
+                        lambda topic, *rest: (handled.append(f"message {topic}"), handle(topic, *rest)))
+    message = mqtt.MQTTMessage(topic=b"gov/v1/down/elsewhere/x")
+    message.payload = b"{}"
+
+    def network_thread() -> None:     # what paho's thread does on a PUBACK, then on a message
+        engine._on_published(7)
+        engine._on_message(message)
+
+    with engine.store.urgent():
+        paho = threading.Thread(target=network_thread)
+        paho.start()
+        paho.join(0.3)
+        assert paho.is_alive() and handled == [], "paho's thread went on while a submission was stored"
+    paho.join(10)
+    assert handled == ["puback 7", "message gov/v1/down/elsewhere/x"]
     engine.store.close()
 
 

@@ -3,6 +3,7 @@ over a pty: handshake, every command and event, garbage on the line, a second ra
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -10,7 +11,7 @@ import serial
 
 from drivers.ioboard import BuzzPattern, Color, CommandRejected, IoBoard, NotConnected, Pattern
 from drivers.ioboard import protocol as p
-from tests.ioboard.conftest import connect
+from tests.ioboard.conftest import EventLog, connect
 
 pytestmark = [pytest.mark.integration, pytest.mark.micropython]
 
@@ -70,6 +71,22 @@ def test_every_input_event_in_order(sim) -> None:
         log.wait_for(lambda e: e.kind == "board_status" and e.status.tamper_open, what="status with tamper open")
     finally:
         board.close()
+
+
+def test_close_ends_every_thread_of_a_resting_driver(sim) -> None:
+    """At rest the reader waits in one long read that close() cancels (the scanner's watcher once read on to
+    its deadline instead, and its stop() gave up on the thread)."""
+    log = EventLog()
+    # A quiet board (heartbeat every 30 s): only the cancel can end the reader's wait within close()'s join.
+    board = IoBoard(sim.port, log, settings={"board_heartbeat": 30.0, "event_retry": 0.2}, silence_timeout=120.0)
+    board.open(timeout=10.0)
+    log.wait("board_boot", "power_on")
+    time.sleep(0.3)   # the reader is back in its long read
+    ours = [t for t in threading.enumerate() if t.name.startswith("ioboard-")]
+    assert {t.name for t in ours} >= {"ioboard-reader", "ioboard-events"}
+    board.close()
+    assert [t.name for t in ours if t.is_alive()] == []
+    assert not board.connected
 
 
 def test_garbage_on_the_line_is_counted_and_survived(sim) -> None:
