@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(config, args: argparse.Namespace) -> int:
-    from kiosk.app import assemble
+    from kiosk.assemble import assemble
 
     kiosk, engine = assemble(config, args.catalog)
     stop = asyncio.Event()

@@ -29,7 +29,7 @@ PIP_TIMEOUT_S = 900.0
 SMOKE_TIMEOUT_S = 120.0
 PTH_NAME = "kiosk-deps.pth"
 # What the new environment must import for its service and for its own updater to work.
-SMOKE = "import kiosk, kiosk.app, kiosk.cli.run, kiosk.cli.update; print(kiosk.__version__)"
+SMOKE = "import kiosk, kiosk.app, kiosk.assemble, kiosk.cli.run, kiosk.cli.update; print(kiosk.__version__)"
 
 
 def base_python(configured: str = "") -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kiosk.adapters import ReceiptsAdapter
-from kiosk.app import Kiosk, Ports, build_ports
+from kiosk.app import Kiosk, Ports
+from kiosk.assemble import build_ports
 from kiosk.config import load_config
 from kiosk.ports import CardEvent
 from tests.app.doubles import ALICE, FakePrinter, FakeReader, FakeSync

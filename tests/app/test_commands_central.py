@@ -1,5 +1,5 @@
 """Central's commands end to end: the central simulator signs and sends them over a real mosquitto, the real
-edge_sync engine verifies them and calls the application wired by ``kiosk.app.assemble``; the outcomes come
+edge_sync engine verifies them and calls the application wired by ``kiosk.assemble.assemble``; the outcomes come
 back to central as ``cmd.result`` events, and the audit trail names each command by its cmd_id."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.app import assemble
+from kiosk.assemble import assemble
 from kiosk.audit import AuditLog
 from kiosk.commands import REBOOT_EXIT_CODE
 from kiosk.config import load_config

@@ -151,7 +151,7 @@ def test_the_child_refuses_a_bad_catalog_by_name_and_reports_its_own_failures(tm
 
 SERVING = """
 import json, sys, time
-from kiosk.app import assemble
+from kiosk.assemble import assemble
 from kiosk.config import load_config
 config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": sys.argv[1], "KIOSK_SYNC_ENABLED": "false"})
 kiosk, _ = assemble(config, sys.argv[2])

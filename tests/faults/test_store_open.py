@@ -60,7 +60,7 @@ def test_with_the_store_unreadable_the_newest_compiled_catalog_serves(tmp_path, 
     (compiled beside the store) serves, not the older file of the configuration."""
     import json
 
-    from kiosk.app import initial_catalog
+    from kiosk.assemble import initial_catalog
     from kiosk.catalog.pinyin import InProcessPinyin
     from kiosk.catalog.store import CatalogStore
     from kiosk.config import load_config

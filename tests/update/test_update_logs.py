@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edge_sync.outbox import open_body
-from kiosk.app import assemble
+from kiosk.assemble import assemble
 from kiosk.config import load_config
 from kiosk.diagnostics import compress_lines, mask_line
 from simulators.central.signing import COMMAND_KEY
