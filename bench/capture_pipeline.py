@@ -9,6 +9,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=4, help="seeds per scenario (page and skewed)")
     args = parser.parse_args(argv)
-    rows = []
+    rows: list[dict[str, Any]] = []   # one printed line per shot: its name, then figures
     pages = []
     for scenario in ("page", "skewed"):
         for seed in range(args.seeds):

@@ -58,17 +58,19 @@ class ProcessSim:
         self.proc = subprocess.Popen([sys.executable, "-m", "simulators", "idcard", "--identities",
                                       str(IDENTITIES), "--baud", str(BAUD)], cwd=REPO, text=True, bufsize=1,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.port = json.loads(self.proc.stdout.readline())["port"]
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        self.port = json.loads(self.stdout.readline())["port"]
 
     def present(self, index: int) -> None:
-        self.proc.stdin.write(f"present {index}\n")
-        self.proc.stdin.flush()
-        while json.loads(self.proc.stdout.readline()).get("event") != "present":
+        self.stdin.write(f"present {index}\n")
+        self.stdin.flush()
+        while json.loads(self.stdout.readline()).get("event") != "present":
             pass
 
     def close(self) -> None:
-        self.proc.stdin.write("quit\n")
-        self.proc.stdin.close()
+        self.stdin.write("quit\n")
+        self.stdin.close()
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:

@@ -35,8 +35,8 @@ BLOB = 10 * 1024 * 1024
 CHUNK = 256 * 1024
 
 
-def config(url: str, data: str, device: str = DEVICE, **extra) -> SyncConfig:
-    return SyncConfig(device_id=device, site_id=SITE, mqtt_url=url, data_dir=data, min_free_mb=1, **extra)
+def config(url: str, data: str | Path, device: str = DEVICE, **extra: Any) -> SyncConfig:
+    return SyncConfig(device_id=device, site_id=SITE, mqtt_url=url, data_dir=Path(data), min_free_mb=1, **extra)
 
 
 def commit_latency(n: int = 3000) -> tuple[float, float]:
@@ -58,7 +58,7 @@ def raw_payloads(n: int, device: str = RAW_DEVICE) -> list[bytes]:
     """Envelopes of the same shape and size as ours, from another device (own msg_ids and case_ids),
     so that central does the same work for the raw run and our run finds nothing already seen."""
     other = SyncEngine(SyncConfig(device_id=device, site_id=SITE, mqtt_url="mqtt://127.0.0.1:1",
-                                  data_dir=tempfile.mkdtemp(prefix="bench-raw-"), min_free_mb=1))
+                                  data_dir=Path(tempfile.mkdtemp(prefix="bench-raw-")), min_free_mb=1))
     for i in range(n):
         other.submit_case(sample_case(i))
     payloads = [open_body(other.key, m, b) for m, b in other.store.query("SELECT msg_id, body FROM outbox")]
@@ -162,25 +162,34 @@ def socket_publish(port: int, topic: str, payloads: list[bytes], props: list) ->
 def start_peer_process(url: str) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "tests.edge_sync.central_peer", "--broker", url], cwd=REPO,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
     proc.stdout.readline()
     return proc
+
+
+def ask_peer(peer: subprocess.Popen, line: str) -> dict[str, Any]:
+    """One command to the central peer over its stdin, and its JSON answer."""
+    assert peer.stdin is not None and peer.stdout is not None
+    peer.stdin.write(line + "\n")
+    peer.stdin.flush()
+    answer: dict[str, Any] = json.loads(peer.stdout.readline())
+    return answer
 
 
 def wait_peer(peer: subprocess.Popen, key: str, n: int, timeout: float = 120) -> None:
     """Waits until central has worked off the raw run too, so that our run starts on an idle central."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        peer.stdin.write("stats\n")
-        peer.stdin.flush()
-        if json.loads(peer.stdout.readline())[key] >= n:
+        if ask_peer(peer, "stats")[key] >= n:
             return
         time.sleep(0.05)
 
 
 def wait_empty(engine: SyncEngine, timeout: float = 600) -> None:
-    """Polls a cheap count (status() would compete with the drain for the store)."""
+    """Polls whether a row is left, in a step that stops at the first one (a COUNT(*), or status(), would
+    take CPU time from the drain it measures)."""
     deadline = time.monotonic() + timeout
-    while engine.store.scalar("SELECT COUNT(*) FROM outbox") and time.monotonic() < deadline:
+    while engine.store.scalar("SELECT EXISTS (SELECT 1 FROM outbox)") and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
@@ -190,9 +199,7 @@ def drain_round(broker: Broker, peer: subprocess.Popen, raw_device: str) -> tupl
     for i in range(CASES):
         engine.submit_case(sample_case(i))
     payloads = raw_payloads(CASES, raw_device)
-    peer.stdin.write("stats\n")
-    peer.stdin.flush()
-    before = json.loads(peer.stdout.readline())["case_msgs"]
+    before = ask_peer(peer, "stats")["case_msgs"]
     started = time.perf_counter()
     raw = raw_publish(broker.port, f"gov/v1/up/{raw_device}/case", payloads, 1000)
     wait_peer(peer, "case_msgs", before + CASES)
@@ -284,6 +291,7 @@ def drain_real_central(broker: Broker, rounds: int = 3) -> tuple[float, float, l
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     results = []
     try:
+        assert central.stdout is not None
         central.stdout.readline()
         for n in range(rounds):
             # A terminal of its own per round: the same device id again with a fresh store (its seq from 1
@@ -330,7 +338,7 @@ def blob_vs_raw(broker: Broker) -> tuple[float, float, float]:
                 if pubacked[0] == len(chunks):
                     uploaded.set()
             original(mid)
-        engine.drain.put_puback = count_chunk_pubacks
+        engine.drain.put_puback = count_chunk_pubacks  # type: ignore[method-assign]
         connected = clock_at_first_publish(engine)
         engine.start()
         uploaded.wait(120)
@@ -380,13 +388,13 @@ def resume(broker: Broker) -> tuple[int, int, int]:
         sent = [0]
         publish = engine.session.publish
 
-        def dying_link(kind: str, payload: bytes, **kw):
+        def dying_link(kind: str, payload: bytes, **kw: Any) -> int | None:
             if kind == "blob":
                 if sent[0] >= cut_after:
                     return None              # the link is gone from here on
                 sent[0] += 1
             return publish(kind, payload, **kw)
-        engine.session.publish = dying_link
+        engine.session.publish = dying_link  # type: ignore[method-assign,assignment]
         engine.start()
         deadline = time.monotonic() + 60
         while len(peer.chunk_log) < cut_after and time.monotonic() < deadline:

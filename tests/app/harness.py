@@ -54,6 +54,8 @@ class KioskThread:
         """Run ``fn`` on the kiosk's loop thread and return its result."""
         async def wrapper() -> Any:
             return fn()
+        if self._loop is None:
+            raise RuntimeError("kiosk not started")
         return asyncio.run_coroutine_threadsafe(wrapper(), self._loop).result(10)
 
     def stop(self) -> None:
@@ -61,7 +63,8 @@ class KioskThread:
             return
         asyncio.run_coroutine_threadsafe(self.kiosk.stop(), self._loop).result(15)
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        if self._thread is not None:
+            self._thread.join(10)
         self._loop = None
 
     def restart(self) -> None:

@@ -32,6 +32,8 @@ class CentralPeer:
                  corrupt_chunks: set[tuple[str, int]] | None = None, client_id: str = "central-peer",
                  server_time: Callable[[], str] | None = None) -> None:
         parts = urlsplit(broker_url)
+        if parts.hostname is None or parts.port is None:
+            raise ValueError(f"broker URL needs a host and a port: {broker_url}")
         self.host, self.port = parts.hostname, parts.port
         self.drop_acks, self.dup_acks = drop_acks, dup_acks
         self.rand = random.Random(seed)
@@ -58,6 +60,13 @@ class CentralPeer:
         self.reply_delay = 0.0
         self.client: mqtt.Client | None = None
         self.ready = threading.Event()
+
+    @property
+    def mqtt_client(self) -> mqtt.Client:
+        """The connected client (``start()`` first)."""
+        if self.client is None:
+            raise RuntimeError("central peer not started")
+        return self.client
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> CentralPeer:
@@ -102,7 +111,7 @@ class CentralPeer:
                            "server_time": self.server_time(), "detail": detail or {}}).encode()
         times = 2 if self.dup_acks and self.rand.random() < self.dup_acks else 1
         for _ in range(times):
-            self.client.publish(f"gov/v1/down/{device}/ack", body, qos=1)
+            self.mqtt_client.publish(f"gov/v1/down/{device}/ack", body, qos=1)
 
     def _on_message(self, client, _ud, msg) -> None:
         parts = msg.topic.split("/")
@@ -135,7 +144,8 @@ class CentralPeer:
             self.case_msg_ids.setdefault(case_id, set()).add(msg_id)
             if msg_id in self.msg_outcome or case_id in self.cases:
                 first = self.msg_outcome.get(msg_id) or self.msg_outcome.get(self.cases[case_id]["msg_id"])
-                result, detail = ("duplicate", first[1]) if first and first[0] != "rejected" else first
+                assert first is not None, "a case is stored only with its first message's outcome"
+                result, detail = ("duplicate", first[1]) if first[0] != "rejected" else first
                 self._ack(device, msg_id, result, detail)
                 return
             decided = self.decide(env) if self.decide else None
@@ -197,7 +207,7 @@ class CentralPeer:
         out = Properties(PacketTypes.PUBLISH)
         out.CorrelationData = props.CorrelationData
         def send() -> None:
-            self.client.publish(props.ResponseTopic, json.dumps(reply, ensure_ascii=False).encode(),
+            self.mqtt_client.publish(props.ResponseTopic, json.dumps(reply, ensure_ascii=False).encode(),
                                 qos=1, properties=out)
 
         if self.reply_delay:
@@ -222,7 +232,7 @@ class CentralPeer:
             return len(self.cases)
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
-        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+        self.mqtt_client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
 
 
 def main() -> int:
