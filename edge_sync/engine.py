@@ -30,7 +30,8 @@ from edge_sync.results import Attachment, Offline, Reply, StorageFull, StoreUnav
 from edge_sync.retention import purge_case_views, purge_expired
 from edge_sync.service_outbox import enqueue_cases, enqueue_correction
 from edge_sync.session import Limits, Session
-from edge_sync.store import CaseState, Store
+from edge_sync.status import read_status, start_ticks
+from edge_sync.store import CaseState
 from edge_sync.supervise import Supervisor, Worker
 from edge_sync.upload import StoredBlob, enqueue_blob
 
@@ -447,7 +448,7 @@ class SyncEngine:
     def _heartbeat(self, connected: bool | None = None, running: bool = True) -> None:
         """Records who runs the engine for ``kiosk sync status`` in another process. Written only when
         the record changes: a periodic durable write would cost the SD card ~130 kB a minute at rest."""
-        record = {"pid": os.getpid(), "started": _start_ticks(os.getpid()), "epoch": self.session.epoch,
+        record = {"pid": os.getpid(), "started": start_ticks(os.getpid()), "epoch": self.session.epoch,
                   "connected": self.session.connected.is_set() if connected is None else connected,
                   "running": running}
         if record == self._last_beat:
@@ -469,48 +470,3 @@ class SyncEngine:
                 last_purge = time.time()
                 purge_expired(self.store, self.config.retention_days,
                               commands_before=self.clock.floor() - self.config.clock_tolerance_s)
-
-
-def read_status(store: Store, *, running: bool, connected: bool,
-                last_ack_at: float | None = None) -> dict[str, Any]:
-    """Status from the store alone (works from another process: ``kiosk sync status``)."""
-    session = store.get("session") or {}
-    alive = running
-    if not running:
-        # Another process may run the engine: trust its record only while that very process lives (a
-        # reused pid has another start time).
-        pid = int(session.get("pid", 0))
-        alive = bool(session.get("running")) and _pid_alive(pid) \
-            and session.get("started") is not None and session.get("started") == _start_ticks(pid)
-        connected = alive and bool(session.get("connected"))
-    stats = outbox_stats(store)
-    last = last_ack_at if last_ack_at is not None else store.get("last_ack_at")
-    rejected = store.scalar("SELECT COUNT(*) FROM cases WHERE state = ?", (CaseState.REJECTED.value,))
-    return {"connected": connected, "engine_running": alive, "epoch": int(store.get("epoch", 0)),
-            "outbox": stats["depth"],
-            "outbox_total": stats["total"], "oldest_pending_s": stats["oldest_s"],
-            "last_ack": None if last is None else datetime.fromtimestamp(float(last)).astimezone()
-            .isoformat(timespec="seconds"),
-            "catalog_version": store.get("catalog.version"), "rejected_cases": rejected,
-            "alarms": (store.get("alarms") or [])[-5:]}
-
-
-def _start_ticks(pid: int) -> int | None:
-    """When the process started (clock ticks since boot, ``/proc/<pid>/stat`` field 22); None if unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -12,6 +12,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+from simulators.central.broker import TlsFiles, parse_broker
 from simulators.central.catalog import Catalog
 from simulators.central.commands import build_command, known_name, publish_command, send_once
 from simulators.central.context import Context, Controls, SimClock
@@ -24,7 +25,7 @@ from simulators.central.rollout_cli import (
     run_bundle,
 )
 from simulators.central.rollouts import Rollouts
-from simulators.central.service import CentralService, TlsFiles, parse_broker
+from simulators.central.service import CentralService
 from simulators.central.signing import CATALOG_KEY, COMMAND_KEY, DEFAULT_KEYS_DIR, UPDATE_KEY, KeyRing
 from simulators.link import emit, print_ready, run_stdin_commands, wait_until_stopped
 

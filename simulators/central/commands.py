@@ -9,8 +9,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from simulators.central.broker import TlsFiles
 from simulators.central.contract import COMMAND_NAMES, DEVICE_RE, down_topic
-from simulators.central.service import TlsFiles
 from simulators.central.signing import COMMAND_KEY, KeyRing
 from simulators.central.workdays import CHINA_TZ, iso
 
