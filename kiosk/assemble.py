@@ -16,7 +16,7 @@ from typing import Any
 from edge_sync.health import StoreState
 from kiosk import __version__
 from kiosk.app import Kiosk, Ports
-from kiosk.catalog import Catalog
+from kiosk.catalog import Catalog, CatalogError
 from kiosk.catalog.store import SUFFIX, CatalogStore, central_key
 from kiosk.config import KioskConfig
 from kiosk.diagnostics import LogUploader
@@ -102,8 +102,6 @@ def _newest_central(store: CatalogStore) -> Catalog | None:
 
 
 def _first_catalog(config: KioskConfig, engine: Any, override: str | None, store: CatalogStore) -> Catalog:
-    from kiosk.catalog import CatalogError
-
     if override:
         return store.from_file(override)
     version = engine.status().get("catalog_version") if engine is not None else None
@@ -138,7 +136,6 @@ def _open_audit(path: Path) -> Any:
 
 def _update_agent(config: KioskConfig, engine: Any, ports: Ports) -> UpdateAgent | None:
     """The service's side of signed updates, or None (logged) when the [update] settings are unusable."""
-    from kiosk.update.agent import UpdateAgent
     from kiosk.update.errors import UpdateError
     from kiosk.update.settings import UpdateSettings
 

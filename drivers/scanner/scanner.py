@@ -164,13 +164,13 @@ class Scanner:
             if data:
                 self._last_rx = now
                 self._pending.extend(self._assembler.feed(data))
+            elif self._assembler.busy and now - self._last_rx >= self.idle_gap:
+                self._pending.extend(self._assembler.end_burst())
             if self._cancelled:
                 # Cancelling ends one port read; without this, read_scan would read on to its deadline
                 # (a watcher's minute) and outlive the stop() that cancelled it.
                 self._cancelled = False
                 return self._next_pending()
-            elif self._assembler.busy and now - self._last_rx >= self.idle_gap:
-                self._pending.extend(self._assembler.end_burst())
 
     def _next_pending(self) -> Scan | None:
         while self._pending:
