@@ -2,6 +2,7 @@
 every other result of the contract — rejected, incomplete, stored, missing, corrupt — one by one."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import queue
@@ -14,6 +15,7 @@ from edge_sync.clock import Clock
 from edge_sync.config import SyncConfig
 from edge_sync.models import Ack, AckResult
 from edge_sync.store import BlobState, CaseState, Kind, RowState, Store
+from edge_sync.writer import Writer
 
 log = logging.getLogger("edge_sync.drain")
 
@@ -50,6 +52,7 @@ class AckHandling:
     _alarm: Callable[[str, dict[str, Any]], None]
     _on_case_done: Callable[[str], None]
     _flush_pubacked: Callable[[], None]
+    writer: Writer
 
     def _take_acks(self) -> None:
         batch: list[Ack] = []
@@ -64,7 +67,9 @@ class AckHandling:
         self._flush_pubacked()
         taken_all = len(batch)
         while batch:
-            batch = batch[self._apply_acks(batch, done_cases):]
+            # On the writer thread, at the process's priority: the store's write lock is not held by a
+            # thread below it, which a submission would wait for (see edge_sync/writer.py).
+            batch = batch[self.writer.run(functools.partial(self._apply_acks, batch, done_cases)):]
         for case_id in done_cases:
             self._on_case_done(case_id)
         self._acks_since_checkpoint += taken_all

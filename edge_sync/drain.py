@@ -27,6 +27,7 @@ from edge_sync.outbox import SEGMENT, open_body
 from edge_sync.session import Session
 from edge_sync.store import BlobState, Kind, RowState, Store
 from edge_sync.supervise import Supervisor, Worker, lower_thread_priority
+from edge_sync.writer import Writer
 
 log = logging.getLogger("edge_sync.drain")
 
@@ -61,8 +62,10 @@ class Drain(AckHandling):
 
     def __init__(self, cfg: SyncConfig, store: Store, key: DeviceKey, session: Session, clock: Clock,
                  on_case_done: Callable[[str], None], alarm: Callable[[str, dict[str, Any]], None],
-                 presence: Presence | None = None, backoff: Backoff | None = None) -> None:
+                 presence: Presence | None = None, backoff: Backoff | None = None,
+                 writer: Writer | None = None) -> None:
         self.cfg, self.store, self.key, self.session, self.clock = cfg, store, key, session, clock
+        self.writer = writer or Writer()    # not started: the ack transactions run on the drain's thread
         self._on_case_done, self._alarm = on_case_done, alarm
         self.presence = presence or Presence()
         self.backoff = backoff or Backoff(cfg.ack_timeout_s, max(cfg.ack_timeout_s, RESEND_CAP_S))

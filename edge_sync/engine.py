@@ -34,6 +34,7 @@ from edge_sync.status import read_status, start_ticks
 from edge_sync.store import CaseState
 from edge_sync.supervise import Supervisor, Worker
 from edge_sync.upload import StoredBlob, enqueue_blob
+from edge_sync.writer import Writer
 
 log = logging.getLogger("edge_sync")
 
@@ -77,8 +78,9 @@ class SyncEngine:
                                on_message=self._on_message, on_published=self._on_published, birth=self._birth)
         self.requests = Requests(self.session, config.device_id,
                                  next_seq=lambda: self._next_request_seq(), expiry_s=config.request_expiry_s)
+        self.writer = Writer()
         self.drain = Drain(config, self.store, self.key, self.session, self.clock,
-                           on_case_done=self._case_done, alarm=self.alarm)
+                           on_case_done=self._case_done, alarm=self.alarm, writer=self.writer)
         self.downlink = Downlink(config.device_id, self.store, self.key, self.clock, config.command_keys,
                                  config.catalog_keys, put_ack=self.drain.put_ack,
                                  take_reply=self.requests.take_reply, send_event=self._send_event_forced)
@@ -163,6 +165,7 @@ class SyncEngine:
             self.alarm(f"store_{self.store_state.value}", {"detail": self.store_problem[:300]})
         self.downlink.retry_held_manifest()
         self.reserve.ensure()
+        self.writer.start()     # from this thread, at the process's priority: not from a sync thread
         self.drain.start(self.supervisor)
         self.session.start(self.supervisor)
         self.supervisor.spawn("sync-housekeeping", self._housekeeping, stall_after_s=6 * HEARTBEAT_S)
@@ -178,6 +181,7 @@ class SyncEngine:
         self._stop.set()
         self.session.stop()
         self.drain.stop()
+        self.writer.stop()
         self.supervisor.stop()
         self._running = False
         self._heartbeat(False, running=False)

@@ -1,0 +1,98 @@
+"""The drain's ack transactions hold the store's write lock on a thread at the process's priority, not on
+the drain's own thread below it (issue 15: a submission waits for whoever holds that lock)."""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from edge_sync.supervise import BACKGROUND_NICE
+from edge_sync.writer import Writer
+from tests.edge_sync.conftest import sample_case, wait_until
+
+
+def _nice_of_this_thread() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_acks_are_written_at_the_process_priority_while_the_drain_runs_below_it(broker, peer, make_engine):
+    engine = make_engine(broker.url)
+    wait_until(lambda: engine.session.connected.is_set(), 10, "connected")
+    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    drain = next(t for t in threading.enumerate() if t.name == "sup-sync-drain")
+    assert drain.native_id is not None
+    assert os.getpriority(os.PRIO_PROCESS, drain.native_id) == min(19, base + BACKGROUND_NICE)
+    deletes: list[tuple[int | None, int]] = []     # (thread, its nice) of each ack batch's DELETE
+
+    def trace(sql: str) -> None:
+        if sql.startswith("DELETE FROM outbox"):
+            deletes.append((threading.get_native_id(), _nice_of_this_thread()))
+
+    engine.store.conn.set_trace_callback(trace)
+    for i in range(20):
+        engine.submit_case(sample_case(i))
+    wait_until(lambda: engine.store.scalar("SELECT COUNT(*) FROM outbox") == 0, 15, "the cases acked")
+    engine.store.conn.set_trace_callback(None)
+    assert deletes, "no ack was written"
+    assert all(nice == base for _, nice in deletes), deletes
+    assert drain.native_id not in {tid for tid, _ in deletes}
+
+
+def test_writer_returns_the_result_and_raises_the_error_of_what_it_runs():
+    writer = Writer("test-writer")
+    writer.start()
+    try:
+        where: list[str] = []
+        assert writer.run(lambda: where.append(threading.current_thread().name) or 42) == 42
+        assert where == ["test-writer"]
+
+        def fails() -> None:
+            raise ValueError("disk I/O error")
+        with pytest.raises(ValueError, match="disk I/O error"):
+            writer.run(fails)
+        # Nested: a job that hands on another runs it in place instead of waiting for itself.
+        assert writer.run(lambda: writer.run(lambda: threading.current_thread().name)) == "test-writer"
+    finally:
+        writer.stop()
+
+
+def test_writer_started_by_a_lowered_thread_keeps_its_priority():
+    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    writer = Writer("test-writer")
+    seen: list[int] = []
+
+    def background() -> None:       # a sync thread, below the process: it hands its work over
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, base + BACKGROUND_NICE))
+        seen.append(writer.run(_nice_of_this_thread))
+
+    writer.start()
+    try:
+        thread = threading.Thread(target=background)
+        thread.start()
+        thread.join(10)
+    finally:
+        writer.stop()
+    assert seen == [base]
+
+
+def test_writer_not_running_leaves_the_work_to_the_caller():
+    writer = Writer("test-writer")
+    me = threading.current_thread().name
+    assert writer.run(lambda: threading.current_thread().name) == me     # not started yet
+    writer.start()
+    writer.stop()
+    assert writer.run(lambda: threading.current_thread().name) == me     # stopped
+
+
+def test_a_job_the_writer_never_took_is_run_by_the_caller():
+    writer = Writer("test-writer")
+    writer.start()
+    thread = writer._thread
+    assert thread is not None
+    writer._jobs.put(None)         # the writer ends before the next job: a stop racing a caller
+    result = writer.run(lambda: threading.current_thread().name)
+    thread.join(10)
+    assert result == threading.current_thread().name
+    assert not thread.is_alive()
+    assert writer.run(lambda: threading.current_thread().name) == threading.current_thread().name
