@@ -86,7 +86,9 @@ def test_central_stopped_and_restarted(broker, peer, make_engine):
 
 def test_acks_dropped_and_duplicated(broker, make_engine):
     with CentralPeer(broker.url, drop_acks=0.3, dup_acks=0.3, seed=7) as peer:
-        engine = make_engine(broker.url, ack_timeout_s=1.0)
+        # Re-sends back off from 0.25 s (base × 2^attempt): a case whose ack is dropped 5 times running
+        # waits ~8-12 s, not 31-46 s as from 1 s. Re-sends central answers as duplicates are part of the test.
+        engine = make_engine(broker.url, ack_timeout_s=0.25)
         subs = [engine.submit_case(sample_case(i)) for i in range(200)]
         _all_acked(engine, subs, timeout=60)
         _assert_exactly_once_in_order(peer, subs)
