@@ -10,6 +10,7 @@ measured before and after the round; the table gives p50/p99 and p99 × anchor p
 of the rounds.
 
 Run: .venv/bin/python bench/commit_load.py [--rounds 3] [--backlog 100000] [--max-s 30] [--pinned | --apart]
+     [--standins-nice 19]
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.pinning import pin_to_first_core  # noqa: E402
+from bench.pinning import children_at_nice, pin_to_first_core  # noqa: E402
 from bench.sync import config, start_peer_process  # noqa: E402
 from edge_sync import SyncEngine  # noqa: E402
 from tests.edge_sync.conftest import sample_case  # noqa: E402
@@ -119,7 +120,12 @@ def main() -> int:
     parser.add_argument("--apart", action="store_true",
                         help="as --pinned, with broker and peer on the other CPUs: none of them takes the "
                              "terminal's CPU time, as in the field")
+    parser.add_argument("--standins-nice", type=int, default=0, metavar="N",
+                        help="run the broker and central peer N nice steps down: they take only the CPU the "
+                             "terminal leaves, as machines of their own would (default 0: equal footing)")
     args = parser.parse_args()
+    if args.standins_nice:
+        children_at_nice(args.standins_nice)
     if args.pinned or args.apart:
         pin_to_first_core(children_apart=args.apart)
     results = []
@@ -140,6 +146,8 @@ def main() -> int:
 
     pinned = ", pinned to CPU 0, broker and peer on the others" if args.apart else (
         ", pinned to CPU 0" if args.pinned else "")
+    if args.standins_nice:
+        pinned += f", broker and peer at nice {args.standins_nice}"
     print(f"| figure (backlog {args.backlog}, load {os.getloadavg()[0]:.1f}{pinned}) | value | bar |\n|---|---|---|")
     print(f"| durable commit p50 while draining | {spread(col('p50_ms'))} ms | |")
     print(f"| durable commit p99 while draining | {spread(col('p99_ms'))} ms | ≤ 5 ms |")

@@ -29,3 +29,15 @@ def pin_to_first_core(children_apart: bool = False) -> None:
         finally:
             os.sched_setaffinity(0, mask)
     subprocess.Popen._execute_child = execute_child  # type: ignore[attr-defined]
+
+
+def children_at_nice(nice: int) -> None:
+    """Starts every later ``subprocess`` child ``nice`` steps below the default (their threads inherit it):
+    stand-ins for other machines (broker, central) then take only the CPU time the terminal leaves."""
+    original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+
+    def execute_child(self: subprocess.Popen, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        os.setpriority(os.PRIO_PROCESS, self.pid, nice)
+        return result
+    subprocess.Popen._execute_child = execute_child  # type: ignore[attr-defined]

@@ -36,6 +36,9 @@ BENCHES = [
     Bench("commit_load", ("bench/commit_load.py",), ("--pinned",), ("--rounds", "1", "--backlog", "20000")),
     # Pinned with the broker and central peer off the terminal's core (commit latency as in the field).
     Bench("commit_load_apart", ("bench/commit_load.py", "--apart"), None, ("--rounds", "1", "--backlog", "20000")),
+    # Unpinned, with the broker and central peer taking only the CPU the terminal leaves (nice 19).
+    Bench("commit_load_standins_low", ("bench/commit_load.py", "--standins-nice", "19"), None,
+          ("--rounds", "1", "--backlog", "20000")),
     Bench("print_notice", ("bench/print_notice.py",), (), ("--rounds", "1")),
     # idle and kiosk_real pin only the terminal's process themselves (the hall's simulators keep every CPU).
     Bench("idle", ("bench/idle.py",), ("--pinned",), ("--rounds", "1")),
