@@ -32,8 +32,9 @@ def pin_to_first_core(children_apart: bool = False) -> None:
 
 
 def children_at_nice(nice: int) -> None:
-    """Starts every later ``subprocess`` child ``nice`` steps below the default (their threads inherit it):
-    stand-ins for other machines (broker, central) then take only the CPU time the terminal leaves."""
+    """Sets every later ``subprocess`` child ``nice`` steps down right after it starts (threads it starts
+    later inherit it; mosquitto has one, the central peer starts its own once Python is up): stand-ins for
+    other machines (broker, central) then take only the CPU time the terminal leaves."""
     original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
 
     def execute_child(self: subprocess.Popen, *args: Any, **kwargs: Any) -> Any:
