@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 _ALL = frozenset(os.sched_getaffinity(0))
@@ -19,26 +20,32 @@ def pin_to_first_core(children_apart: bool = False) -> None:
     children = ((_ALL - {_FIRST}) or _ALL) if children_apart else _ALL   # one CPU: nothing to keep apart
     for tid in os.listdir("/proc/self/task"):
         os.sched_setaffinity(int(tid), {_FIRST})
-    original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
 
-    def execute_child(self: subprocess.Popen, *args: Any, **kwargs: Any) -> Any:
+    def apart(popen: subprocess.Popen, start: Callable[[], Any]) -> Any:
         mask = os.sched_getaffinity(0)
         os.sched_setaffinity(0, children)
         try:
-            return original(self, *args, **kwargs)
+            return start()
         finally:
             os.sched_setaffinity(0, mask)
-    subprocess.Popen._execute_child = execute_child  # type: ignore[attr-defined]
+    _around_child_start(apart)
 
 
 def children_at_nice(nice: int) -> None:
     """Sets every later ``subprocess`` child ``nice`` steps down right after it starts (threads it starts
     later inherit it; mosquitto has one, the central peer starts its own once Python is up): stand-ins for
     other machines (broker, central) then take only the CPU time the terminal leaves."""
+    def lowered(popen: subprocess.Popen, start: Callable[[], Any]) -> Any:
+        result = start()
+        os.setpriority(os.PRIO_PROCESS, popen.pid, nice)
+        return result
+    _around_child_start(lowered)
+
+
+def _around_child_start(step: Callable[[subprocess.Popen, Callable[[], Any]], Any]) -> None:
+    """Every later ``subprocess`` start goes through ``step(popen, start)``, which calls ``start()``."""
     original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
 
     def execute_child(self: subprocess.Popen, *args: Any, **kwargs: Any) -> Any:
-        result = original(self, *args, **kwargs)
-        os.setpriority(os.PRIO_PROCESS, self.pid, nice)
-        return result
+        return step(self, lambda: original(self, *args, **kwargs))
     subprocess.Popen._execute_child = execute_child  # type: ignore[attr-defined]
