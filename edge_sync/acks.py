@@ -20,7 +20,7 @@ from edge_sync.writer import Writer
 log = logging.getLogger("edge_sync.drain")
 
 DONE = (AckResult.ACCEPTED, AckResult.DUPLICATE)
-ACK_SLICE = 50   # acks written between two looks for a waiting submission
+ACK_SLICE = 50   # acks per transaction: what a submission that arrives meanwhile may wait for
 # Acks applied between two checkpoints the drain runs itself (Store.checkpoint: passive, on a side
 # connection, outside the write lock), so that most of the copying and fsync of the drain's pages happens
 # where no submission waits for it (issue 15). It does not keep the WAL under SQLite's autocheckpoint size
@@ -56,7 +56,7 @@ class AckHandling:
 
     def _take_acks(self) -> None:
         batch: list[Ack] = []
-        while len(batch) < 1000:      # bounds how long a submission may wait for the store
+        while len(batch) < 1000:      # bounds one step of the drain (its beat)
             try:
                 batch.append(self._acks.get_nowait())
             except queue.Empty:
@@ -78,55 +78,52 @@ class AckHandling:
             self.store.checkpoint()
 
     def _apply_acks(self, batch: list[Ack], done_cases: list[str]) -> int:
-        """Applies acks from the front of ``batch`` in one transaction; returns how many. The common case
-        (accepted/duplicate) goes with executemany, one commit per batch; the transaction is written in
-        slices of ACK_SLICE acks and ends after the slice in which a submission started waiting (it must
-        never wait behind a thousand acks' statements and their commit)."""
+        """Applies up to ACK_SLICE acks from the front of ``batch`` in one transaction; returns how many.
+        The common case (accepted/duplicate) takes three statements for the whole slice. One slice per
+        transaction bounds what a submission that arrives meanwhile waits for: the slice's statements and
+        a COMMIT that writes the pages of ACK_SLICE acks, not of a whole batch (issue 15). The next
+        transaction starts only once the submission is done (Store.tx gives way)."""
         now = time.time()
         purge = now + self.cfg.retention_days * 86400
-        taken = 0
-        seen: set[str] = set()      # a second ack for one message in this batch finds nothing
+        part = batch[:ACK_SLICE]
+        seen: set[str] = set()      # a second ack for one message in this slice finds nothing
         # Not synced: a power cut may undo these acks, and the cases then go again and come back as
         # duplicates; every fsync saved is one a waiting submission does not queue behind.
         with self.store.tx(synced=False) as c:
-            while taken < len(batch):
-                part = batch[taken:taken + ACK_SLICE]
-                rows = self._lookup(c, [a.ref for a in part if a.ref not in seen])
-                deletes: list[str] = []
-                updates: list[tuple[Any, ...]] = []
-                for ack in part:
-                    self._inflight.pop(ack.ref, None)
-                    row = None if ack.ref in seen else rows.get(ack.ref)
-                    seen.add(ack.ref)
-                    case_id = row[1] if row is not None and row[0] == Kind.CASE.value else None
-                    if case_id is not None and ack.result in DONE:
-                        detail = ack.detail if isinstance(ack.detail, dict) else {}
-                        deletes.append(ack.ref)
-                        updates.append((case_id, ack.result.value, _text(detail.get("case_no")),
-                                        _text(detail.get("promised_by")), _text(detail.get("status")),
-                                        json.dumps(detail, ensure_ascii=False)))
-                        done_cases.append(case_id)
-                    elif case_id is not None:
-                        self._case_ack(c, ack, case_id, done_cases)
-                    elif row is not None:
-                        self._event_ack(c, ack)
-                    else:
-                        self._blob_ack(c, ack, done_cases)
-                if deletes:
-                    # One statement each, not one per row: sqlite3 lets go of the interpreter lock at every
-                    # statement step, and while paho's thread is busy each step can wait milliseconds to get
-                    # it back, with the store lock held and a submission waiting behind it (issue 15).
-                    c.execute(_DELETE_DONE, (json.dumps(deletes),))
-                    c.execute(_UPDATE_DONE, (CaseState.ACKED.value, now, purge,
-                                             json.dumps(updates, ensure_ascii=False)))
-                taken += len(part)
-                if self.store.urgent_waiting():
-                    break
-            self.last_ack_at = now
-            self.store.put("last_ack_at", now)
-        for ack in batch[:taken]:
+            rows = self._lookup(c, [a.ref for a in part])
+            deletes: list[str] = []
+            updates: list[tuple[Any, ...]] = []
+            for ack in part:
+                self._inflight.pop(ack.ref, None)
+                row = None if ack.ref in seen else rows.get(ack.ref)
+                seen.add(ack.ref)
+                case_id = row[1] if row is not None and row[0] == Kind.CASE.value else None
+                if case_id is not None and ack.result in DONE:
+                    detail = ack.detail if isinstance(ack.detail, dict) else {}
+                    deletes.append(ack.ref)
+                    updates.append((case_id, ack.result.value, _text(detail.get("case_no")),
+                                    _text(detail.get("promised_by")), _text(detail.get("status")),
+                                    json.dumps(detail, ensure_ascii=False)))
+                    done_cases.append(case_id)
+                elif case_id is not None:
+                    self._case_ack(c, ack, case_id, done_cases)
+                elif row is not None:
+                    self._event_ack(c, ack)
+                else:
+                    self._blob_ack(c, ack, done_cases)
+            if deletes:
+                # One statement each, not one per row: sqlite3 lets go of the interpreter lock at every
+                # statement step, and while paho's thread is busy each step can wait milliseconds to get
+                # it back, with the store lock held and a submission waiting behind it (issue 15).
+                c.execute(_DELETE_DONE, (json.dumps(deletes),))
+                c.execute(_UPDATE_DONE, (CaseState.ACKED.value, now, purge,
+                                         json.dumps(updates, ensure_ascii=False)))
+            if len(part) == len(batch):     # the batch's last transaction: one meta write per batch
+                self.last_ack_at = now
+                self.store.put("last_ack_at", now)
+        for ack in part:
             self.clock.observe(ack.server_time)
-        return taken
+        return len(part)
 
     @staticmethod
     def _lookup(c: Any, refs: list[str]) -> dict[str, tuple[str, str | None]]:
