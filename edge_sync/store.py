@@ -121,7 +121,8 @@ class Store:
         # the writer), so that a submission never queues behind the drain reading a window of rows.
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
-        # Submissions are urgent: while one waits, other writers hold back and the drain cuts its batch.
+        # Submissions are urgent: while one waits or writes, other writers' new transactions and background
+        # threads' next steps wait (give_way).
         self._urgent = 0
         self._turn = threading.Condition(threading.Lock())
         self._checkpointer: sqlite3.Connection | None = None
@@ -167,7 +168,7 @@ class Store:
     @contextmanager
     def urgent(self) -> Iterator[None]:
         """Marks this thread's writes as urgent (a person waits for them): other threads' new
-        transactions wait until it is done, and the drain ends its batch early (see urgent_waiting)."""
+        transactions wait until it is done, and background threads pause at their next step (give_way)."""
         if getattr(self._local, "urgent", False):
             yield
             return
@@ -184,7 +185,7 @@ class Store:
                     self._turn.notify_all()
 
     def urgent_waiting(self) -> bool:
-        """True while an urgent writer waits or writes: a long batch should commit what it has."""
+        """True while an urgent writer (a submission) waits for the store or writes to it."""
         return self._urgent > 0
 
     def give_way(self, most_s: float | None = None) -> None:

@@ -1,7 +1,7 @@
 """A submission never waits behind the drain's bookkeeping: an ack transaction is one slice of acks and
-the next one waits while a submission is stored, the WAL is folded into the database outside the write lock, and message ids
-are time-ordered so that acks dirty few pages (issue 15: commit latency while a backlog drains). Counted
-in statements, pages and ids, not timed."""
+the next one waits while a submission is stored, the WAL is folded into the database outside the write
+lock, and message ids are time-ordered so that acks dirty few pages (issue 15: commit latency while a
+backlog drains). Counted in statements, pages and ids, not timed."""
 from __future__ import annotations
 
 import json
