@@ -383,9 +383,13 @@ class Drain(AckHandling):
                 job.last_activity = time.monotonic()
 
     def _flush_pubacked(self) -> None:
+        """Writes which chunks the broker took (an upload resumes from there after a restart). On the
+        writer thread, like the acks: the store's write lock is not held below the process's priority."""
         dirty = [j for j in self._jobs.values() if j.dirty]
-        if not dirty:
-            return
+        if dirty:
+            self.writer.run(functools.partial(self._write_pubacked, dirty))
+
+    def _write_pubacked(self, dirty: list[BlobJob]) -> None:
         with self.store.tx() as c:
             for job in dirty:
                 c.execute("UPDATE blobs SET pubacked = ? WHERE blob_id = ?", (job.pubacked_json(), job.blob_id))

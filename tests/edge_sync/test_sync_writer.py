@@ -1,5 +1,6 @@
-"""The drain's ack transactions hold the store's write lock on a thread at the process's priority, not on
-the drain's own thread below it (issue 15: a submission waits for whoever holds that lock)."""
+"""The drain's ack and upload-progress transactions hold the store's write lock on a thread at the
+process's priority, not on the drain's own thread below it (issue 15: a submission waits for whoever
+holds that lock)."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,7 @@ import threading
 
 import pytest
 
+from edge_sync.results import Attachment
 from edge_sync.supervise import BACKGROUND_NICE
 from edge_sync.writer import Writer
 from tests.edge_sync.conftest import sample_case, wait_until
@@ -37,6 +39,31 @@ def test_acks_are_written_at_the_process_priority_while_the_drain_runs_below_it(
     assert deletes, "no ack was written"
     assert all(nice == base for _, nice in deletes), deletes
     assert drain.native_id not in {tid for tid, _ in deletes}
+
+
+def test_upload_progress_is_written_at_the_process_priority(broker, peer, make_engine):
+    """Which chunks the broker took is written as an upload goes (it resumes from there): that
+    transaction holds the store's write lock too, so it runs on the writer, not on the drain's thread."""
+    engine = make_engine(broker.url)
+    wait_until(lambda: engine.session.connected.is_set(), 10, "connected")
+    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    drain = next(t for t in threading.enumerate() if t.name == "sup-sync-drain")
+    writes: list[tuple[int | None, int]] = []
+
+    def trace(sql: str) -> None:
+        if sql.startswith("UPDATE blobs SET pubacked"):
+            writes.append((threading.get_native_id(), _nice_of_this_thread()))
+
+    engine.store.conn.set_trace_callback(trace)
+    data = os.urandom(1_300_000)        # 5 chunks of at most 256 KiB
+    sub = engine.submit_case(sample_case(), [Attachment("M02", data, "image/jpeg", blob_id="b-progress")])
+    outcome = engine.wait_case_ack(sub.case_id, 30)
+    engine.store.conn.set_trace_callback(None)
+    assert outcome is not None and outcome["result"] == "accepted"
+    assert peer.stored_blobs["b-progress"] == data
+    assert writes, "no upload progress was written"
+    assert all(nice == base for _, nice in writes), writes
+    assert drain.native_id not in {tid for tid, _ in writes}
 
 
 def test_writer_returns_the_result_and_raises_the_error_of_what_it_runs():
