@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
+from edge_sync import SyncEngine
 from edge_sync.results import Attachment
 from edge_sync.supervise import BACKGROUND_NICE
 from edge_sync.writer import Writer
@@ -18,52 +21,60 @@ def _nice_of_this_thread() -> int:
     return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
 
-def test_acks_are_written_at_the_process_priority_while_the_drain_runs_below_it(broker, peer, make_engine):
-    engine = make_engine(broker.url)
-    wait_until(lambda: engine.session.connected.is_set(), 10, "connected")
-    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
-    drain = next(t for t in threading.enumerate() if t.name == "sup-sync-drain")
-    assert drain.native_id is not None
-    assert os.getpriority(os.PRIO_PROCESS, drain.native_id) == min(19, base + BACKGROUND_NICE)
-    deletes: list[tuple[int | None, int]] = []     # (thread, its nice) of each ack batch's DELETE
+@contextmanager
+def _where_written(engine: SyncEngine, head: str) -> Iterator[list[tuple[int, int]]]:
+    """(thread, its nice) of every statement starting with ``head`` run inside the block."""
+    seen: list[tuple[int, int]] = []
 
     def trace(sql: str) -> None:
-        if sql.startswith("DELETE FROM outbox"):
-            deletes.append((threading.get_native_id(), _nice_of_this_thread()))
+        if sql.startswith(head):
+            seen.append((threading.get_native_id(), _nice_of_this_thread()))
 
     engine.store.conn.set_trace_callback(trace)
-    for i in range(20):
-        engine.submit_case(sample_case(i))
-    wait_until(lambda: engine.store.scalar("SELECT COUNT(*) FROM outbox") == 0, 15, "the cases acked")
-    engine.store.conn.set_trace_callback(None)
-    assert deletes, "no ack was written"
-    assert all(nice == base for _, nice in deletes), deletes
-    assert drain.native_id not in {tid for tid, _ in deletes}
+    try:
+        yield seen
+    finally:
+        engine.store.conn.set_trace_callback(None)
+
+
+def _connected_drain(engine: SyncEngine) -> threading.Thread:
+    wait_until(lambda: engine.session.connected.is_set(), 10, "connected")
+    drain = next(t for t in threading.enumerate() if t.name == "sup-sync-drain")
+    assert drain.native_id is not None
+    return drain
+
+
+def _assert_at_process_priority(written: list[tuple[int, int]], drain: threading.Thread, what: str) -> None:
+    assert written, f"no {what} was written"
+    assert all(nice == os.getpriority(os.PRIO_PROCESS, os.getpid()) for _, nice in written), written
+    assert drain.native_id not in {tid for tid, _ in written}
+
+
+def test_acks_are_written_at_the_process_priority_while_the_drain_runs_below_it(broker, peer, make_engine):
+    engine = make_engine(broker.url)
+    drain = _connected_drain(engine)
+    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    assert drain.native_id is not None
+    assert os.getpriority(os.PRIO_PROCESS, drain.native_id) == min(19, base + BACKGROUND_NICE)
+    with _where_written(engine, "DELETE FROM outbox") as deletes:   # each ack slice's DELETE
+        for i in range(20):
+            engine.submit_case(sample_case(i))
+        wait_until(lambda: engine.store.scalar("SELECT COUNT(*) FROM outbox") == 0, 15, "the cases acked")
+    _assert_at_process_priority(deletes, drain, "ack")
 
 
 def test_upload_progress_is_written_at_the_process_priority(broker, peer, make_engine):
     """Which chunks the broker took is written as an upload goes (it resumes from there): that
     transaction holds the store's write lock too, so it runs on the writer, not on the drain's thread."""
     engine = make_engine(broker.url)
-    wait_until(lambda: engine.session.connected.is_set(), 10, "connected")
-    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
-    drain = next(t for t in threading.enumerate() if t.name == "sup-sync-drain")
-    writes: list[tuple[int | None, int]] = []
-
-    def trace(sql: str) -> None:
-        if sql.startswith("UPDATE blobs SET pubacked"):
-            writes.append((threading.get_native_id(), _nice_of_this_thread()))
-
-    engine.store.conn.set_trace_callback(trace)
+    drain = _connected_drain(engine)
     data = os.urandom(1_300_000)        # 5 chunks of at most 256 KiB
-    sub = engine.submit_case(sample_case(), [Attachment("M02", data, "image/jpeg", blob_id="b-progress")])
-    outcome = engine.wait_case_ack(sub.case_id, 30)
-    engine.store.conn.set_trace_callback(None)
+    with _where_written(engine, "UPDATE blobs SET pubacked") as writes:
+        sub = engine.submit_case(sample_case(), [Attachment("M02", data, "image/jpeg", blob_id="b-progress")])
+        outcome = engine.wait_case_ack(sub.case_id, 30)
     assert outcome is not None and outcome["result"] == "accepted"
     assert peer.stored_blobs["b-progress"] == data
-    assert writes, "no upload progress was written"
-    assert all(nice == base for _, nice in writes), writes
-    assert drain.native_id not in {tid for tid, _ in writes}
+    _assert_at_process_priority(writes, drain, "upload progress")
 
 
 def test_writer_returns_the_result_and_raises_the_error_of_what_it_runs():
