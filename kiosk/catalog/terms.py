@@ -96,8 +96,9 @@ def catalog_terms(items: Sequence[Item], extras: Sequence[Sequence[str]], depart
             for run in runs:
                 if len(run) >= 2:
                     terms.add(run, n, Kind.PART)
+    said = [_APART.join((item.name, *item.aliases)) for item in items]
     for group in words.groups:
-        users = [n for n, item in enumerate(items) if _means(item, group.concepts)]
+        users = _users(items, said, group.concepts)
         for word in group.words:
             terms.add_many(word, users, Kind.WORD)
     for code, ords in themes.items():
@@ -108,5 +109,21 @@ def catalog_terms(items: Sequence[Item], extras: Sequence[Sequence[str]], depart
     return [(text, array("I", sorted(set(users)))) for text, users in terms.users.items()]
 
 
-def _means(item: Item, concepts: Sequence[str]) -> bool:
-    return any(c in item.name or any(c in a for a in item.aliases) for c in concepts)
+_APART = "\x00"  # between an item's name and its aliases in ``said``
+
+
+def _users(items: Sequence[Item], said: Sequence[str], concepts: Sequence[str]) -> list[int]:
+    """Positions of the items whose name or an alias contains one of ``concepts`` (``said[n]``: item n's
+    name and aliases joined by _APART), ascending. One substring test per concept and item instead of
+    one per concept, item and alias: 25 groups over 5 000 items took 0.2 s of a compile."""
+    found: set[int] = set()
+    for concept in concepts:
+        if _APART in concept:  # could match across the joins: test the texts one by one
+            found.update(n for n, item in enumerate(items) if _means(item, concept))
+        else:
+            found.update(n for n, text in enumerate(said) if concept in text)
+    return sorted(found)
+
+
+def _means(item: Item, concept: str) -> bool:
+    return concept in item.name or any(concept in a for a in item.aliases)
