@@ -1,6 +1,10 @@
 """Everything central pushes down: acks and replies are routed, status pushes update the cache,
 the catalog is verified and installed atomically, commands are verified and answered. A malformed
-message is logged once and dropped; nothing here may stop the network loop."""
+message is logged once and dropped; nothing here may stop the network loop.
+
+Messages are handled on paho's network thread, which runs below the process's priority; their store
+transactions run on the sync writer (edge_sync/writer.py), so that a submission never waits for the
+store's write lock behind a thread the scheduler keeps waiting."""
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +17,8 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -23,8 +28,10 @@ from edge_sync.fleet import CENTRAL_STATE_PREFIX, Busy, CentralState, part_filte
 from edge_sync.models import Ack, CatalogManifest, Command, Notify
 from edge_sync.retention import purge_case_views
 from edge_sync.store import Store
+from edge_sync.writer import Writer
 
 log = logging.getLogger("edge_sync.downlink")
+T = TypeVar("T")
 
 MAX_CATALOG_BYTES = 64 * 1024 * 1024   # a gzip bomb must not take the kiosk down
 MAX_HELD_MANIFEST = 16 * 1024          # a manifest is ~300 bytes; anything far bigger is not worth keeping
@@ -81,9 +88,10 @@ class Downlink:
     def __init__(self, device_id: str, store: Store, key: DeviceKey, clock: Clock,
                  command_keys: dict[str, str], catalog_keys: dict[str, str], *,
                  put_ack: Callable[[Ack | Busy], None], take_reply: Callable[[bytes | None, dict[str, Any]], bool],
-                 send_event: Callable[[str, dict[str, Any]], Any]) -> None:
+                 send_event: Callable[[str, dict[str, Any]], Any], writer: Writer | None = None) -> None:
         self.down = f"gov/v1/down/{device_id}/"
         self.store, self.key, self.clock = store, key, clock
+        self.writer = writer or Writer()    # not started: transactions run on the calling thread
         self._keys = AcceptedKeys.load(command_keys, catalog_keys)
         # Manifests, parts and the retry of a held manifest touch the same rows: one at a time.
         self._catalog_lock = threading.RLock()
@@ -128,8 +136,7 @@ class Downlink:
             held = self.store.get("catalog.held")
             if not isinstance(held, dict) or held.get("key_id") not in self._keys.catalog:
                 return
-            with self.store.tx() as c:
-                c.execute("DELETE FROM meta WHERE key = 'catalog.held'")
+            self._write(self._forget_held)
             pending = self.store.get("catalog.pending")
             if isinstance(pending, dict) and pending.get("version", -1) >= held.get("version", -1):
                 return      # central has announced a newer one since, with a key we accepted
@@ -203,6 +210,14 @@ class Downlink:
         version = obj.get("version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             version = None      # a push from a central without versions: applied as it comes
+        if not self._write(partial(self._record_notify, obj, note, view, query_code, version)):
+            return
+        if self.on_notify is not None:
+            self.on_notify(obj)
+
+    def _record_notify(self, obj: dict[str, Any], note: Notify, view: dict[str, Any] | None,
+                       query_code: str | None, version: int | None) -> bool:
+        """The push's one transaction (on the writer); False for a push older than one already applied."""
         push_key = note.case_id or query_code
         with self.store.tx() as c:
             if version is not None and push_key:
@@ -212,7 +227,7 @@ class Downlink:
                 if known is not None and known[0] >= version:
                     self.stale_pushes += 1
                     log.info("status push v%d for a case already at v%d ignored", version, known[0])
-                    return
+                    return False
                 c.execute("INSERT OR REPLACE INTO push_versions(key, version, at) VALUES (?,?,?)",
                           (push_key[:128], version, time.time()))
                 if version % 64 == 0:
@@ -229,8 +244,16 @@ class Downlink:
             c.execute("INSERT INTO inbox(topic, kind, body, received_at) VALUES (?,?,?,?)",
                       ("notify", note.type[:40], self.key.seal_json(obj, b"inbox"), time.time()))
             c.execute("DELETE FROM inbox WHERE id <= (SELECT MAX(id) FROM inbox) - 1000")
-        if self.on_notify is not None:
-            self.on_notify(obj)
+        return True
+
+    def _write(self, fn: Callable[[], T]) -> T:
+        """``fn`` (a store transaction) on the sync writer, at the process's priority; its result or
+        exception comes back here."""
+        return self.writer.run(fn)
+
+    def _forget_held(self) -> None:
+        with self.store.tx() as c:
+            c.execute("DELETE FROM meta WHERE key = 'catalog.held'")
 
     def put_view(self, key: str, view: Any) -> None:
         with self.store.tx() as c:
@@ -257,17 +280,19 @@ class Downlink:
             raise Malformed(f"catalog manifest v{manifest.version}: {exc}") from None
         if manifest.version <= int(self.store.get("catalog.version", -1)):
             return
-        held = self._held_version()
-        with self.store.tx() as c:
-            self.store.put("catalog.pending", obj)
-            if held <= manifest.version:
-                c.execute("DELETE FROM meta WHERE key = 'catalog.held'")
-                held = manifest.version
-            # Only the announced (and a newer held) version is worth keeping parts of: stray parts
-            # cannot fill the disk.
-            c.execute("DELETE FROM catalog_parts WHERE version NOT IN (?, ?)", (manifest.version, held))
+        self._write(partial(self._record_manifest, obj, manifest.version, self._held_version()))
         if not self._try_install(manifest.version):
             self._want(manifest.version, manifest.parts)
+
+    def _record_manifest(self, obj: dict[str, Any], version: int, held: int) -> None:
+        with self.store.tx() as c:
+            self.store.put("catalog.pending", obj)
+            if held <= version:
+                c.execute("DELETE FROM meta WHERE key = 'catalog.held'")
+                held = version
+            # Only the announced (and a newer held) version is worth keeping parts of: stray parts
+            # cannot fill the disk.
+            c.execute("DELETE FROM catalog_parts WHERE version NOT IN (?, ?)", (version, held))
 
     def _want(self, version: int, parts: int) -> None:
         """Subscribes to the parts of ``version`` this terminal lacks (retained copies come with the
@@ -305,7 +330,7 @@ class Downlink:
         newest = max(int(self.store.get("catalog.version", -1)), self._held_version())
         if size > MAX_HELD_MANIFEST or manifest.version <= newest:
             return False
-        self.store.put("catalog.held", obj)
+        self._write(partial(self.store.put, "catalog.held", obj))
         return True
 
     def _part(self, version: int, n: int, data: bytes) -> None:
@@ -313,9 +338,12 @@ class Downlink:
             return      # central clearing the retained part of an old version
         if version <= int(self.store.get("catalog.version", -1)):
             return
+        self._write(partial(self._record_part, version, n, data))
+        self._try_install(version)
+
+    def _record_part(self, version: int, n: int, data: bytes) -> None:
         with self.store.tx() as c:
             c.execute("INSERT OR REPLACE INTO catalog_parts(version, n, data) VALUES (?,?,?)", (version, n, data))
-        self._try_install(version)
 
     def _try_install(self, version: int) -> bool:
         """True once ``version`` is installed (or is not the pending one any more)."""
@@ -334,6 +362,15 @@ class Downlink:
                 log.error("catalog v%d: parts do not match the signed hash; keeping the installed version", version)
             return False
         catalog = _gunzip_json(blob)
+        self._write(partial(self._record_install, version, pending, blob))
+        log.info("catalog v%d installed", version)
+        done, self._wanted = self._wanted, []
+        self.unsubscribe(done)
+        if self.on_catalog is not None:
+            self.on_catalog(version, catalog)
+        return True
+
+    def _record_install(self, version: int, pending: dict[str, Any], blob: bytes) -> None:
         with self.store.tx() as c:
             c.execute("DELETE FROM catalog WHERE state = 'previous'")
             c.execute("UPDATE catalog SET state = 'previous' WHERE state = 'current'")
@@ -342,12 +379,6 @@ class Downlink:
             c.execute("DELETE FROM catalog_parts WHERE version <= ?", (version,))
             self.store.put("catalog.version", version)
             c.execute("DELETE FROM meta WHERE key = 'catalog.pending'")
-        log.info("catalog v%d installed", version)
-        done, self._wanted = self._wanted, []
-        self.unsubscribe(done)
-        if self.on_catalog is not None:
-            self.on_catalog(version, catalog)
-        return True
 
     def current_catalog(self) -> tuple[int, dict[str, Any]] | None:
         rows = self.store.query("SELECT version, data FROM catalog WHERE state = 'current'")
@@ -378,16 +409,21 @@ class Downlink:
         """Records the command before it runs (it runs at most once, even across a crash); False when it
         was seen before. A safety command still runs when the store cannot record it (kept in memory)."""
         try:
-            with self.store.tx() as c:
-                if c.execute("SELECT 1 FROM seen_commands WHERE cmd_id = ?", (cmd.cmd_id,)).fetchone():
-                    return False
-                c.execute("INSERT INTO seen_commands(cmd_id, seen_at, expires) VALUES (?, ?, ?)",
-                          (cmd.cmd_id, time.time(), expires))
+            if not self._write(partial(self._record_new_command, cmd.cmd_id, expires)):
+                return False
         except sqlite3.Error:
             if cmd.name not in SAFETY_COMMANDS:
                 raise
             log.error("command %s runs without being recorded: the store cannot write", cmd.name)
             self._seen_in_memory.add(cmd.cmd_id)
+        return True
+
+    def _record_new_command(self, cmd_id: str, expires: float) -> bool:
+        with self.store.tx() as c:
+            if c.execute("SELECT 1 FROM seen_commands WHERE cmd_id = ?", (cmd_id,)).fetchone():
+                return False
+            c.execute("INSERT INTO seen_commands(cmd_id, seen_at, expires) VALUES (?, ?, ?)",
+                      (cmd_id, time.time(), expires))
         return True
 
     def _check_fresh(self, cmd: Command) -> float:

@@ -83,7 +83,8 @@ class SyncEngine:
                            on_case_done=self._case_done, alarm=self.alarm, writer=self.writer)
         self.downlink = Downlink(config.device_id, self.store, self.key, self.clock, config.command_keys,
                                  config.catalog_keys, put_ack=self.drain.put_ack,
-                                 take_reply=self.requests.take_reply, send_event=self._send_event_forced)
+                                 take_reply=self.requests.take_reply, send_event=self._send_event_forced,
+                                 writer=self.writer)
         self.downlink.on_central_state = self.drain.central_state
         self.downlink.subscribe, self.downlink.unsubscribe = self.session.subscribe, self.session.unsubscribe
         self.session.extra_filters = self.downlink.wanted_filters

@@ -7,8 +7,9 @@ lock ends it only once every nice-0 thread wanting the CPU has had its turn: mea
 drained, holds of up to 35 ms for 12 ms of the thread's own CPU time, and submissions that waited up to
 18 ms for the lock. A thread cannot take back the priority it gave up (that needs CAP_SYS_NICE), so the
 transaction runs on this thread, started at the priority of the thread that starts the engine, while
-the drain waits for it; so does the drain's write of upload progress. Every other step of the drain stays
-below the process's priority."""
+the drain waits for it; so does the drain's write of upload progress, and so do the transactions of what
+central pushes down (status pushes, catalog parts and installs, the record of a command), which arrive on
+paho's thread. Every other step of the drain and of the downlink stays below the process's priority."""
 from __future__ import annotations
 
 import logging
