@@ -58,6 +58,8 @@ from kiosk.workers import open_later, watch_device
 log = logging.getLogger(__name__)
 AUDIT_SHIP_S = 30.0
 EXIT_DELAY_S = 1.0  # lets edge_sync queue the command's cmd.result before the process stops
+FIRST_LINK_S = 10.0  # after a start, how long the platform counts as "not known yet" while sync connects
+FIRST_LINK_POLL_S = 0.2
 
 
 @dataclass
@@ -137,6 +139,7 @@ class Kiosk:
                                                extra_status=self.extra_status)
         self._runner: web.AppRunner | None = None
         self._watchdog: asyncio.Task[None] | None = None
+        self._first_link: asyncio.Task[None] | None = None
         self.commands = CommandRunner(self, ports.sync_control)
         # Signed updates and log upload (kiosk/update, kiosk/diagnostics): set by ``assemble`` with a sync engine.
         self.update_agent: UpdateAgent | None = None
@@ -307,7 +310,15 @@ class Kiosk:
         self._start_workers()
         if self.update_agent is not None:
             self.update_agent.start()
-        self.devices.set_online(self.ports.sync is not None and self.ports.sync.connected())
+        sync = self.ports.sync
+        if sync is not None and not sync.connected():
+            # The engine connects in a second or so: until it has (or FIRST_LINK_S have passed) the
+            # platform is "not known yet", so a restart does not show a villager the platform-unreachable
+            # banner, nor the IO board the offline light, for the time MQTT takes to come up.
+            self.devices.set_online(None)
+            self._first_link = asyncio.create_task(self._await_first_link(sync))
+        else:
+            self.devices.set_online(sync is not None)
         self._watchdog = asyncio.create_task(self._feed_watchdog())
         self.url = f"http://{host}:{port}/"
         notify("READY=1\nSTATUS=serving " + self.url)
@@ -373,6 +384,13 @@ class Kiosk:
             return "sync engine worker"
         return ""
 
+    async def _await_first_link(self, sync: SyncPort) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FIRST_LINK_S
+        while not sync.connected() and loop.time() < deadline:
+            await asyncio.sleep(FIRST_LINK_POLL_S)
+        self.devices.set_online(sync.connected())
+
     async def _feed_watchdog(self) -> None:
         interval = watchdog_interval() or 5.0
         loop = asyncio.get_running_loop()
@@ -390,7 +408,7 @@ class Kiosk:
                     except Exception as exc:  # optional hardware
                         log.debug("IO board heartbeat failed: %s", exc)
                 sync = self.ports.sync
-                if sync is not None:
+                if sync is not None and self.devices.online is not None:  # None: _await_first_link decides
                     self.devices.set_online(sync.connected())
             await asyncio.sleep(min(interval, 5.0))
 
@@ -405,8 +423,9 @@ class Kiosk:
     async def stop(self) -> None:
         notify("STOPPING=1")
         self.sessions.end(EndReason.SHUTDOWN)
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        for task in (self._watchdog, self._first_link):
+            if task is not None:
+                task.cancel()
         if self.health is not None:
             self.health.stop(self.supervisor.worker("health-report"))
         # Each watcher's worker stops its watcher on the way out.

@@ -65,7 +65,7 @@ class Devices:
         self.printer_state = PrinterState(online=False, error="no_printer") if printer is None else PrinterState(False)
         self.io_state: dict[str, str] = {}
         self.locked: str | None = None  # reason when locked
-        self.online = False
+        self.online: bool | None = False   # the platform reachable; None: not known yet (just started)
         self.busy = False
         self.sync_fault: str | None = None   # sync at fault, not merely offline (kiosk.health.sync_fault)
         self.store_block: str | None = None  # MESSAGES key when the store refuses new cases
@@ -84,7 +84,7 @@ class Devices:
             self.io_state[kind] = value
         self.publish()
 
-    def set_online(self, online: bool) -> None:
+    def set_online(self, online: bool | None) -> None:
         if online != self.online:
             self.online = online
             self.publish()
@@ -186,7 +186,7 @@ class Devices:
         if (self.notice_block() and self.printer is not None) or self.reader is DeviceHealth.MISSING \
                 or self.sync_fault or self.store_block:
             return Light.FAULT
-        if not self.online:
+        if self.online is False:
             return Light.OFFLINE
         return Light.BUSY if self.busy else Light.IDLE
 

@@ -228,7 +228,8 @@ function renderBanners() {
   const st = App.status;
   const banner = (cls, icon, text) => el.append(h('div', { class: `banner ${cls}` },
     h('span', { class: 'icon', 'aria-hidden': 'true' }, icon), text));
-  if (!App.connected) banner('', '⟳', '正在连接终端服务，请稍候……');
+  // Away from the service, the status held is stale (the platform, the devices): only say we reconnect.
+  if (!App.connected) { banner('', '⟳', '正在连接终端服务，请稍候……'); return; }
   if (!st) return;
   const blocks = st.blocks || {};
   if (blocks.notice && st.printer && st.printer.installed) banner('bad', '⚠', blocks.notice);

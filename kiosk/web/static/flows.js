@@ -111,7 +111,7 @@ async function maint() {
       h('tr', {}, h('th', {}, '读卡器'), h('td', {}, d.devices.idcard)),
       h('tr', {}, h('th', {}, '扫码器'), h('td', {}, d.devices.scanner)),
       h('tr', {}, h('th', {}, '高拍仪'), h('td', {}, d.devices.camera)),
-      h('tr', {}, h('th', {}, '平台连接'), h('td', {}, d.devices.online ? '在线' : '离线')),
+      h('tr', {}, h('th', {}, '平台连接'), h('td', {}, d.devices.online === null ? '正在连接' : d.devices.online ? '在线' : '离线')),
       h('tr', {}, h('th', {}, '待上报'), h('td', {}, outboxText(d.sync))),
       h('tr', {}, h('th', {}, '事项目录版本'), h('td', {}, `${d.catalog.version}（${d.catalog.items} 项）`)),
       h('tr', {}, h('th', {}, '时钟'), h('td', {}, d.clock_ok === false ? '未校准' : '正常')),
