@@ -155,6 +155,7 @@ def test_offline_submission_prints_pending_notice_and_syncs_later(make_kiosk, pa
     s.check("my-cases-offline")
     text = mine.inner_text()
     assert "已提交，待平台确认" in text and format_query_code(code) in text and "食品经营许可" in text
+    assert "领取方式：窗口领取" in text      # how the result comes, as chosen (and on the paper)
     assert format_query_code(code) in printed.replace(" ", "") or code in printed.replace("-", "")
 
     stack.broker.start()

@@ -217,6 +217,9 @@ export function caseCard(c, extra) {
     c.query_code_display ? h('p', {}, h('b', {}, '查询码：'), h('span', { class: 'code' }, c.query_code_display)) : null,
     c.promised_by ? h('p', {}, h('b', {}, '承诺办结日期：'), c.promised_by) : null,
     c.pickup && c.pickup.ready ? h('p', { class: 'message' }, `✔ 可以领取${c.pickup.window ? `，请到 ${c.pickup.window} 号窗口` : ''}`) : null,
+    // How and where the result comes (the place as central shows it: a mail address masked).
+    c.pickup && !c.pickup.ready && PICKUP[c.pickup.method]
+      ? h('p', {}, h('b', {}, '领取方式：'), PICKUP[c.pickup.method] + (c.pickup.place ? `（${c.pickup.place}）` : '')) : null,
     c.corrections && c.corrections.length ? h('p', {}, h('b', {}, '需要补正：'), c.corrections.map(correctionText).join('；')) : null,
     c.steps && c.steps.length ? [h('h3', {}, '办理环节'), stepsView(c.steps)] : null, extra || null);
 }
