@@ -207,3 +207,35 @@ class FakeReader:
 
 def fixed_wall_clock(day: datetime = datetime(2026, 11, 24, 10, 0, tzinfo=CN)) -> Callable[[], datetime]:
     return lambda: day
+
+
+class FakeIo:
+    """An IO board: remembers the lights and buzzes asked of it; events come through ``on_event``."""
+
+    def __init__(self) -> None:
+        self.lights: list[tuple[str, str]] = []
+        self.buzzes: list[str] = []
+
+    def start(self, on_event) -> None:
+        self.on_event = on_event
+
+    def stop(self) -> None:
+        pass
+
+    def set_light(self, color: str, pattern: str) -> None:
+        self.lights.append((color, pattern))
+
+    def buzz(self, pattern: str) -> None:
+        self.buzzes.append(pattern)
+
+    def heartbeat(self) -> None:
+        pass
+
+    def alive(self) -> bool:
+        return True
+
+    def connected(self) -> bool:
+        return True
+
+    def firmware(self) -> str | None:
+        return "fake-1"

@@ -9,37 +9,7 @@ from kiosk.app import Kiosk, Ports
 from kiosk.assemble import build_ports
 from kiosk.config import load_config
 from kiosk.ports import CardEvent
-from tests.app.doubles import ALICE, FakePrinter, FakeReader, FakeSync
-
-
-class FakeIo:
-    def __init__(self) -> None:
-        self.lights: list[tuple[str, str]] = []
-        self.buzzes: list[str] = []
-
-    def start(self, on_event) -> None:
-        self.on_event = on_event
-
-    def stop(self) -> None:
-        pass
-
-    def set_light(self, color: str, pattern: str) -> None:
-        self.lights.append((color, pattern))
-
-    def buzz(self, pattern: str) -> None:
-        self.buzzes.append(pattern)
-
-    def heartbeat(self) -> None:
-        pass
-
-    def alive(self) -> bool:
-        return True
-
-    def connected(self) -> bool:
-        return True
-
-    def firmware(self) -> str | None:
-        return "fake-1"
+from tests.app.doubles import ALICE, FakeIo, FakePrinter, FakeReader, FakeSync
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ import time
 from kiosk import app as app_module
 from kiosk.app import Kiosk, Ports
 from kiosk.config import load_config
-from tests.app.doubles import FakeSync
-from tests.app.test_app_wiring import FakeIo
+from tests.app.doubles import FakeIo, FakeSync
 from tests.support.net import free_port
 
 
-def started(sample_catalog, tmp_path, sync: FakeSync) -> tuple[Kiosk, FakeIo]:
+def kiosk_over(sample_catalog, tmp_path, sync: FakeSync) -> tuple[Kiosk, FakeIo]:
     config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path), "KIOSK_SYNC_ENABLED": "false"})
     io = FakeIo()
     return Kiosk(config, sample_catalog, Ports(sync=sync, ioboard=io), tick_s=0.1), io
@@ -35,7 +34,7 @@ async def watch(kiosk: Kiosk, until, timeout: float) -> list[bool | None]:
 
 def test_a_restart_shows_the_platform_as_not_known_until_sync_connects(sample_catalog, tmp_path):
     sync = FakeSync(online=False)
-    kiosk, io = started(sample_catalog, tmp_path, sync)
+    kiosk, io = kiosk_over(sample_catalog, tmp_path, sync)
 
     async def scenario() -> list[bool | None]:
         await kiosk.start(host="127.0.0.1", port=free_port())
@@ -56,7 +55,7 @@ def test_a_restart_shows_the_platform_as_not_known_until_sync_connects(sample_ca
 
 def test_a_platform_not_reached_in_time_is_shown_as_unreachable(sample_catalog, tmp_path, monkeypatch):
     monkeypatch.setattr(app_module, "FIRST_LINK_S", 0.3)
-    kiosk, io = started(sample_catalog, tmp_path, FakeSync(online=False))
+    kiosk, io = kiosk_over(sample_catalog, tmp_path, FakeSync(online=False))
 
     async def scenario() -> list[bool | None]:
         await kiosk.start(host="127.0.0.1", port=free_port())

@@ -2,37 +2,16 @@
 signed commands (replayed, expired, unsigned, forged), status pushes; malformed payloads never crash."""
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
-from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.edge_sync.conftest import DEVICE, sample_case, wait_until
+from tests.edge_sync.publication import iso, publication, publish_catalog
 
 pytestmark = pytest.mark.integration
-
-
-def _iso(delta_s: float = 0) -> str:
-    return (datetime.now().astimezone() + timedelta(seconds=delta_s)).isoformat(timespec="seconds")
-
-
-def _publication(signer, catalog: dict, version: int, part_size: int = 4096):
-    blob = gzip.compress(json.dumps(catalog, ensure_ascii=False).encode())
-    parts = [blob[i:i + part_size] for i in range(0, len(blob), part_size)]
-    manifest = signer.sign({"type": "catalog.manifest", "v": 1, "version": version, "published_at": _iso(),
-                            "parts": len(parts), "size": len(blob), "sha256": hashlib.sha256(blob).hexdigest(),
-                            "encoding": "gzip"})
-    return manifest, parts
-
-
-def _publish_catalog(peer, manifest, parts):
-    for n, part in enumerate(parts):
-        peer.publish(f"gov/v1/catalog/{manifest['version']}/part/{n}", part, retain=True)
-    peer.publish("gov/v1/catalog/manifest", json.dumps(manifest).encode(), retain=True)
 
 
 @pytest.fixture
@@ -46,17 +25,17 @@ def test_catalog_installs_and_a_tampered_part_is_refused(broker, peer, make_engi
     engine.on_catalog = lambda version, cat: installed.append((version, cat))
     engine.start()
     assert engine.wait_online(10)
-    manifest, parts = _publication(cat_signer, catalog, 41)
-    _publish_catalog(peer, manifest, parts)
+    manifest, parts = publication(cat_signer, catalog, 41)
+    publish_catalog(peer, manifest, parts)
     wait_until(lambda: installed, 10, "catalog v41 installed")
     assert installed[0] == (41, catalog) and engine.current_catalog() == (41, catalog)
     assert engine.status()["catalog_version"] == 41
 
     newer = {**catalog, "note": "v42"}
-    manifest2, parts2 = _publication(cat_signer, newer, 42)
+    manifest2, parts2 = publication(cat_signer, newer, 42)
     good_part = parts2[0]
     parts2[0] = bytes([good_part[0] ^ 1]) + good_part[1:]
-    _publish_catalog(peer, manifest2, parts2)
+    publish_catalog(peer, manifest2, parts2)
     wait_until(lambda: engine.store.scalar("SELECT COUNT(*) FROM catalog_parts WHERE version = 42") == len(parts2),
                10, "v42 parts received")
     assert engine.current_catalog()[0] == 41 and len(installed) == 1     # old one kept
@@ -74,11 +53,11 @@ def test_catalog_with_bad_manifest_signature_is_not_installed(broker, peer, make
     engine.on_catalog = lambda version, cat: installed.append(version)
     engine.start()
     assert engine.wait_online(10)
-    forged, parts = _publication(Signer(cat_signer.key_id), catalog, 50)    # right key id, wrong key
-    _publish_catalog(peer, forged, parts)
-    unsigned = {k: v for k, v in _publication(cat_signer, catalog, 51)[0].items() if k != "sig"}
+    forged, parts = publication(Signer(cat_signer.key_id), catalog, 50)    # right key id, wrong key
+    publish_catalog(peer, forged, parts)
+    unsigned = {k: v for k, v in publication(cat_signer, catalog, 51)[0].items() if k != "sig"}
     peer.publish("gov/v1/catalog/manifest", json.dumps(unsigned).encode(), retain=True)
-    altered = dict(_publication(cat_signer, catalog, 52)[0], size=1)           # signed fields changed
+    altered = dict(publication(cat_signer, catalog, 52)[0], size=1)           # signed fields changed
     peer.publish("gov/v1/catalog/manifest", json.dumps(altered).encode(), retain=True)
     # A valid case still goes through after all that: the loop is alive, nothing installed.
     sub = engine.submit_case(sample_case())
@@ -107,7 +86,7 @@ def test_commands_verified_expiring_and_replay_proof(broker, peer, make_engine, 
 
     def cmd(cmd_id, expires=300, signer=cmd_signer):
         body = {"type": "cmd", "v": 1, "cmd_id": cmd_id, "name": "lock", "args": {"reason": "维护"},
-                "issued_at": _iso(), "expires_at": _iso(expires)}
+                "issued_at": iso(), "expires_at": iso(expires)}
         return signer.sign(body) if signer else {**body, "key_id": cmd_signer.key_id}
 
     good = cmd("c-good")
@@ -138,7 +117,7 @@ def test_purge_cache_by_the_engine_alone_or_handed_to_the_application(broker, pe
 
     def purge(cmd_id: str) -> None:
         body = {"type": "cmd", "v": 1, "cmd_id": cmd_id, "name": "purge_cache", "args": {},
-                "issued_at": _iso(), "expires_at": _iso(300)}
+                "issued_at": iso(), "expires_at": iso(300)}
         peer.publish(topic, json.dumps(cmd_signer.sign(body)).encode())
         wait_until(lambda: cmd_id in _results(peer), 10, f"result of {cmd_id}")
 

@@ -3,17 +3,15 @@ in-test central peer: refused before the swap, old and new accepted during the w
 refused after; a catalog signed by the new key installs (also one that arrived before the swap)."""
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import threading
-from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
 import pytest
 
 from tests.edge_sync.conftest import DEVICE, Signer, wait_until
+from tests.edge_sync.publication import iso, publication, publish_catalog
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -21,13 +19,9 @@ CMD_TOPIC = f"gov/v1/down/{DEVICE}/cmd"
 _ids = count(1)
 
 
-def _iso(delta_s: float = 0) -> str:
-    return (datetime.now().astimezone() + timedelta(seconds=delta_s)).isoformat(timespec="seconds")
-
-
 def _command(signer: Signer, cmd_id: str | None = None) -> dict[str, Any]:
     return signer.sign({"type": "cmd", "v": 1, "cmd_id": cmd_id or f"c-rot-{next(_ids)}", "name": "lock",
-                        "args": {"reason": "维护"}, "issued_at": _iso(), "expires_at": _iso(300)})
+                        "args": {"reason": "维护"}, "issued_at": iso(), "expires_at": iso(300)})
 
 
 def _results(peer) -> list[dict[str, Any]]:
@@ -45,14 +39,7 @@ def _send(peer, cmd: dict[str, Any]) -> dict[str, Any]:
 
 def _publish_catalog(peer, signer: Signer, version: int, note: str) -> dict[str, Any]:
     catalog = {"version": version, "note": note, "items": [{"code": "511900-XK-0001", "name": "示例事项"}]}
-    blob = gzip.compress(json.dumps(catalog, ensure_ascii=False).encode())
-    parts = [blob[i:i + 64] for i in range(0, len(blob), 64)]
-    manifest = signer.sign({"type": "catalog.manifest", "v": 1, "version": version, "published_at": _iso(),
-                            "parts": len(parts), "size": len(blob), "sha256": hashlib.sha256(blob).hexdigest(),
-                            "encoding": "gzip"})
-    for n, part in enumerate(parts):
-        peer.publish(f"gov/v1/catalog/{version}/part/{n}", part, retain=True)
-    peer.publish("gov/v1/catalog/manifest", json.dumps(manifest).encode(), retain=True)
+    publish_catalog(peer, *publication(signer, catalog, version, part_size=64))
     return catalog
 
 

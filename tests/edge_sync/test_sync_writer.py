@@ -17,7 +17,7 @@ from edge_sync.results import Attachment
 from edge_sync.supervise import BACKGROUND_NICE
 from edge_sync.writer import Writer
 from tests.edge_sync.conftest import DEVICE, sample_case, wait_until
-from tests.edge_sync.test_sync_downlink import _publication, _publish_catalog
+from tests.edge_sync.publication import publication, publish_catalog
 
 
 def _nice_of_this_thread() -> int:
@@ -107,8 +107,8 @@ def test_downlink_writes_are_at_the_process_priority_not_on_the_network_thread(b
             {"type": "notify", "v": 1, "case_id": sub.case_id, "query_code": sub.query_code,
              "status": "in_review"}).encode())
         wait_until(lambda: handled, 10, "the status push handled")
-        manifest, parts = _publication(cat_signer, json.loads(catalog_file.read_text("utf-8")), 41)
-        _publish_catalog(peer, manifest, parts)
+        manifest, parts = publication(cat_signer, json.loads(catalog_file.read_text("utf-8")), 41)
+        publish_catalog(peer, manifest, parts)
         wait_until(lambda: installed, 10, "catalog v41 installed")
     network, network_nice = handled[0]
     assert network_nice == min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + BACKGROUND_NICE)
