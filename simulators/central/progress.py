@@ -50,10 +50,21 @@ def plan(rule: ItemRule, received: datetime, pace: float, calendar: WorkCalendar
     and the item needs no window check (addendum "Services")."""
     steps, events = [], []
     start = received.timestamp()
+    # The promise (promised_by) counts the limits from the day after receipt; each step counts its own from
+    # the day it starts, 0 meaning that same working day. After a receipt on a non-working day the two
+    # disagree: a 0-day first step takes the Monday the promise already counts as day 1, and a case on
+    # time would end after its promised date. Such a case's steps are then also due by the limits so far,
+    # counted as the promise counts them (a step that starts later than that keeps its own limit).
+    off_day = not calendar.is_workday(received.date())
+    limits_so_far = 0
     for k, step in enumerate(rule.steps):
         raw_limit = step.get("limit_days")
         limit = raw_limit if isinstance(raw_limit, int) else 0
+        limits_so_far += max(0, limit)
         due = calendar.due_epoch(datetime.fromtimestamp(start, CHINA_TZ).date(), max(0, limit))
+        by_promise = calendar.due_epoch(received.date(), limits_so_far)
+        if off_day and start <= by_promise < due:
+            due = by_promise
         span = due - start
         finish = start if k == 0 and accepted_at_once else start + span * pace
         yellow_at = start + span * (1 - YELLOW_SHARE)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulators.central.catalog import Catalog, build_publication
+from simulators.central.catalog import Catalog, ItemRule, build_publication
 from simulators.central.contract import check_symbol, is_query_code
 from simulators.central.progress import light_at, mask_name, mask_phone, plan, status_after, step_views
 from simulators.central.signing import KeyRing, verify
-from simulators.central.workdays import CHINA_TZ, WorkCalendar
+from simulators.central.workdays import CHINA_TZ, WorkCalendar, end_of_day
 
 
 def test_check_symbol_matches_contract_example():
@@ -67,6 +67,39 @@ def test_plan_lights_and_statuses(catalog):
     assert [e[1] for e in on_time["events"]] == ["step"] * 5
     assert [status_after(d, 5) for d in range(6)] == ["received", "accepted", "in_review", "approved",
                                                       "certificate", "ready_for_pickup"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(limits=st.lists(st.integers(0, 5), min_size=1, max_size=6), day=st.integers(0, 59),
+       minute=st.integers(0, 24 * 60 - 1), pace=st.floats(0.01, 1.0),
+       holidays=st.sets(st.integers(0, 69), max_size=8), at_once=st.booleans())
+def test_a_case_on_time_ends_by_its_promised_date(limits, day, minute, pace, holidays, at_once):
+    """Whatever the day of receipt — a weekend, a holiday, after hours — a case whose steps take at most
+    their limits (pace ≤ 1) is done by the end of its promised_by, counted as central's ack counts it."""
+    first = date(2026, 12, 1)
+    calendar = WorkCalendar({first + timedelta(days=d) for d in holidays})
+    received = datetime.combine(first + timedelta(days=day), time(minute // 60, minute % 60), CHINA_TZ)
+    rule = ItemRule("X", "X", "SOC", sum(limits), [{"code": f"P{k}", "limit_days": n} for k, n in enumerate(limits)],
+                    True)
+    timeline = plan(rule, received, pace, calendar, at_once)
+    promised_end = end_of_day(calendar.add_workdays(received.date(), rule.promised_days)).timestamp()
+    assert timeline["steps"][-1]["finish"] <= promised_end
+    start = received.timestamp()
+    for step in timeline["steps"]:     # one after the other, each within its due
+        assert step["start"] == start and start <= step["finish"] <= step["due"]
+        start = step["finish"]
+
+
+def test_a_case_received_on_sunday_ends_by_its_promised_date(catalog):
+    rule = catalog.rule("511900-XK-0001")  # P01 0 d, P02 1 d, P03 1 d, P04 0 d, P05 0 d; promised 2 d
+    received = datetime(2026, 12, 6, 1, 0, tzinfo=CHINA_TZ)  # a Sunday: promised_by Tuesday 12-08
+    assert catalog.calendar.add_workdays(received.date(), rule.promised_days) == date(2026, 12, 8)
+    timeline = plan(rule, received, 0.5, catalog.calendar)
+    ends = [datetime.fromtimestamp(s["finish"], CHINA_TZ).date() for s in timeline["steps"]]
+    assert ends[-1] <= date(2026, 12, 8), ends   # it ended on Wednesday 12-09 before
+    on_monday = datetime(2026, 12, 7, 10, 0, tzinfo=CHINA_TZ)   # a working day: each step its own limit
+    monday = plan(rule, on_monday, 1.0, catalog.calendar)
+    assert [datetime.fromtimestamp(s["due"], CHINA_TZ).date().day for s in monday["steps"]] == [7, 8, 9, 9, 9]
 
 
 def test_masking():
