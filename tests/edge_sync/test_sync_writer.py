@@ -121,7 +121,11 @@ def test_writer_returns_the_result_and_raises_the_error_of_what_it_runs():
     writer.start()
     try:
         where: list[str] = []
-        assert writer.run(lambda: where.append(threading.current_thread().name) or 42) == 42
+
+        def answers() -> int:
+            where.append(threading.current_thread().name)
+            return 42
+        assert writer.run(answers) == 42
         assert where == ["test-writer"]
 
         def fails() -> None:
