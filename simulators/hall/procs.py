@@ -114,7 +114,7 @@ class ManagedProcess:
                 terminate(self.proc, timeout)
         return self.proc.returncode
 
-    def __enter__(self) -> ManagedProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
