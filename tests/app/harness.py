@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from kiosk.app import Kiosk
 
@@ -23,7 +23,7 @@ class KioskThread:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
-    def start(self) -> KioskThread:
+    def start(self) -> Self:
         ready = threading.Event()
         failure: list[BaseException] = []
 

@@ -111,7 +111,7 @@ def test_a_failing_audit_store_does_not_stop_the_service(sample_catalog, tmp_pat
     config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path)})
     k = Kiosk(config, sample_catalog, Ports(idreader=FakeReader()), audit=broken)
     k.on_card_event(CardEvent("card_present", ALICE))
-    assert k.sessions.current.card is ALICE
+    assert k.sessions.current is not None and k.sessions.current.card is ALICE
 
 
 def test_status_light_follows_the_terminal_state(kiosk):

@@ -69,7 +69,7 @@ def test_a_morning_of_flows_leaves_the_expected_trail(audited):
         # Safety before writes: the tamper lock is taken (and recorded) before the tamper itself is recorded.
         ("central", "cmd.executed"), ("kiosk", "maintenance"), ("kiosk", "tamper"),
     ]
-    subjects = {r.action: [] for r in records}
+    subjects: dict[str, list[str]] = {r.action: [] for r in records}
     for r in records:
         subjects[r.action].append(r.subject)
     assert subjects["card.read"] == ["card read", "card read"]

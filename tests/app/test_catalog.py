@@ -118,5 +118,8 @@ def test_lazy_catalog_reports_a_bad_material_on_use(raw_sample):
     catalog = Catalog(data, lazy=True)  # loads: the fault is in one item's details
     assert catalog.search("企业设立")[0].code == "511900-XK-0001"
     with pytest.raises(CatalogError, match="situation S01 material"):
-        _ = catalog.item("511900-XK-0001").situations
-    assert catalog.item("511900-XK-0002").situations  # the others are fine
+        broken = catalog.item("511900-XK-0001")
+        assert broken is not None
+        _ = broken.situations
+    other = catalog.item("511900-XK-0002")
+    assert other is not None and other.situations  # the others are fine

@@ -162,9 +162,14 @@ def test_reboot_ends_the_session_and_exits_for_systemd_never_during_a_commit(set
     runner = KioskThread(make, free_port()).start()
     try:
         kiosk = runner.kiosk
+        assert kiosk is not None
         exited: list[int] = []
         done = threading.Event()
-        kiosk.on_exit = lambda code: (exited.append(code), done.set())
+
+        def on_exit(code: int) -> None:
+            exited.append(code)
+            done.set()
+        kiosk.on_exit = on_exit
         runner.call(lambda: kiosk.on_card_event(CardEvent("card_present", ALICE)))
         with kiosk.services.submit.gate.commit():  # a submission is being committed
             ok, detail = kiosk.on_command("reboot", {}, cmd_id="c-9")

@@ -30,6 +30,7 @@ def test_run_serves_notifies_systemd_and_stops_on_sigterm(tmp_path, catalog_file
     env.pop("WATCHDOG_PID", None)
     proc = subprocess.Popen([sys.executable, "-c", CODE, "run", "--catalog", str(catalog_file)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
     try:
         ready = json.loads(proc.stdout.readline())
         assert ready["url"] == f"http://127.0.0.1:{port}/" and ready["catalog"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -88,7 +89,8 @@ def test_age_counts_from_the_birthday_and_the_card_number():
 
 
 def test_urge_is_prominent_on_yellow_and_red_steps_only():
-    view = {"status": "in_review", "steps": [{"state": "done", "light": "red"}, {"state": "active", "light": "green"}]}
+    view: dict[str, Any] = {"status": "in_review",
+                            "steps": [{"state": "done", "light": "red"}, {"state": "active", "light": "green"}]}
     assert actions(view)["urge"] and not actions(view)["urge_prominent"]
     view["steps"][1]["light"] = "yellow"
     assert actions(view)["urge_prominent"] and not actions(view)["withdraw"]

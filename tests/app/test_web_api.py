@@ -21,6 +21,13 @@ from tests.support.kioskapi import token_headers
 from tests.support.net import free_port
 
 
+class Served(KioskThread):
+    """The served kiosk and the doubles behind its sync and ID-reader ports (set by the fixture)."""
+
+    sync: FakeSync
+    reader: FakeReader
+
+
 @pytest.fixture
 def server(sample_catalog, tmp_path):
     sync = FakeSync()
@@ -28,7 +35,7 @@ def server(sample_catalog, tmp_path):
     ports = Ports(sync=sync, idreader=reader, printer=FakePrinter(), receipts=ReceiptsAdapter(), camera=FakeCamera())
     config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path), "KIOSK_WEB_MAINTENANCE_PIN_SHA256":
                                     "8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"})
-    runner = KioskThread(lambda: Kiosk(config, sample_catalog, ports, tick_s=0.05), free_port()).start()
+    runner = Served(lambda: Kiosk(config, sample_catalog, ports, tick_s=0.05), free_port()).start()
     runner.sync, runner.reader = sync, reader
     try:
         yield runner

@@ -67,8 +67,12 @@ def test_a_bundle_gives_one_notice_listing_a_case_per_item(hall, screens):
     items = cases.locator("li")
     assert items.count() == 2
     assert "企业设立登记" in items.nth(0).inner_text() and "食品经营许可" in items.nth(1).inner_text()
-    codes = [parse_receipt_code(items.nth(i).locator(".code").inner_text()) for i in range(2)]
-    assert all(codes) and codes[0] != codes[1]
+    codes: list[str] = []
+    for i in range(2):
+        code = parse_receipt_code(items.nth(i).locator(".code").inner_text())
+        assert code, items.nth(i).inner_text()
+        codes.append(code)
+    assert codes[0] != codes[1]
     job = hall.stack.job_with_qr(receipt_url(codes[0]))  # one slip carries both cases' QR codes
     assert receipt_url(codes[1]) in job["qr"] and "511902198806120319" not in "\n".join(job["text"])
     links = wait_until(lambda: hall.rows("SELECT query_code, bundle_code FROM bundles WHERE query_code IN (?, ?)",

@@ -93,6 +93,7 @@ def test_killed_central_never_acked_what_it_did_not_keep(broker, tmp_path, catal
     for case in cases:
         kiosk.publish("case", case, wait=False)
     kiosk.wait_until(lambda: kiosk.ack_count() >= 100, timeout=30)
+    assert sim.proc is not None
     sim.proc.kill()  # SIGKILL in the middle of the drain
     sim.proc.wait(10)
     sim.stop()

@@ -8,6 +8,7 @@ import json
 import os
 import threading
 import time
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -170,9 +171,16 @@ def test_network_thread_holds_pubacks_and_messages_while_a_submission_is_stored(
     monkeypatch.setattr("edge_sync.engine.MESSAGE_GIVE_WAY_S", 30.0)   # wait for the submission, not the cap
     handled: list[str] = []
     put_puback, handle = engine.drain.put_puback, engine.downlink.handle
-    monkeypatch.setattr(engine.drain, "put_puback", lambda mid: (handled.append(f"puback {mid}"), put_puback(mid)))
-    monkeypatch.setattr(engine.downlink, "handle",
-                        lambda topic, *rest: (handled.append(f"message {topic}"), handle(topic, *rest)))
+
+    def noted_puback(mid: int) -> None:
+        handled.append(f"puback {mid}")
+        put_puback(mid)
+
+    def noted_handle(topic: str, *rest: Any) -> None:
+        handled.append(f"message {topic}")
+        handle(topic, *rest)
+    monkeypatch.setattr(engine.drain, "put_puback", noted_puback)
+    monkeypatch.setattr(engine.downlink, "handle", noted_handle)
     message = mqtt.MQTTMessage(topic=b"gov/v1/down/elsewhere/x")
     message.payload = b"{}"
 
@@ -265,7 +273,11 @@ def test_checkpoint_does_not_wait_for_the_write_lock(make_engine):
     try:
         assert in_tx.wait(10)
         done = threading.Event()
-        checkpoint = threading.Thread(target=lambda: (engine.store.checkpoint(), done.set()))
+
+        def checkpoints() -> None:
+            engine.store.checkpoint()
+            done.set()
+        checkpoint = threading.Thread(target=checkpoints)
         checkpoint.start()
         checkpoint.join(10)
         assert done.is_set(), "the checkpoint waited for the transaction holding the write lock"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,21 +24,23 @@ TOTAL = 2000
 KILLS = 20
 
 
-def _start_worker(broker_url: str, data: Path, *extra: str) -> subprocess.Popen:
+def _start_worker(broker_url: str, data: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """The worker and its ready line."""
     proc = subprocess.Popen([sys.executable, "-m", "tests.edge_sync.kiosk_worker", "--broker", broker_url,
                              "--data", str(data), "--total", str(TOTAL), *extra], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None and proc.stderr is not None
     line = proc.stdout.readline()
     assert line.startswith("{"), f"worker did not start: {line!r} {proc.stderr.read()[-2000:] if proc.poll() else ''}"
-    proc.ready = json.loads(line)
-    return proc
+    return proc, json.loads(line)
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _kill(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+    assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()
     proc.stderr.close()
 
@@ -47,15 +50,15 @@ def run_crash_campaign(broker_url: str, data: Path, central_cases) -> None:
     rand = random.Random(4242)
     stored_at_start = []
     for _ in range(KILLS):
-        proc = _start_worker(broker_url, data)
-        stored_at_start.append(proc.ready["cases"])
+        proc, ready = _start_worker(broker_url, data)
+        stored_at_start.append(ready["cases"])
         try:
             time.sleep(rand.uniform(0.05, 0.6))
         finally:
             _kill(proc)
     # The kills landed while cases were still being submitted, not only after.
     assert len({n for n in stored_at_start if 0 < n < TOTAL}) >= KILLS // 2, stored_at_start
-    proc = _start_worker(broker_url, data, "--finish")
+    proc, _ = _start_worker(broker_url, data, "--finish")
     try:
         out, err = proc.communicate(timeout=150)
         assert json.loads(out.strip().splitlines()[-1])["done"], err[-2000:]
@@ -81,7 +84,7 @@ def test_sigkill_during_submit_and_drain_loses_and_doubles_nothing(broker, peer,
 
 
 def test_will_with_epoch_after_sigkill(broker, peer, tmp_path):
-    proc = _start_worker(broker.url, tmp_path / "kiosk")
+    proc, _ = _start_worker(broker.url, tmp_path / "kiosk")
     try:
         birth = wait_until(lambda: [s for s in peer.states if s["online"]], 10, "birth")[-1]
     finally:

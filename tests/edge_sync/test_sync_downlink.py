@@ -3,6 +3,7 @@ signed commands (replayed, expired, unsigned, forged), status pushes; malformed 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -68,7 +69,7 @@ def test_catalog_with_bad_manifest_signature_is_not_installed(broker, peer, make
 
 def _results(peer):
     """First cmd.result per cmd_id."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for e in peer.events:
         if e["type"] == "cmd.result":
             out.setdefault(e["cmd_id"], e)
@@ -78,8 +79,12 @@ def _results(peer):
 def test_commands_verified_expiring_and_replay_proof(broker, peer, make_engine, cmd_signer):
     from tests.edge_sync.conftest import Signer
     engine = make_engine(broker.url, start=False)
-    ran = []
-    engine.on_command = lambda cmd: (ran.append(cmd["cmd_id"]) or True, "done")
+    ran: list[str] = []
+
+    def on_command(cmd: dict[str, Any]) -> tuple[bool, Any]:
+        ran.append(cmd["cmd_id"])
+        return True, "done"
+    engine.on_command = on_command
     engine.start()
     assert engine.wait_online(10)
     topic = f"gov/v1/down/{DEVICE}/cmd"
@@ -125,7 +130,11 @@ def test_purge_cache_by_the_engine_alone_or_handed_to_the_application(broker, pe
     purge("c-alone")                                       # no application: the engine purges itself
     assert _results(peer)["c-alone"]["ok"] is True and engine.downlink.cached_view("q:Q1") is None
     handed: list[str] = []
-    engine.on_command = lambda cmd: (handed.append(cmd["name"]) or True, f"purged {engine.purge_cache()}")
+
+    def on_command(cmd: dict[str, Any]) -> tuple[bool, Any]:
+        handed.append(cmd["name"])
+        return True, f"purged {engine.purge_cache()}"
+    engine.on_command = on_command
     engine.downlink.put_view("q:Q2", {"status": "受理"})
     purge("c-app")                                          # an application: it decides (and audits)
     assert handed == ["purge_cache"] and _results(peer)["c-app"]["detail"] == "purged 1"
@@ -134,7 +143,7 @@ def test_purge_cache_by_the_engine_alone_or_handed_to_the_application(broker, pe
 
 def test_notify_updates_the_cache_and_calls_back(broker, peer, make_engine):
     engine = make_engine(broker.url, start=False)
-    notes = []
+    notes: list[dict[str, Any]] = []
     engine.on_notify = notes.append
     engine.start()
     sub = engine.submit_case(sample_case())

@@ -175,7 +175,7 @@ def test_corrupt_blob_is_resent_whole(broker, make_engine):
 
 
 def test_incomplete_case_sends_its_blob_again(broker, make_engine):
-    asked = []
+    asked: list[int] = []
 
     def decide(env):
         if not asked:

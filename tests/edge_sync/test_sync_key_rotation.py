@@ -33,8 +33,11 @@ def _send(peer, cmd: dict[str, Any]) -> dict[str, Any]:
     """Publishes one command; central's next ``cmd.result`` for it."""
     seen = len([r for r in _results(peer) if r["cmd_id"] == cmd["cmd_id"]])
     peer.publish(CMD_TOPIC, json.dumps(cmd, ensure_ascii=False).encode())
-    return wait_until(lambda: ([r for r in _results(peer) if r["cmd_id"] == cmd["cmd_id"]][seen:] or [None])[0],
-                      15, f"cmd.result of {cmd['cmd_id']}")
+
+    def new_result() -> dict[str, Any] | None:
+        results = [r for r in _results(peer) if r["cmd_id"] == cmd["cmd_id"]][seen:]
+        return results[0] if results else None
+    return wait_until(new_result, 15, f"cmd.result of {cmd['cmd_id']}")
 
 
 def _publish_catalog(peer, signer: Signer, version: int, note: str) -> dict[str, Any]:
@@ -47,7 +50,11 @@ def _started(make_engine, url: str, **overrides: Any):
     engine = make_engine(url, start=False, **overrides)
     ran: list[str] = []
     installed: list[tuple[int, dict]] = []
-    engine.on_command = lambda cmd: (ran.append(cmd["cmd_id"]) or True, "done")
+
+    def on_command(cmd: dict[str, Any]) -> tuple[bool, Any]:
+        ran.append(cmd["cmd_id"])
+        return True, "done"
+    engine.on_command = on_command
     engine.on_catalog = lambda version, catalog: installed.append((version, catalog))
     engine.start()
     assert engine.wait_online(10)

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,16 +21,21 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
 
+class Central(SimProcess):
+    """``kiosk-sim central`` with the key folder and database it was started with."""
+
+    def __init__(self, broker_url: str, keys_dir: Path, db: Path) -> None:
+        super().__init__("central", "--broker", broker_url, "--keys", str(keys_dir), "--db", str(db))
+        self.keys_dir, self.db = keys_dir, db
+
+
 @pytest.fixture
 def central(broker, tmp_path):
-    keys = tmp_path / "keys"
-    db = tmp_path / "central.db"
-    with SimProcess("central", "--broker", broker.url, "--keys", str(keys), "--db", str(db)) as sim:
-        sim.keys_dir, sim.db = keys, db
+    with Central(broker.url, tmp_path / "keys", tmp_path / "central.db") as sim:
         yield sim
 
 
-def _keys(central) -> dict:
+def _keys(central: Central) -> dict:
     def pub(name: str) -> str:
         return (central.keys_dir / f"{name}.pub").read_text().strip()
 
@@ -49,9 +55,14 @@ def _central_cases(db: Path) -> list[tuple[int, str]]:
 
 def test_happy_path_catalog_and_command_with_real_central(broker, central, make_engine):
     engine = make_engine(broker.url, start=False, **_keys(central))
-    catalogs, commands = [], []
+    catalogs: list[int] = []
+    commands: list[str] = []
     engine.on_catalog = lambda version, cat: catalogs.append(version)
-    engine.on_command = lambda cmd: (commands.append(cmd["name"]) or True, "locked")
+
+    def on_command(cmd: dict[str, Any]) -> tuple[bool, Any]:
+        commands.append(cmd["name"])
+        return True, "locked"
+    engine.on_command = on_command
     engine.start()
     subs = [engine.submit_case(sample_case(i)) for i in range(20)]
     data = os.urandom(700_000)

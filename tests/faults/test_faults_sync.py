@@ -133,7 +133,8 @@ def test_certificate_file_missing_during_renewal_is_retried(tmp_path, record_fig
         engine.start()
         assert engine.wait_online(30)
         first = engine.submit_case(engine_case())
-        assert engine.wait_case_ack(first.case_id, 30)["result"] == "accepted"
+        first_ack = engine.wait_case_ack(first.case_id, 30)
+        assert first_ack is not None and first_ack["result"] == "accepted"
         cert.rename(tmp_path / "renewing.crt")          # the renewal's window
         broker.stop()
         broker.start()

@@ -57,7 +57,10 @@ def test_a_hung_or_vanished_worker_is_not_alive():
     now = [0.0]
     sup = Supervisor(clock=lambda: now[0])
     release = threading.Event()
-    hung = sup.spawn("hung", lambda w: release.wait(10), stall_after_s=30)
+
+    def hangs(_worker: Worker) -> None:
+        release.wait(10)
+    hung = sup.spawn("hung", hangs, stall_after_s=30)
     assert sup.all_alive()
     now[0] = 31.0
     assert hung.current_state() is WorkerState.STALLED and not sup.all_alive()
@@ -104,9 +107,13 @@ def test_the_watchdog_is_fed_only_while_every_worker_is_alive(sample_catalog, tm
                          free_port()).start()
     try:
         kiosk = runner.kiosk
+        assert kiosk is not None
         assert watchdog_messages(notify_socket, 1.0) >= 2
         release = threading.Event()
-        kiosk.supervisor.spawn("stuck", lambda w: release.wait(30), stall_after_s=0.2)
+
+        def sticks(_worker: Worker) -> None:
+            release.wait(30)
+        kiosk.supervisor.spawn("stuck", sticks, stall_after_s=0.2)
         time.sleep(0.5)
         watchdog_messages(notify_socket, 0.3)                # drop what was sent before it hung
         assert watchdog_messages(notify_socket, 1.0) == 0    # systemd would restart the service now

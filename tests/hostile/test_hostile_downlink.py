@@ -75,11 +75,15 @@ class Harness:
                                  {CMD.key_id: CMD.public_b64}, {CAT.key_id: CAT.public_b64},
                                  put_ack=self.acks.append, take_reply=lambda corr, obj: False,
                                  send_event=lambda t, f: self.events.append((t, f)))
-        self.downlink.on_command = lambda cmd: (self.commands.append(cmd) or (True, "done"))
+        self.downlink.on_command = self._run_command
         self.downlink.on_catalog = lambda v, c: self.catalogs.append((v, c))
         self.log = Records()
         logging.getLogger("edge_sync.downlink").addHandler(self.log)
         self.ids = counter(1)
+
+    def _run_command(self, cmd: dict[str, Any]) -> tuple[bool, Any]:
+        self.commands.append(cmd)
+        return True, "done"
 
     def close(self) -> None:
         logging.getLogger("edge_sync.downlink").removeHandler(self.log)

@@ -74,14 +74,22 @@ class Client:
             conn.close()
 
 
+class Served(KioskThread):
+    """The served kiosk, a raw HTTP client for it and the double behind its ID-reader port (set by the fixture)."""
+
+    client: Client
+    reader: FakeReader
+
+
 @pytest.fixture(scope="module")
 def server(catalog_file, tmp_path_factory):
-    ports = Ports(sync=FakeSync(), idreader=FakeReader(), printer=FakePrinter(), receipts=ReceiptsAdapter(),
+    reader = FakeReader()
+    ports = Ports(sync=FakeSync(), idreader=reader, printer=FakePrinter(), receipts=ReceiptsAdapter(),
                   camera=FakeCamera())
     config = load_config(None, env={"KIOSK_DEVICE_DATA_DIR": str(tmp_path_factory.mktemp("kiosk"))})
-    runner = KioskThread(lambda: Kiosk(config, load_catalog(catalog_file), ports, tick_s=0.05), free_port()).start()
+    runner = Served(lambda: Kiosk(config, load_catalog(catalog_file), ports, tick_s=0.05), free_port()).start()
     runner.client = Client(runner.port)
-    runner.reader = ports.idreader
+    runner.reader = reader
     try:
         yield runner
     finally:
@@ -204,12 +212,12 @@ def test_non_finite_numbers_are_a_json_400(server, route, key, number):
 
 
 @pytest.mark.parametrize("payload", [b"[" * 50000, b'{"a":' * 12000])
-def test_deeply_nested_json_is_a_json_400(server, payload):
+def test_deeply_nested_json_is_a_json_400(server: Served, payload: bytes) -> None:
     count("http.pinned")
     assert_clear(*server.client.send("POST", "/api/query", payload, {"Content-Type": "application/json"}), "deep")
 
 
-def test_unknown_charset_is_a_json_400(server):
+def test_unknown_charset_is_a_json_400(server: Served) -> None:
     count("http.pinned")
     assert_clear(*server.client.send("POST", "/api/query", b'{"code": "x"}',
                                      {"Content-Type": "application/json; charset=bogus"}), "charset")
@@ -217,6 +225,6 @@ def test_unknown_charset_is_a_json_400(server):
 
 @pytest.mark.parametrize("method,path,body", [("GET", "/api/nope", None), ("DELETE", "/api/home", None),
                                               ("POST", "/api/query", b'{"code":"' + b"x" * 70000 + b'"}')])
-def test_framework_errors_are_json_too(server, method, path, body):
+def test_framework_errors_are_json_too(server: Served, method: str, path: str, body: bytes | None) -> None:
     count("http.pinned")
     assert_clear(*server.client.send(method, path, body, {"Content-Type": "application/json"}), path)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.scanner import PayloadTooLong, Scanner, ScannerWatcher, make_scan
+from drivers.scanner import BadPayload, PayloadTooLong, Scan, Scanner, ScannerWatcher, make_scan
 from edge_sync.querycode import (
     ALPHABET,
     CHECK_ALPHABET,
@@ -148,7 +148,8 @@ def test_nasty_payloads_over_a_pty_are_each_other_and_nothing_is_lost():
             for line in lines:
                 link.write_raw(line + b"\r\n")
             link.write_raw(b"\xAB" * 5000 + b"\r\n" + URL.encode() + b"\r\n")
-            scans, too_long = [], 0
+            scans: list[Scan] = []
+            too_long = 0
             while len(scans) < len(lines) + 1:
                 try:
                     scan = within(10, scanner.read_scan, 5.0)
@@ -170,7 +171,9 @@ def test_nasty_payloads_over_a_pty_are_each_other_and_nothing_is_lost():
 def test_watcher_keeps_delivering_after_hostile_bursts():
     """The reconnecting watcher thread: broken payloads go to ``on_error``, every nasty line to ``on_scan`` as
     "other", and the valid code sent last is delivered — the thread survives all of it."""
-    scans, errors, done = [], [], threading.Event()
+    scans: list[Scan] = []
+    errors: list[BadPayload] = []
+    done = threading.Event()
 
     def on_scan(scan):
         scans.append(scan)

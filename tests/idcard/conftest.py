@@ -3,6 +3,7 @@ ptys or TCP ports, and readers; everything a test starts is stopped here."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -12,8 +13,18 @@ from simulators.idcard.server import ReaderSimulator
 from simulators.link import open_link
 from tests.idcard.fixtures import write_identities
 
+
+class Deadlines(TypedDict):
+    """IdCardReader's keyword-only deadlines (a TypedDict, so that ``**QUICK`` is checked against them)."""
+
+    find_timeout: float
+    select_timeout: float
+    read_timeout: float
+    command_timeout: float
+
+
 # Short driver deadlines for fault tests; the documented ones (1 s / 3 s) are tested separately.
-QUICK = {"find_timeout": 0.4, "select_timeout": 0.4, "read_timeout": 0.8, "command_timeout": 0.8}
+QUICK: Deadlines = {"find_timeout": 0.4, "select_timeout": 0.4, "read_timeout": 0.8, "command_timeout": 0.8}
 
 
 @pytest.fixture

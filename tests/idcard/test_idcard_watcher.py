@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import queue
+from typing import Generic, TypeVar
 
 import pytest
 
 from drivers.idcard import CardEvent, CardWatcher
 from kiosk.adapters import IdReaderAdapter
+from kiosk.ports import CardEvent as PortCardEvent
 from tests.idcard import fixtures as fx
 from tests.idcard.conftest import QUICK
 from tests.support.net import free_port
@@ -19,38 +21,46 @@ from tests.support.wait import wait_until
 pytestmark = pytest.mark.integration
 
 
-class Events:
+# The driver's events, or the kiosk's (``kiosk.ports.CardEvent``, kind a plain str) from IdReaderAdapter.
+E = TypeVar("E", bound=CardEvent | PortCardEvent)
+
+
+def _kind(event: CardEvent | PortCardEvent) -> str:
+    return event.kind.value if isinstance(event, CardEvent) else event.kind
+
+
+class Events(Generic[E]):
     """Collects watcher events; ``next()`` waits with a timeout and fails the test when none comes."""
 
     def __init__(self) -> None:
-        self.queue: queue.Queue[CardEvent] = queue.Queue()
+        self.queue: queue.Queue[E] = queue.Queue()
 
-    def __call__(self, event: CardEvent) -> None:
+    def __call__(self, event: E) -> None:
         self.queue.put(event)
 
-    def next(self, timeout: float = 10.0) -> CardEvent:
+    def next(self, timeout: float = 10.0) -> E:
         try:
             return self.queue.get(timeout=timeout)
         except queue.Empty:
             pytest.fail(f"no watcher event within {timeout} s")
 
     def kinds(self, count: int, timeout: float = 10.0) -> list[str]:
-        return [self.next(timeout).kind.value for _ in range(count)]
+        return [_kind(self.next(timeout)) for _ in range(count)]
 
     def none_within(self, seconds: float) -> bool:
         try:
             event = self.queue.get(timeout=seconds)
         except queue.Empty:
             return True
-        pytest.fail(f"unexpected event {event.kind.value}")
+        pytest.fail(f"unexpected event {_kind(event)}")
 
 
 @pytest.fixture
 def watch():
     started = []
 
-    def make(url: str, **options) -> tuple[CardWatcher, Events]:
-        events = Events()
+    def make(url: str, **options) -> tuple[CardWatcher, Events[CardEvent]]:
+        events = Events[CardEvent]()
         watcher = CardWatcher(url, events, poll_interval=0.05, reconnect_interval=0.2, **options)
         started.append(watcher)
         return watcher.start(), events
@@ -202,7 +212,7 @@ def test_the_kiosk_adapter_keeps_the_pace_for_a_new_watcher(make_sim):
     supervisor meanwhile polls at the quick pace too."""
     sim = make_sim()
     adapter = IdReaderAdapter(sim.link.port, poll_interval=0.05, rest_interval=60.0)
-    events = Events()
+    events = Events[PortCardEvent]()
     adapter.attend(True)
     adapter.start(events)
     try:

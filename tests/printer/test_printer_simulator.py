@@ -105,6 +105,7 @@ def test_paper_runs_out_after_n_mm():
     sim = Interpreter(paper_mm=10, on_change=lambda what, value: changes.append((what, value)))
     replies = sim.feed(START + b"line\n" * 10 + b"\x1dr\x01")
     job = sim.finish_job(silence=True)
+    assert job is not None
     assert replies == b"" and sim.paper is PaperState.OUT and ("paper", "out") in changes
     assert len(job.text) == 3  # 80 dots of paper = 3 lines of 30 dots (the third runs off the end)
     assert "data past the paper end" in job.warnings

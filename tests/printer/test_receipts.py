@@ -11,9 +11,9 @@ import pytest
 from PIL import Image as PILImage
 from pyzbar.pyzbar import decode
 
-from drivers.printer import EPSON_ASB, GENERIC_58, GENERIC_80, QR, Cut, Text, render
+from drivers.printer import EPSON_ASB, GENERIC_58, GENERIC_80, QR, Align, Cut, Text, render
 from edge_sync.querycode import format_query_code, mint_query_code, receipt_url
-from kiosk.catalog import load_catalog
+from kiosk.catalog import Catalog, Item, load_catalog
 from kiosk.receipts import (
     OFFLINE_MARK,
     PICKUP_WITH_NOTICE,
@@ -41,6 +41,7 @@ def printed(doc, profile=GENERIC_80) -> dict:
     sim.feed(render(doc, profile))
     assert len(sim.completed) == 1
     job = sim.completed[0]
+    assert job.roll is not None
     record = job.to_dict()
     record["lines"] = [" ".join(line.split()) for line in record["text"]]  # label and value, padding gone
     with tempfile.TemporaryDirectory() as folder:
@@ -106,18 +107,24 @@ def test_notice_prints_with_masked_rare_name_and_a_decodable_qr(profile):
     assert receipt_url(CODE) in record["decoded"]
 
 
+def _item(catalog: Catalog, code: str) -> Item:
+    item = catalog.item(code)
+    assert item is not None, code
+    return item
+
+
 def test_checklist_slip_prints_the_catalog_facts():
     catalog = load_catalog(sample_file("catalog-sample.json"))
     settings = Settings(site_id="511902-HALL-01", site_name="示例市政务服务中心")
-    slip = checklist(catalog, catalog.item("511900-GG-0001"), None, settings)
+    slip = checklist(catalog, _item(catalog, "511900-GG-0001"), None, settings)
     lines = checklist_slip(slip).texts()
     assert "一次性告知单" in lines and "办理对象 自然人" in lines and "办理地点 户政窗口 1楼 3-5号窗口" in lines
     assert "  居民身份证工本费（申领、换领）：20元" in lines and any("发改价格〔2003〕2322号" in line for line in lines)
     assert "设定依据：" in lines and "中介服务 无" in lines and "前置许可 无" in lines
     assert any("江北街道示例村便民服务点" in line for line in lines)  # a village item: the points
-    instant = checklist(catalog, catalog.item("511900-QR-0002"), "S01", settings)  # 结婚登记: 0 days
+    instant = checklist(catalog, _item(catalog, "511900-QR-0002"), "S01", settings)  # 结婚登记: 0 days
     assert "承诺办结时限 即办" in checklist_slip(instant).texts()
-    tractor = checklist_slip(checklist(catalog, catalog.item("511900-XK-0008"), "S01", settings)).texts()
+    tractor = checklist_slip(checklist(catalog, _item(catalog, "511900-XK-0008"), "S01", settings)).texts()
     assert "中介服务 拖拉机和联合收割机安全技术检验（具备资质的检验机构）" in tractor or "中介服务：" in tractor
     record = printed(checklist_slip(slip), GENERIC_58)
     assert record["warnings"] == [] and "https://zwfw.example.gov.cn/item/511900-GG-0001" in record["decoded"]
@@ -126,7 +133,7 @@ def test_checklist_slip_prints_the_catalog_facts():
 def test_queue_ticket():
     doc = queue_ticket(TicketData(number="A023", category_name="社会事务", waiting=5, green=True, cases=3, floor=1,
                                   issued_at="2026-11-24 15:30", site_name="示例市政务服务中心"))
-    assert Text("A023", align=1, bold=True, size=2) in doc.elements
+    assert Text("A023", align=Align.CENTER, bold=True, size=2) in doc.elements
     text = "\n".join(doc.texts())
     assert "绿色通道" in text and "3件" in text and "前面还有 5 人等候" in text
     assert "绿色通道" not in "\n".join(queue_ticket(TicketData(number="B1", category_name="x")).texts())

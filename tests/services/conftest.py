@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.catalog import Catalog, load_catalog
 from simulators.hall.stack import sample_file
-from tests.services.terminal import Terminal, central_keys
+from tests.services.terminal import CentralKeys, Terminal, central_keys
 from tests.support.broker import Broker
 from tests.support.simproc import SimProcess
 
@@ -21,7 +21,7 @@ class Net:
     central: SimProcess
     base: Path
     db: Path
-    keys: dict[str, dict[str, str]]
+    keys: CentralKeys
     catalog: Catalog
 
     def command(self, line: str) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from edge_sync import SyncConfig, SyncEngine
 from kiosk.adapters import ReceiptsAdapter, SyncAdapter
@@ -35,10 +35,17 @@ MAIL = {"recipient": "张伟", "phone": "13800000001", "province": "四川省", 
         "street": "江北街道", "detail": "回风路18号附2号"}
 
 
+class CentralKeys(TypedDict):
+    """Central's public keys as SyncConfig takes them (key_id → base64 raw Ed25519 public key)."""
+
+    command_keys: dict[str, str]
+    catalog_keys: dict[str, str]
+
+
 class Terminal:
     """One terminal: ``services``, ``printer`` (what was printed), ``engine`` (the real sync engine)."""
 
-    def __init__(self, data_dir: Path, broker_url: str, catalog: Catalog, keys: dict[str, dict[str, str]],
+    def __init__(self, data_dir: Path, broker_url: str, catalog: Catalog, keys: CentralKeys,
                  device: str = "KSK-511902-0007", site: str = "511902-HALL-01", ack_wait_s: float = 8.0,
                  online: bool = True) -> None:
         self.data_dir = data_dir
@@ -94,7 +101,7 @@ class Terminal:
         self.engine.stop()
 
 
-def central_keys(keys_dir: Path) -> dict[str, dict[str, str]]:
+def central_keys(keys_dir: Path) -> CentralKeys:
     pub = lambda name: (keys_dir / f"{name}.pub").read_text().strip()  # noqa: E731
     return {"command_keys": {"cmd-2026": pub("cmd-2026")}, "catalog_keys": {"cat-2026": pub("cat-2026")}}
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from edge_sync import SyncEngine
 from kiosk.adapters import ReceiptsAdapter, SyncAdapter
 from kiosk.app import Kiosk, Ports
 from kiosk.config import load_config
@@ -25,6 +26,14 @@ pytestmark = pytest.mark.integration
 AGAIN = ("重新提交", "再提交", "再次提交", "重新申请")
 
 
+class Served(KioskThread):
+    """The served kiosk, the doubles behind its printer and ID-reader ports and the real engine (set by the fixture)."""
+
+    printer: FakePrinter
+    reader: FakeReader
+    engine: SyncEngine
+
+
 @pytest.fixture
 def served(net, tmp_path):
     """A served Kiosk over a real engine (the Terminal helper's), with the test's printer and reader."""
@@ -37,7 +46,7 @@ def served(net, tmp_path):
     ports = Ports(sync=SyncAdapter(base.engine), idreader=reader, printer=printer, receipts=ReceiptsAdapter(),
                   camera=FakeCamera())
     records = open_records(tmp_path / "kiosk", base.engine.key)
-    runner = KioskThread(lambda: Kiosk(config, net.catalog, ports, records=records, tick_s=0.05), free_port()).start()
+    runner = Served(lambda: Kiosk(config, net.catalog, ports, records=records, tick_s=0.05), free_port()).start()
     runner.printer, runner.reader, runner.engine = printer, reader, base.engine
     try:
         yield runner

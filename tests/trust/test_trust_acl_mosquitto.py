@@ -4,6 +4,7 @@ the forbidden message arrives first, and mosquitto routes messages in the order 
 from __future__ import annotations
 
 import pytest
+from paho.mqtt.reasoncodes import ReasonCode
 
 from tests.trust.tls_broker import DEVICE_A, DEVICE_B, SITES, Probe, TlsBroker
 
@@ -24,7 +25,7 @@ def _device(broker: TlsBroker, device_id: str, client_id: str | None = None) -> 
     return probe
 
 
-def _granted(codes: list) -> bool:
+def _granted(codes: list[ReasonCode]) -> bool:
     return all(not code.is_failure for code in codes)
 
 

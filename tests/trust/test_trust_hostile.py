@@ -96,6 +96,7 @@ def test_non_utf8_text_written_behind_the_log_is_reported_not_raised(tmp_path: P
             raw.execute("UPDATE audit SET subject = CAST(X'FFFE41' AS TEXT) WHERE seq = 2")
         raw.close()
         result = log.verify()
+    assert result.problem is not None, result
     assert (result.ok, result.first_bad_seq, result.problem.value) == (False, 2, "malformed")
 
 

@@ -68,6 +68,7 @@ def test_existing_key_is_never_replaced_without_force(tmp_path: Path) -> None:
 
 def test_ca_signs_a_client_certificate_for_the_device(ca: LocalCA, tmp_path: Path) -> None:
     files = ca.sign_provisioned(provision_device(DEVICE, tmp_path))
+    assert files.cert is not None and files.ca is not None
     cert = load_cert(files.cert)
     cert.verify_directly_issued_by(ca.cert)
     assert common_name(cert.subject) == DEVICE

@@ -9,10 +9,12 @@ import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
 
-from kiosk.trust import BrokerSettings, LocalCA, provision_device, write_broker_config
+from kiosk.trust import BrokerSettings, DeviceFiles, LocalCA, provision_device, write_broker_config
 from tests.support.broker import Broker
 
 DEVICE_A = "KSK-511902-0007"
@@ -37,18 +39,21 @@ class Pki:
     rogue: Identity          # a device certificate with A's CN from a CA the broker does not trust
 
 
+def _signed(files: DeviceFiles) -> Identity:
+    assert files.cert is not None, f"{files.device_id} is provisioned but not signed"
+    return Identity(files.cert, files.key)
+
+
 def make_pki(root: Path) -> Pki:
     ca = LocalCA.create(root / "ca")
     server = ca.issue_server(root / "ca")
     devices = {}
     for device_id in SITES:
-        files = ca.sign_provisioned(provision_device(device_id, root / device_id))
-        devices[device_id] = Identity(files.cert, files.key)
+        devices[device_id] = _signed(ca.sign_provisioned(provision_device(device_id, root / device_id)))
     central = ca.issue_service("central", root / "central")
     rogue_ca = LocalCA.create(root / "rogue-ca")
-    rogue = rogue_ca.sign_provisioned(provision_device(DEVICE_A, root / "rogue"))
-    return Pki(root, ca, Identity(server.cert, server.key), devices, Identity(central.cert, central.key),
-               Identity(rogue.cert, rogue.key))
+    rogue = _signed(rogue_ca.sign_provisioned(provision_device(DEVICE_A, root / "rogue")))
+    return Pki(root, ca, Identity(server.cert, server.key), devices, Identity(central.cert, central.key), rogue)
 
 
 class TlsBroker(Broker):
@@ -84,9 +89,9 @@ class Probe:
                                 tls_version=ssl.PROTOCOL_TLS_CLIENT)
         self.broker = broker
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-        self.connack: queue.Queue[object] = queue.Queue()
+        self.connack: queue.Queue[ReasonCode | None] = queue.Queue()
         self.disconnected = threading.Event()
-        self._acks: dict[int, queue.Queue[list]] = {}
+        self._acks: dict[int, queue.Queue[list[ReasonCode]]] = {}
         self._lock = threading.Lock()
         self.client.on_connect = lambda _c, _u, _f, reason, _p: self.connack.put(reason)
         self.client.on_disconnect = self._on_disconnect
@@ -99,7 +104,7 @@ class Probe:
         self.disconnected.set()
         self.connack.put(None)   # wakes connect() when the broker closed the link before any CONNACK
 
-    def _ack(self, mid: int) -> queue.Queue[list]:
+    def _ack(self, mid: int) -> queue.Queue[list[ReasonCode]]:
         with self._lock:
             return self._acks.setdefault(mid, queue.Queue())
 
@@ -119,11 +124,13 @@ class Probe:
         self.outcome = "closed" if reason is None else "refused" if reason.is_failure else "accepted"
         return self.outcome == "accepted"
 
-    def subscribe(self, topic: str) -> list:
-        _, mid = self.client.subscribe(topic, qos=1)
+    def subscribe(self, topic: str) -> list[ReasonCode]:
+        """The SUBACK reason codes."""
+        rc, mid = self.client.subscribe(topic, qos=1)
+        assert mid is not None, f"SUBSCRIBE not sent: {rc}"
         return self._ack(mid).get(timeout=WAIT)
 
-    def publish(self, topic: str, payload: bytes) -> object:
+    def publish(self, topic: str, payload: bytes) -> ReasonCode:
         """The PUBACK reason code (QoS 1)."""
         info = self.client.publish(topic, payload, qos=1)
         return self._ack(info.mid).get(timeout=WAIT)[0]
@@ -138,7 +145,7 @@ class Probe:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def __enter__(self) -> Probe:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:
