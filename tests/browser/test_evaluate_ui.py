@@ -50,6 +50,11 @@ def test_a_bad_ticket_evaluation_needs_a_reason_and_is_given_once(make_kiosk, an
     page.locator("#toast", has_text="请选择不满意的原因").wait_for()
     assert central_events(stack.tmp / "central.db", "service.evaluation") == []
     s.tap("等候时间太长")
+    # The refusal is answered: its message and its spoken caption (没有办成…) go at once instead of
+    # lingering over the corrected screen.
+    caption = page.locator("#voice-caption")
+    assert page.locator("#toast").is_hidden()
+    assert caption.is_hidden() or caption.get_attribute("data-key") != "error"
     s.tap("需要回访")
     # The choice redraws the screen where the person is looking: the phone keypad it opened is in view.
     page.locator("#callback .keypad").wait_for()

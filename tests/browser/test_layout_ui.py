@@ -106,6 +106,17 @@ def test_every_screen_fixed_bars_main_action_and_axe(make_kiosk, any_screens):
     s.tap("回到刚才的页面")
     page.locator("#wait-card").wait_for()
 
+    # A screen's own spoken prompt goes with the screen, however quickly the person moves on: straight
+    # back home from 查询办件进度, its caption (请把受理通知书上的二维码…) is not left under the home screen.
+    s.tap("返回首页")
+    wait_home(page)
+    s.tap(page.locator(".tile", has_text="查询办件进度"))
+    caption = page.locator("#voice-caption")
+    page.locator("#voice-caption[data-key='scan_code']:visible").wait_for(timeout=5000)
+    s.tap("返回首页")
+    wait_home(page)
+    assert caption.is_hidden() or caption.get_attribute("data-key") != "scan_code"
+
 
 def test_two_text_steps_never_wrap_the_header(make_kiosk, any_screens):
     s, page = any_screens, any_screens.page

@@ -4,7 +4,7 @@
 // checks the read: SubmitService.consent_state).
 import { h, button, api, toast } from './ui.js';
 import { render } from './app.js';
-import { say } from './voice.js';
+import { sayForScreen } from './voice.js';
 
 const NOTICE = [
   '为办理本事项，需要把您的姓名、身份证号码、联系电话和上传的材料提交给政务服务平台。',
@@ -53,13 +53,13 @@ export async function consentStep(st, next) {
   if (d.consent) {
     body = given(d);
   } else if (d.consent_state === 'resident_may_consent') {
-    say('consent');
+    sayForScreen('consent');
     body = h('div', { class: 'card notice-ok', id: 'consent-resident' },
       h('p', { class: 'message' }, `✔ 已读到申请人 ${d.applicant} 的身份证。`),
       h('p', {}, '请申请人本人阅读上面的告知，同意后自己点下面的按钮。'),
       h('div', { class: 'row' }, button(`我本人（${d.applicant}）已了解并同意`, () => consentTap(st), 'primary big')));
   } else {
-    say('resident_consent');
+    sayForScreen('resident_consent');
     body = h('div', { class: 'card', id: 'consent-wait' },
       h('h3', {}, '请把屏幕交给申请人本人'),
       h('p', { class: 'message' }, `请申请人 ${d.applicant} 拿起自己的身份证，再放回读卡区。`),

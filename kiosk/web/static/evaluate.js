@@ -5,7 +5,7 @@
 import { h, button, api, toast, hideToast, keypad, actions, DIGITS } from './ui.js';
 import { App, go, render, renderInPlace, back, endSession } from './app.js';
 import { textInput } from './keyboard.js';
-import { say } from './voice.js';
+import { say, sayForScreen } from './voice.js';
 
 const KIND_LABELS = { case: '评价这次服务', ticket: '评价这次取号服务', visit: '评价这次服务' };
 
@@ -46,7 +46,7 @@ export async function evaluate() {
   const res = await api('GET', '/api/evaluate/options');
   if (!res.ok) return h('div', {}, h('h1', {}, '好差评'), h('p', { class: 'message' }, '⚠ ', res.data.message || '暂时不能评价。'));
   const { levels, reasons } = res.data;
-  if (!st.level) say('evaluate');
+  if (!st.level) sayForScreen('evaluate');
   st.reasons = st.reasons || [];
   const level = levels.find((l) => l.level === st.level);
   const comment = textInput({ label: '其他意见（可不填，最多 200 字）', maxLength: 200, initial: st.comment || '',
@@ -55,6 +55,7 @@ export async function evaluate() {
     onchange: (v) => { st.phone = v; } });
   const toggleReason = (code) => {
     st.reasons = st.reasons.includes(code) ? st.reasons.filter((r) => r !== code) : [...st.reasons, code];
+    if (st.reasons.length) hideToast();   // 请选择不满意的原因 is answered: the message must not linger
     renderInPlace();
   };
   const send = async () => {
@@ -72,7 +73,7 @@ export async function evaluate() {
     h('p', { class: 'muted' }, st.offer.title),
     h('div', { class: 'levels', role: 'group', 'aria-label': '评价等级' }, levels.map((l) => button(
       [h('span', { class: 'stars', 'aria-hidden': 'true' }, '★'.repeat(l.level) + '☆'.repeat(5 - l.level)), l.name],
-      () => { st.level = l.level; renderInPlace(); }, `big level ${st.level === l.level ? 'selected' : ''}`,
+      () => { st.level = l.level; hideToast(); renderInPlace(); }, `big level ${st.level === l.level ? 'selected' : ''}`,
       { 'aria-pressed': String(st.level === l.level), 'aria-label': l.name }))),
     level && level.needs_reason ? h('div', { class: 'card', id: 'reasons' },
       h('h2', {}, '请选择不满意的原因（必选，可多选）'),

@@ -4,7 +4,7 @@ import { h, button, api, toast, keypad, actions, DIGITS, formatAge } from './ui.
 import { App, go, render, endSession, applySession, openHelp } from './app.js';
 import { title, errorBox, waitForCard, codeEntry } from './screens.js';
 import { greenChannel } from './agent.js';
-import { say } from './voice.js';
+import { sayForScreen } from './voice.js';
 import { submitFlows } from './submit.js';
 import { evaluate, evaluateOffers } from './evaluate.js';
 
@@ -132,7 +132,7 @@ function outboxText(sync) {
 }
 
 function locked() {
-  say('locked');
+  sayForScreen('locked');
   return h('div', { class: 'locked' }, h('h1', {}, '⚠ 本机暂停服务'),
     h('p', { class: 'message' }, '请到人工窗口办理，或使用其他自助终端。给您带来不便，敬请谅解。'),
     h('p', { class: 'muted' }, (App.status && App.status.locked) || ''),

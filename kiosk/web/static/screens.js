@@ -2,7 +2,7 @@
 import { h, button, api, toast, keypad, actions, CODE_KEYS, formatAge, LIGHT_MARK, STEP_MARK } from './ui.js';
 import { App, go, render, openHelp } from './app.js';
 import { searchInput } from './keyboard.js';
-import { say } from './voice.js';
+import { say, sayForScreen } from './voice.js';
 import { flows } from './flows.js';
 import { itemFacts, instantTag } from './facts.js';
 import { caseTools, caseworkScreens } from './casework.js';
@@ -61,7 +61,7 @@ async function home() {
   const [res, bundles] = await Promise.all([api('GET', '/api/home'), hasBundles()]);
   if (!res.ok) return errorBox(res);
   const d = res.data;
-  if (App.session) say('welcome');
+  if (App.session) sayForScreen('welcome');
   return h('div', {},
     h('h1', {}, '您好！请问要办什么事？'),
     h('div', { class: 'tiles' }, actionTiles(bundles)),
@@ -94,7 +94,7 @@ async function noResult(q) {
 
 // Search with the on-screen keyboard: every tapped letter asks the catalog, candidates show at once.
 async function search(initial) {
-  say('search');
+  sayForScreen('search');
   const live = h('div', { class: 'live', id: 'live', 'aria-live': 'polite' });
   let asked = 0;
   const lookup = async (q) => {
@@ -186,7 +186,7 @@ function codeEntry(onSubmit, label = '查询') {
 }
 
 async function follow() {
-  say('scan_code');
+  sayForScreen('scan_code');
   return h('div', {}, title('查询办件进度'),
     h('div', { class: 'card' }, h('p', { class: 'message' }, '请把受理通知书上的二维码对准下方扫描窗口。'),
       h('p', { class: 'muted' }, '也可以刷身份证查看本人的全部办件。'),
@@ -248,7 +248,7 @@ export function waitForCard(text) {
     // No working reader: say so instead of asking for a card that cannot be read.
     return h('div', { class: 'card', id: 'wait-card' }, h('p', { class: 'message' }, '⚠ ', st.blocks.card));
   }
-  say('place_card');
+  sayForScreen('place_card');
   return h('div', { class: 'card', id: 'wait-card' }, h('p', { class: 'message' }, text || '请把身份证放在读卡区，读卡完成前不要拿开。'),
     h('p', { class: 'muted' }, '读卡后会自动继续。'));
 }

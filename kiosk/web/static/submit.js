@@ -4,7 +4,7 @@
 import { h, button, api, toast, hideToast, keypad, actions, DIGITS } from './ui.js';
 import { App, go, render, renderInPlace } from './app.js';
 import { confirmDialog } from './dialog.js';
-import { say } from './voice.js';
+import { say, sayForScreen } from './voice.js';
 import { title, errorBox, waitForCard } from './screens.js';
 import { bundleLine, forItems } from './bundles.js';
 import { consentStep } from './consent.js';
@@ -86,7 +86,7 @@ async function submit() {
     st.draft = res.data;
   }
   const views = { 1: materialsStep, 2: phoneStep, 3: (s) => pickupStep(s, next), 4: (s) => consentStep(s, next), 5: confirmStep };
-  say(STEP_VOICE[st.step]);
+  sayForScreen(STEP_VOICE[st.step]);
   return h('div', { id: 'wizard', dataset: { step: String(st.step) } }, head, wizardSteps(st.step),
     bundleLine(st.draft) || h('p', {}, h('b', {}, st.draft.item.name), ` ｜ ${st.draft.situation.name} ｜ 申请人：${st.draft.applicant}`),
     await views[st.step](st));

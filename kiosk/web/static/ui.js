@@ -1,6 +1,6 @@
 // DOM helpers, the API client and on-screen keypads. Text always goes in as textContent (never HTML),
 // so catalog or scanned content cannot inject markup.
-import { say } from './voice.js';
+import { say, withdraw } from './voice.js';
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -43,6 +43,7 @@ export function hideToast() {
   el.hidden = true;
   el.textContent = '';
   clearTimeout(toastTimer);
+  withdraw('error');
 }
 
 // The page's token for state-changing calls (the server refuses them without it); fetched once per page.

@@ -11,6 +11,9 @@ let level = 0;
 let prompts = {};
 let captionTimer = null;
 let saidAt = 0;
+// The screen (its address) whose own prompt the caption shows; null for a prompt of an event (a card
+// read, a print), which may lead to the next screen and is left there for a moment.
+let saidFor = null;
 const audio = new Audio();
 audio.preload = 'none';
 // Which prompt the speaker last really played (tests and technicians read it from the caption's data).
@@ -28,10 +31,18 @@ export async function loadPrompts() {
 
 export function promptText(key) { return prompts[key] || ''; }
 
+function screenAddress() { return location.hash.replace(/^#\/?/, '') || 'home'; }
+
 // Show the words and speak them. `key` names a prompt of voice-prompts.json.
-export function say(key) {
+export function say(key) { speak(key, null); }
+
+// A screen's own prompt (what to do here): it goes as soon as another screen is shown.
+export function sayForScreen(key) { speak(key, screenAddress()); }
+
+function speak(key, screen) {
   const text = prompts[key];
   if (!text) return;
+  saidFor = screen;
   const caption = document.getElementById('voice-caption');
   caption.textContent = text;
   caption.hidden = false;
@@ -49,11 +60,22 @@ export function say(key) {
   if (played && played.catch) played.catch(() => { /* no clip or no sound device: the caption stays */ });
 }
 
-// A new screen: a caption from an earlier one goes (one said just now, e.g. 身份证已读取, stays).
+// A new screen: a caption from an earlier one goes. An event's prompt said just now stays (身份证已读取
+// leads to the next screen); a screen's own prompt never outlives its screen, however quickly the person
+// moved on (查询办件进度's 请把受理通知书上的二维码… is not left under 取号排队).
 export function clearOldCaption() {
-  if (Date.now() - saidAt < 2500) return;
+  const screenLeft = saidFor !== null && saidFor !== screenAddress();
+  if (!screenLeft && Date.now() - saidAt < 2500) return;
+  if (screenLeft) audio.pause();    // nor is it still heard there
+  saidFor = null;
   const caption = document.getElementById('voice-caption');
   if (caption) caption.hidden = true;
+}
+
+// The caption of `key` goes, if it is the one shown (an error toast closed: its 没有办成 goes with it).
+export function withdraw(key) {
+  const caption = document.getElementById('voice-caption');
+  if (caption && !caption.hidden && caption.dataset.key === key) caption.hidden = true;
 }
 
 export function stopVoice() {
