@@ -17,6 +17,13 @@ from tests.support.simproc import SimProcess
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 DRAFT = "card:draft"
 CODE = "7KQ2M9XDPA4TH6WRP"
+# Counts, from now on, each time the prompt ``key`` is put in the caption line (window.saidAgain).
+SAID_AGAIN_WATCH = """(key) => {
+  window.saidAgain = 0;
+  const caption = document.getElementById('voice-caption');
+  new MutationObserver(() => { if (caption.dataset.key === key) window.saidAgain += 1; })
+    .observe(caption, { childList: true, characterData: true, subtree: true });
+}"""
 
 
 @pytest.fixture
@@ -58,6 +65,9 @@ def test_a_draft_survives_back_help_scan_home_and_card_removal(make_kiosk, scree
     s.check("situations")
     s.tap(page.locator(".item-link", has_text="首次申请"))
     page.locator("#wizard[data-step='1']").wait_for()
+    # The step's prompt (请为每份材料选择提交方式) was said as it opened; the choices and pages below draw
+    # the step again each time, and must not say it again each time.
+    page.evaluate(SAID_AGAIN_WATCH, "materials")
 
     # Three pages of the first material, then 重拍 (in place), 后移 and 删除.
     card = page.locator(".material[data-material='M01']")
@@ -86,6 +96,7 @@ def test_a_draft_survives_back_help_scan_home_and_card_removal(make_kiosk, scree
     for code in ("M04", "M05", "M06"):
         s.tap(page.locator(f".material[data-material='{code}']").get_by_role("button", name="带原件到窗口"))
         page.locator(f".material[data-material='{code}'] .btn.selected").wait_for()
+    assert page.evaluate("() => window.saidAgain") == 0, "the materials prompt was said again on a redraw"
 
     # 上一步 goes back exactly one step: phone → materials (as left) → situations → (leaving asks).
     s.tap(page.locator(".actions").get_by_role("button", name="下一步"))

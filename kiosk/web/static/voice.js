@@ -36,8 +36,16 @@ function screenAddress() { return location.hash.replace(/^#\/?/, '') || 'home'; 
 // Show the words and speak them. `key` names a prompt of voice-prompts.json.
 export function say(key) { speak(key, null); }
 
-// A screen's own prompt (what to do here): it goes as soon as another screen is shown.
-export function sayForScreen(key) { speak(key, screenAddress()); }
+// A screen's own prompt (what to do here): said once when the screen opens, not again each time a choice
+// made on it draws it again (each material's 带原件到窗口 would repeat 请为每份材料选择提交方式); it goes as
+// soon as another screen is shown.
+let screenPrompt = '';   // "address key" of the screen prompt last said, until another screen is shown
+export function sayForScreen(key) {
+  const address = screenAddress();
+  if (screenPrompt === `${address} ${key}`) return;
+  screenPrompt = `${address} ${key}`;
+  speak(key, address);
+}
 
 function speak(key, screen) {
   const text = prompts[key];
@@ -64,6 +72,7 @@ function speak(key, screen) {
 // leads to the next screen); a screen's own prompt never outlives its screen, however quickly the person
 // moved on (查询办件进度's 请把受理通知书上的二维码… is not left under 取号排队).
 export function clearOldCaption() {
+  if (!screenPrompt.startsWith(`${screenAddress()} `)) screenPrompt = '';   // another screen: said anew
   const screenLeft = saidFor !== null && saidFor !== screenAddress();
   if (!screenLeft && Date.now() - saidAt < 2500) return;
   if (screenLeft) audio.pause();    // nor is it still heard there
@@ -80,6 +89,8 @@ export function withdraw(key) {
 
 export function stopVoice() {
   audio.pause();
+  screenPrompt = '';     // the next person hears each screen's prompt again
+  saidFor = null;
   const caption = document.getElementById('voice-caption');
   if (caption) { caption.hidden = true; caption.textContent = ''; }
 }
