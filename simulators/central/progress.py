@@ -62,9 +62,10 @@ def plan(rule: ItemRule, received: datetime, pace: float, calendar: WorkCalendar
         limit = raw_limit if isinstance(raw_limit, int) else 0
         limits_so_far += max(0, limit)
         due = calendar.due_epoch(datetime.fromtimestamp(start, CHINA_TZ).date(), max(0, limit))
-        by_promise = calendar.due_epoch(received.date(), limits_so_far)
-        if off_day and start <= by_promise < due:
-            due = by_promise
+        if off_day:
+            by_promise = calendar.due_epoch(received.date(), limits_so_far)
+            if start <= by_promise < due:
+                due = by_promise
         span = due - start
         finish = start if k == 0 and accepted_at_once else start + span * pace
         yellow_at = start + span * (1 - YELLOW_SHARE)

@@ -39,11 +39,11 @@ export function say(key) { speak(key, null); }
 // A screen's own prompt (what to do here): said once when the screen opens, not again each time a choice
 // made on it draws it again (each material's 带原件到窗口 would repeat 请为每份材料选择提交方式); it goes as
 // soon as another screen is shown.
-let screenPrompt = '';   // "address key" of the screen prompt last said, until another screen is shown
+let screenPrompt = null;   // { address, key } of the screen prompt last said, until another screen is shown
 export function sayForScreen(key) {
   const address = screenAddress();
-  if (screenPrompt === `${address} ${key}`) return;
-  screenPrompt = `${address} ${key}`;
+  if (screenPrompt && screenPrompt.address === address && screenPrompt.key === key) return;
+  screenPrompt = { address, key };
   speak(key, address);
 }
 
@@ -72,7 +72,7 @@ function speak(key, screen) {
 // leads to the next screen); a screen's own prompt never outlives its screen, however quickly the person
 // moved on (查询办件进度's 请把受理通知书上的二维码… is not left under 取号排队).
 export function clearOldCaption() {
-  if (!screenPrompt.startsWith(`${screenAddress()} `)) screenPrompt = '';   // another screen: said anew
+  if (screenPrompt && screenPrompt.address !== screenAddress()) screenPrompt = null;   // another screen: said anew
   const screenLeft = saidFor !== null && saidFor !== screenAddress();
   if (!screenLeft && Date.now() - saidAt < 2500) return;
   if (screenLeft) audio.pause();    // nor is it still heard there
@@ -89,7 +89,7 @@ export function withdraw(key) {
 
 export function stopVoice() {
   audio.pause();
-  screenPrompt = '';     // the next person hears each screen's prompt again
+  screenPrompt = null;   // the next person hears each screen's prompt again
   saidFor = null;
   const caption = document.getElementById('voice-caption');
   if (caption) { caption.hidden = true; caption.textContent = ''; }
