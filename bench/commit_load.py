@@ -3,11 +3,15 @@ terminal comes back online after days offline (issue 15: the commit must not wai
 
 Per round: a fresh engine holding a backlog of cases (default 100 000, stored beforehand) connects to
 mosquitto and the central peer (``tests/edge_sync/central_peer.py``, own process, acks per the
-contract); while the backlog drains, a submitting thread commits one new case every 20 ms and times
-each ``submit_case`` until the outbox is empty (or ``--max-s``). The anchor is a minimal SQLite outbox
-on the same disk (WAL, ``synchronous=FULL``, one INSERT + COMMIT per case, nothing else running),
-measured before and after the round; the table gives p50/p99 and p99 × anchor p99, median and spread
-of the rounds.
+contract); while the backlog drains, a submitting thread commits one new case every 20 ms (on a fixed
+beat) and times each ``submit_case`` until the outbox is empty (or ``--max-s``). Two anchors, each a
+minimal SQLite outbox on the same disk (WAL, ``synchronous=FULL``, one INSERT + COMMIT per case;
+bench/outbox_anchor.py):
+- quiet: measured before and after the round, nothing else running;
+- under the same load: in a process of its own, on the terminal's CPUs and priority, committing every
+  20 ms half-way between two submissions while the backlog drains: what the machine gives a bare
+  commit meanwhile, without our interpreter lock, store lock or WAL.
+The table gives p50/p99, and p99 × each anchor's p99, median and spread of the rounds.
 
 Run: .venv/bin/python bench/commit_load.py [--rounds 3] [--backlog 100000] [--max-s 30] [--pinned | --apart]
      [--standins-nice 19]
@@ -15,9 +19,10 @@ Run: .venv/bin/python bench/commit_load.py [--rounds 3] [--backlog 100000] [--ma
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -27,7 +32,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.pinning import children_at_nice, pin_to_first_core  # noqa: E402
+from bench.outbox_anchor import BODY_SIZE, commit_one, next_beat, open_outbox  # noqa: E402
+from bench.pinning import children_at_nice, pin_to_first_core, terminal_side  # noqa: E402
 from bench.sync import config, start_peer_process  # noqa: E402
 from edge_sync import SyncEngine  # noqa: E402
 from tests.edge_sync.conftest import sample_case  # noqa: E402
@@ -43,22 +49,35 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def minimal_outbox(n: int = 500) -> float:
-    """p99 ms of one INSERT + COMMIT into a bare outbox table (WAL, synchronous=FULL)."""
+    """p99 ms of one INSERT + COMMIT into a bare outbox table (WAL, synchronous=FULL), nothing else running."""
     with tempfile.TemporaryDirectory(prefix="bench-minimal-") as tmp:
-        conn = sqlite3.connect(Path(tmp) / "outbox.db", isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("CREATE TABLE outbox (msg_id TEXT PRIMARY KEY, seq INTEGER, body BLOB)")
-        body = os.urandom(900)
-        times = []
-        for i in range(n):
-            t = time.perf_counter()
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO outbox VALUES (?, ?, ?)", (f"m{i}", i, body))
-            conn.execute("COMMIT")
-            times.append(time.perf_counter() - t)
+        conn = open_outbox(Path(tmp))
+        body = os.urandom(BODY_SIZE)
+        times = [commit_one(conn, i, body) for i in range(n)]
         conn.close()
     return percentile(times, 99) * 1e3
+
+
+def start_anchor_under_load(start: float) -> subprocess.Popen:
+    """The bare outbox committing every SUBMIT_EVERY_S, half a period after each beat of ``start``, in a
+    process of its own, on the terminal's side (this thread's CPUs and priority, not the stand-ins'),
+    until its stdin closes."""
+    with terminal_side():
+        proc = subprocess.Popen([sys.executable, str(REPO / "bench" / "outbox_anchor.py"), str(SUBMIT_EVERY_S),
+                                 repr(start)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":     # started (Python up, outbox open) before the drain
+        proc.kill()
+        raise RuntimeError("the bare outbox anchor did not start")
+    return proc
+
+
+def stop_anchor_under_load(proc: subprocess.Popen) -> list[float]:
+    """Its commit times in ms."""
+    out, _ = proc.communicate("", timeout=30)   # closes its stdin: it stops and prints its times
+    times: list[float] = json.loads(out)
+    return times
 
 
 def one_round(broker: Broker, backlog: int, max_s: float) -> dict[str, float]:
@@ -75,15 +94,19 @@ def one_round(broker: Broker, backlog: int, max_s: float) -> dict[str, float]:
     times: list[float] = []
     stop = threading.Event()
 
+    start = time.monotonic()
+
     def submitter() -> None:
         n = backlog
-        while not stop.wait(SUBMIT_EVERY_S):
+        # On the beats of ``start``: the anchor under load commits half a period after each.
+        while not stop.wait(max(0.0, next_beat(start, SUBMIT_EVERY_S) - time.monotonic())):
             n += 1
             case = sample_case(n)   # what the screen hands over: the commit is timed from here
             t0 = time.perf_counter()
             engine.submit_case(case)
             times.append(time.perf_counter() - t0)
 
+    anchor_proc = start_anchor_under_load(start)
     engine.start()
     thread = threading.Thread(target=submitter, daemon=True)
     t = time.perf_counter()
@@ -95,14 +118,18 @@ def one_round(broker: Broker, backlog: int, max_s: float) -> dict[str, float]:
         time.sleep(0.2)
     stop.set()
     thread.join(10)
+    under_load = stop_anchor_under_load(anchor_proc)
     drained_s = time.perf_counter() - t
     left = engine.store.scalar("SELECT COUNT(*) FROM outbox")
     engine.stop()
     anchor_after = minimal_outbox()
     anchor = (anchor_before + anchor_after) / 2
     p99 = percentile(times, 99) * 1e3
+    loaded_p99 = percentile(under_load, 99)
     return {"fill_s": fill_s, "commits": len(times), "p50_ms": percentile(times, 50) * 1e3, "p99_ms": p99,
             "max_ms": max(times) * 1e3, "anchor_p99_ms": anchor, "ratio": p99 / anchor,
+            "loaded_anchor_p50_ms": percentile(under_load, 50), "loaded_anchor_p99_ms": loaded_p99,
+            "loaded_ratio": p99 / loaded_p99,
             "drained_per_s": (backlog - left) / drained_s, "left": left}
 
 
@@ -153,6 +180,9 @@ def main() -> int:
     print(f"| durable commit p99 while draining | {spread(col('p99_ms'))} ms | ≤ 5 ms |")
     print(f"| anchor: minimal SQLite outbox commit p99 (before/after, mean) | {spread(col('anchor_p99_ms'))} ms | |")
     print(f"| p99 × anchor p99 | {spread(col('ratio'))} | |")
+    print(f"| anchor under the same load (own process, terminal's CPUs): commit p50 / p99 | "
+          f"{spread(col('loaded_anchor_p50_ms'))} / {spread(col('loaded_anchor_p99_ms'))} ms | |")
+    print(f"| p99 × anchor-under-load p99 | {spread(col('loaded_ratio'))} | |")
     print(f"| commits timed per round / drain rate meanwhile | {spread(col('commits'), 0)} / "
           f"{spread(col('drained_per_s'), 0)} cases/s | |")
     return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.commit_load import spread  # noqa: E402
+from bench.outbox_anchor import commit_one, open_outbox  # noqa: E402
 from bench.pinning import pin_to_first_core  # noqa: E402
 from bench.sync import config  # noqa: E402
 from edge_sync import SyncEngine  # noqa: E402
@@ -53,16 +53,9 @@ def minimal_outbox(n: int, body_size: int, page_size: int = 0) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-wear-min-") as tmp:
         os.sync()
         before = written()
-        conn = sqlite3.connect(Path(tmp) / "outbox.db", isolation_level=None)
-        if page_size:
-            conn.execute(f"PRAGMA page_size={page_size}")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("CREATE TABLE outbox (msg_id TEXT PRIMARY KEY, seq INTEGER, body BLOB)")
+        conn = open_outbox(Path(tmp), page_size)
         for i in range(n):
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO outbox VALUES (?, ?, ?)", (f"m{i:08d}", i, os.urandom(body_size)))
-            conn.execute("COMMIT")
+            commit_one(conn, i, os.urandom(body_size))
         conn.close()
         os.sync()
         return (written() - before) / n

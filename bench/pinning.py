@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _ALL = frozenset(os.sched_getaffinity(0))
 _FIRST = min(_ALL)
+_terminal_side = threading.local()
 
 
 def pin_to_first_core(children_apart: bool = False) -> None:
@@ -42,10 +45,25 @@ def children_at_nice(nice: int) -> None:
     _around_child_start(lowered)
 
 
+@contextmanager
+def terminal_side() -> Iterator[None]:
+    """Processes started inside it (by this thread) are the terminal's side, not stand-ins for other
+    machines: they keep this thread's CPUs and priority, whatever pin_to_first_core or children_at_nice
+    set up for the stand-ins."""
+    _terminal_side.on = True
+    try:
+        yield
+    finally:
+        _terminal_side.on = False
+
+
 def _around_child_start(step: Callable[[subprocess.Popen, Callable[[], Any]], Any]) -> None:
-    """Every later ``subprocess`` start goes through ``step(popen, start)``, which calls ``start()``."""
+    """Every later ``subprocess`` start goes through ``step(popen, start)``, which calls ``start()``,
+    except those inside terminal_side()."""
     original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
 
     def execute_child(self: subprocess.Popen, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_terminal_side, "on", False):
+            return original(self, *args, **kwargs)
         return step(self, lambda: original(self, *args, **kwargs))
     subprocess.Popen._execute_child = execute_child  # type: ignore[attr-defined]

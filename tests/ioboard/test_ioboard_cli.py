@@ -53,7 +53,11 @@ def test_listen_prints_input_events(cpy_sim) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        first = json.loads(proc.stdout.readline())  # connected: the board's state comes first
+        line = proc.stdout.readline()
+        if not line:    # it ended without a line: say why (its stderr), not json.loads('')
+            _, err = proc.communicate(timeout=20)
+            pytest.fail(f"listen ended with status {proc.returncode} before its first line: {err}")
+        first = json.loads(line)  # connected: the board's state comes first
         assert first["event"] == "board_status"
         cpy_sim.send("tamper open")
         cpy_sim.send("press help")
