@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO))
 from bench.commit_load import spread  # noqa: E402
 from bench.outbox_anchor import commit_one, open_outbox  # noqa: E402
 from bench.pinning import pin_to_first_core  # noqa: E402
+from bench.scratch import scratch_dir  # noqa: E402
 from bench.sync import config  # noqa: E402
 from edge_sync import SyncEngine  # noqa: E402
 from edge_sync.outbox import open_body  # noqa: E402
@@ -39,7 +40,7 @@ def written() -> int:
 
 def wire_size() -> int:
     """Bytes of one case envelope as it travels: the anchor stores a body of that size."""
-    engine = SyncEngine(config("mqtt://127.0.0.1:1", tempfile.mkdtemp(prefix="bench-wear-size-")))
+    engine = SyncEngine(config("mqtt://127.0.0.1:1", scratch_dir("bench-wear-size-")))
     engine.submit_case(sample_case(0))
     msg_id, body = engine.store.query("SELECT msg_id, body FROM outbox")[0]
     size = len(open_body(engine.key, msg_id, body))
@@ -63,7 +64,7 @@ def minimal_outbox(n: int, body_size: int, page_size: int = 0) -> float:
 
 def product(n: int) -> float:
     """Bytes written per ``submit_case`` of the real engine (store opened beforehand, closed after)."""
-    data = tempfile.mkdtemp(prefix="bench-wear-")
+    data = scratch_dir("bench-wear-")
     engine = SyncEngine(config("mqtt://127.0.0.1:1", data))
     os.sync()
     before = written()

@@ -19,7 +19,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.scratch import scratch_dir  # noqa: E402
 from edge_sync import SyncConfig, SyncEngine  # noqa: E402
 from edge_sync.fleet import Backoff  # noqa: E402
 from simulators.central import store  # noqa: E402
@@ -120,7 +120,7 @@ def _steady(engines: list[SyncEngine], seconds: float, interval: float) -> list[
 
 class Terminals:
     def __init__(self, url: str, n: int, keys: dict[str, str], first: int = 0) -> None:
-        self.root = tempfile.mkdtemp(prefix="bench-fleet-")
+        self.root = scratch_dir("bench-fleet-")
         ctx = mp.get_context("spawn")
         self.pipes = []
         self.procs = []
@@ -217,7 +217,7 @@ def big_catalog(version: int, items: int) -> tuple[Path, int]:
     extra = [{**base["items"][i % len(base["items"])], "code": f"511900-ZZ-{version}{i:05d}",
               "name": "".join(chr(0x4E00 + rng.randrange(0x5000)) for _ in range(40))} for i in range(items)]
     data = {**base, "version": version, "items": base["items"] + extra}
-    path = Path(tempfile.mkdtemp(prefix="bench-cat-")) / f"catalog-v{version}.json"
+    path = Path(scratch_dir("bench-cat-")) / f"catalog-v{version}.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return path, len(gzip.compress(raw, compresslevel=9, mtime=0))
@@ -253,7 +253,7 @@ def scale_out(broker: Broker, pg: PostgresCluster, n_terms: int, per_terminal: i
               instances: int) -> tuple[float, float]:
     """(cases/s central works off from a burst held while paused, CPU ms per case of the central side:
     the instances, PostgreSQL and mosquitto) with ``instances`` instances on PostgreSQL."""
-    workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    workdir = Path(scratch_dir("bench-scale-"))
     db = pg.new_database()
     sims = [start_central(broker.url, workdir, None, "--instance", f"c{n}", "--busy-after", "0", db=db,
                           keys=workdir / "keys") for n in range(instances)]
@@ -303,7 +303,7 @@ def main() -> int:
     print(f"# bench/fleet.py: {args.terminals} terminals, {args.rounds} rounds; load: {os.getloadavg()}")
     results: dict[str, Any] = {}
     broker = Broker().start()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-central-"))
+    workdir = Path(scratch_dir("bench-central-"))
     central = start_central(broker.url, workdir, SHARED / "data" / "catalog-sample.json")
     keys = {"cat-2026": (workdir / "keys" / "cat-2026.pub").read_text().strip()}
     terms = Terminals(broker.url, args.terminals, keys)

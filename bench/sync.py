@@ -11,7 +11,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ sys.path.insert(0, str(REPO))
 import paho.mqtt.client as mqtt  # noqa: E402
 
 from bench.pinning import pin_to_first_core  # noqa: E402
+from bench.scratch import scratch_dir  # noqa: E402
 from edge_sync import Attachment, SyncConfig, SyncEngine  # noqa: E402
 from edge_sync.blobs import chunk_properties  # noqa: E402
 from edge_sync.outbox import open_body  # noqa: E402
@@ -41,7 +41,7 @@ def config(url: str, data: str | Path, device: str = DEVICE, **extra: Any) -> Sy
 
 
 def commit_latency(n: int = 3000) -> tuple[float, float]:
-    engine = SyncEngine(config("mqtt://127.0.0.1:1", tempfile.mkdtemp(prefix="bench-commit-")))
+    engine = SyncEngine(config("mqtt://127.0.0.1:1", scratch_dir("bench-commit-")))
     times = []
     for i in range(n):
         t = time.perf_counter()
@@ -59,7 +59,7 @@ def raw_payloads(n: int, device: str = RAW_DEVICE) -> list[bytes]:
     """Envelopes of the same shape and size as ours, from another device (own msg_ids and case_ids),
     so that central does the same work for the raw run and our run finds nothing already seen."""
     other = SyncEngine(SyncConfig(device_id=device, site_id=SITE, mqtt_url="mqtt://127.0.0.1:1",
-                                  data_dir=Path(tempfile.mkdtemp(prefix="bench-raw-")), min_free_mb=1))
+                                  data_dir=Path(scratch_dir("bench-raw-")), min_free_mb=1))
     for i in range(n):
         other.submit_case(sample_case(i))
     payloads = [open_body(other.key, m, b) for m, b in other.store.query("SELECT msg_id, body FROM outbox")]
@@ -196,7 +196,7 @@ def wait_empty(engine: SyncEngine, timeout: float = 600) -> None:
 
 def drain_round(broker: Broker, peer: subprocess.Popen, raw_device: str) -> tuple[float, float, float]:
     """One round: (raw msg/s, central's intake msg/s of that raw run, our drain msg/s)."""
-    engine = SyncEngine(config(broker.url, tempfile.mkdtemp(prefix="bench-drain-")))
+    engine = SyncEngine(config(broker.url, scratch_dir("bench-drain-")))
     for i in range(CASES):
         engine.submit_case(sample_case(i))
     payloads = raw_payloads(CASES, raw_device)
@@ -286,7 +286,7 @@ def drain_real_central(broker: Broker, rounds: int = 3) -> tuple[float, float, l
     """(median raw msg/s, median our msg/s, each round's ratio) against the real ``kiosk-sim central``
     (validates, sequences and stores every case in SQLite, then acks). In each round the raw anchor runs
     before and after our drain, each as a device of its own, and the faster one is the ceiling."""
-    data = tempfile.mkdtemp(prefix="bench-real-")
+    data = scratch_dir("bench-real-")
     central = subprocess.Popen([sys.executable, "-m", "simulators", "central", "--broker", broker.url,
                                 "--keys", f"{data}/central-keys", "--db", f"{data}/central.db"], cwd=REPO,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -335,7 +335,7 @@ def anchor_upload(port: int, topic: str, chunks: list[bytes], props: list) -> fl
 def our_upload(broker: Broker, blob: bytes, chunks: list[bytes]) -> tuple[float, float]:
     """(seconds from the engine's first publish until every chunk is PUBACKed, until central stored the
     blob and acked the case) for one case with ``blob`` attached, from a fresh engine."""
-    engine = SyncEngine(config(broker.url, tempfile.mkdtemp(prefix="bench-blob-")))
+    engine = SyncEngine(config(broker.url, scratch_dir("bench-blob-")))
     sub = engine.submit_case(sample_case(), [Attachment("M02", blob, "application/pdf", pages=30)])
     uploaded = threading.Event()
     pubacked = [0]
@@ -417,7 +417,7 @@ def resume(broker: Broker) -> tuple[int, int, int]:
     blob = os.urandom(BLOB)
     count = -(-BLOB // CHUNK)
     cut_after = count // 4
-    data = tempfile.mkdtemp(prefix="bench-resume-")
+    data = scratch_dir("bench-resume-")
     with CentralPeer(broker.url, client_id="bench-resume-peer") as peer:
         engine = SyncEngine(config(broker.url, data))
         sub = engine.submit_case(sample_case(), [Attachment("M02", blob, blob_id="b-resume")])
