@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from edge_sync.querycode import receipt_url
 from simulators.hall.stack import sample_file
@@ -44,13 +45,44 @@ def central_envelope(stack, code: str, timeout: float = 20.0) -> dict:
         time.sleep(0.3)
 
 
+# Every key and the candidate row of the field being entered, as drawn when it opens: those not inside the
+# part of the screen a person sees without scrolling (#screen above its sticky action row), and 确定 if it
+# is not above the bottom bar. Measured with the caption line shown (one line, as a spoken prompt shows
+# it), which takes its height from the screen: it is up whenever the terminal speaks.
+HIDDEN_PARTS = """() => {
+  const caption = document.getElementById('voice-caption');
+  const wasHidden = caption.hidden, wasText = caption.textContent;
+  if (wasHidden) { caption.textContent = '请选择办好以后怎么领取。'; caption.hidden = false; }
+  const view = document.getElementById('screen').getBoundingClientRect();
+  const row = document.querySelector('#screen .actions').getBoundingClientRect();
+  const bar = document.querySelector('nav.bottombar').getBoundingClientRect();
+  const out = (r) => r.top < view.top - 0.5 || r.bottom > Math.min(view.bottom, row.top) + 0.5;
+  const parts = [...document.querySelectorAll('#address-field .kbd button, #address-field .candidates')];
+  const hidden = parts.filter((el) => out(el.getBoundingClientRect()))
+    .map((el) => el.getAttribute('aria-label') || el.textContent);
+  const ok = [...document.querySelectorAll('#screen .actions button')].find((b) => b.textContent.includes('确定'));
+  if (!ok || ok.getBoundingClientRect().bottom > bar.top + 0.5) hidden.push('确定');
+  const caption_bottom = caption.getBoundingClientRect().bottom;
+  if (wasHidden) { caption.hidden = true; caption.textContent = wasText; }
+  return {hidden, parts: parts.length, view: [view.top, view.bottom], row: row.top, caption: caption_bottom};
+}"""
+
+
 def enter_text(s, field: str, words: list[str], check: str | None = None) -> None:
     """Opens ``field`` of the address and enters ``words``: pinyin letters then the candidate to tap
-    ("=x" taps the key x itself: a digit or 号); ``check``: the screen's name for a screenshot and axe."""
+    ("=x" taps the key x itself: a digit or 号); ``check``: the screen's name for a screenshot and axe.
+    The whole keyboard, its candidate row and 确定 are in view as the field opens: taps scroll what they
+    tap into view, a person does not know that a key is hidden below."""
     page = s.page
     s.tap(page.get_by_role("button", name=re.compile(f"^(填写|修改){re.escape(field)}$")))
     editor = page.locator("#address-field")
     editor.get_by_text("点字母拼出拼音").wait_for()
+    try:   # the screen scrolls the field into view at its next frame
+        page.wait_for_function(f"() => ({HIDDEN_PARTS})().hidden.length === 0", timeout=5000)
+    except PlaywrightTimeout:
+        pass   # the assertion below says what stayed hidden
+    seen = page.evaluate(HIDDEN_PARTS)
+    assert seen["parts"] > 40 and seen["hidden"] == [], (s.viewport, field, seen)
     for word in words:
         if word.startswith("="):
             editor.locator(f".kbd button[data-key='{word[1:]}'], .kbd button[data-key='符号 {word[1:]}']").first.tap()

@@ -73,6 +73,7 @@ export function textInput({ label, heading = 'h2', maxLength = 200, initial = ''
     const start = page * PAGE;
     clear(list).append(...found.slice(start, start + PAGE).map((c) => button(c.text, () => choose(c), 'cand',
       { 'aria-label': `候选 ${c.text}` })));
+    if (!letters) list.append(note);   // nothing spelled yet: how to, where the words will come
     prev.disabled = page === 0;
     next.disabled = start + PAGE >= found.length;
   }
@@ -101,14 +102,16 @@ export function textInput({ label, heading = 'h2', maxLength = 200, initial = ''
       { label: '清空', cls: 'key-wide', onTap: () => { text = ''; letters = ''; drawText(); refresh(); emit(); } }],
   ] });
   loadIme().then((ok) => {
-    note.textContent = ok ? '点字母拼出拼音，再点上面的字或词。' : '拼音词库没有安装：现在只能输入字母和数字，请联系工作人员。';
+    note.textContent = ok ? '点字母拼出拼音，再点这一行出现的字或词。' : '拼音词库没有安装：现在只能输入字母和数字，请联系工作人员。';
     refresh();
   });
   drawText();
   drawCandidates();
   return {
-    el: h('div', { class: 'text-input' }, label ? h(heading, {}, label) : null, shown, note, composing,
-      h('div', { class: 'candidates' }, prev, list, next), board),
+    // One row holds the letters being spelled, their candidates, and the how-to while nothing is spelled:
+    // the whole keyboard and the screen's 确定 then fit a landscape screen above the caption line.
+    el: h('div', { class: 'text-input' }, label ? h(heading, {}, label) : null, shown,
+      h('div', { class: 'candidates' }, prev, composing, list, next), board),
     get value() { return text; },
     set(v) { text = String(v || '').slice(0, maxLength); letters = ''; drawText(); refresh(); },
   };
