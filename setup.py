@@ -26,7 +26,6 @@ setup(
     install_requires=[
         "pyserial>=3.5",
         "paho-mqtt>=2.1",
-        "sqlite-utils>=3.36",
         "Pillow>=10",
         "pyzbar>=0.1.9",
         "segno>=1.6",

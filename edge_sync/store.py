@@ -13,8 +13,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 
 class Kind(str, Enum):
     """Outbox kinds, one per up topic; each has its own ``seq`` counter."""
@@ -110,7 +108,6 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=5000")
-        self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self.lock = threading.RLock()
         self._depth = 0

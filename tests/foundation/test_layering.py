@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 TERMINAL = {"drivers", "edge_sync", "kiosk"}
 ALLOWED = {
     "drivers": {"drivers", "serial", "PIL", "pyzbar"},
-    "edge_sync": {"edge_sync", "sqlite_utils", "paho", "pydantic", "cryptography"},
+    "edge_sync": {"edge_sync", "paho", "pydantic", "cryptography"},
 }
 
 
