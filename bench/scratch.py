@@ -10,7 +10,7 @@ import tempfile
 
 def scratch_dir(prefix: str) -> str:
     """A new directory under the system's temporary folder, removed when this process exits normally
-    or by an exception (not by kill -9); remove it earlier with :func:`drop` when a round is done."""
+    or by an exception (not when a signal kills it); remove it earlier with :func:`drop` when a round is done."""
     path = tempfile.mkdtemp(prefix=prefix)
     atexit.register(drop, path)
     return path
