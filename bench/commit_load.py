@@ -120,8 +120,8 @@ def one_round(broker: Broker, backlog: int, max_s: float) -> dict[str, float]:
         time.sleep(0.2)
     stop.set()
     thread.join(10)
-    under_load = stop_anchor_under_load(anchor_proc)
     drained_s = time.perf_counter() - t
+    under_load = stop_anchor_under_load(anchor_proc)
     left = engine.store.scalar("SELECT COUNT(*) FROM outbox")
     engine.stop()
     drop(data)      # 150 MB for 100 000 cases

@@ -48,7 +48,7 @@ def central_envelope(stack, code: str, timeout: float = 20.0) -> dict:
 # Every key and the candidate row of the field being entered, as drawn when it opens: those not inside the
 # part of the screen a person sees without scrolling (#screen above its sticky action row), and 确定 if it
 # is not above the bottom bar. Measured with the caption line shown (one line, as a spoken prompt shows
-# it), which takes its height from the screen: it is up whenever the terminal speaks.
+# it): it is up whenever the terminal speaks, and must not push anything under the action row.
 HIDDEN_PARTS = """() => {
   const caption = document.getElementById('voice-caption');
   const wasHidden = caption.hidden, wasText = caption.textContent;
